@@ -1,0 +1,32 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint demo bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m ruff check plugin tests benchmarks user_data
+	$(PY) -m pytest -q tests
+
+lint: $(STAMP)
+	$(PY) -m ruff check plugin tests benchmarks user_data
+
+demo: $(STAMP)
+	$(PY) -m ghostguard.demo
+
+bench: $(STAMP)
+	$(PY) benchmarks/requests_per_loop.py
+	$(PY) benchmarks/backtest_overhead.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info plugin/*.egg-info

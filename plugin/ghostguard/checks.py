@@ -1,0 +1,263 @@
+"""The six safety checks: pure functions from facts to a denial (or None).
+
+No I/O here. The guard gathers the facts (exchange answers, database, clock) and each check
+turns its facts into a verdict, the way Freqtrade's protections return one `ProtectionReturn`
+and NautilusTrader's RiskEngine returns a denial reason per pre-trade check.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+Role = Literal["entry", "exit"]
+GONE_STATUSES = ("canceled", "cancelled", "expired", "rejected")
+KNOWN_STATUSES = ("open", "closed", *GONE_STATUSES)
+# An amount below this counts as zero (exchange amounts are rounded to their step, far above).
+AMOUNT_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Denial:
+    """One failing check: its number (1-6, 0 for the exposure rule), reason code and detail."""
+
+    check: int
+    reason: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.reason}({self.detail})" if self.detail else self.reason
+
+
+@dataclass(frozen=True)
+class Verdict:
+    denials: tuple[Denial, ...]
+    exit_amount: float | None = None
+
+    @property
+    def approved(self) -> bool:
+        return not self.denials
+
+    @property
+    def reasons(self) -> list[str]:
+        return [d.reason for d in self.denials]
+
+    def describe(self) -> str:
+        return ",".join(str(d) for d in self.denials)
+
+
+def as_amount(value: Any) -> float | None:
+    """A finite, non-negative number from an exchange field, or None if it is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or number < 0:
+        return None
+    return number
+
+
+# --- check 1: the original order's status on the exchange ------------------------------------
+
+
+@dataclass(frozen=True)
+class OriginalOrderFact:
+    """What the exchange says now about the order that went away."""
+
+    order_id: str | None
+    status: Any = None
+    filled: Any = None
+    error: str | None = None  # any error other than a definitive not-found
+    not_found: bool = False  # the exchange answered "order does not exist"
+    breaker_tripped: bool = False  # the circuit breaker tripped and the order was verified gone
+    verified_filled: float | None = None  # fills found on the exchange for a suspected-gone order
+    rejected_at_create: bool = False  # post-only rejected at placement: no order ever existed
+    fabricated: bool = False  # an answer the bot made up, not the exchange's word
+
+
+def check_original_order(fact: OriginalOrderFact) -> Denial | None:
+    if fact.rejected_at_create:
+        return None
+    if fact.fabricated:
+        return Denial(1, "original_order_status_check_failed", "answer was not the exchange's")
+    if fact.error is not None:
+        return Denial(1, "original_order_status_check_failed", fact.error)
+    if fact.not_found:
+        if not fact.breaker_tripped:
+            return Denial(1, "original_order_unknown_status", "not found, breaker not tripped")
+        if fact.verified_filled is None:
+            return Denial(1, "original_order_status_check_failed", "fills not verified")
+        if fact.verified_filled > AMOUNT_EPS:
+            return Denial(1, "original_order_partial", f"filled={fact.verified_filled:g}")
+        return None
+    status = fact.status
+    if not isinstance(status, str) or status not in KNOWN_STATUSES:
+        return Denial(1, "original_order_unknown_status", f"status={status!r}")
+    if status == "open":
+        return Denial(1, "original_order_still_active", "status=open")
+    if status == "closed":
+        return Denial(1, "original_order_filled", "status=closed")
+    filled = as_amount(fact.filled)
+    if filled is None:
+        return Denial(1, "original_order_unknown_status", f"filled={fact.filled!r}")
+    if filled > AMOUNT_EPS:
+        return Denial(1, "original_order_partial", f"status={status} filled={filled:g}")
+    return None
+
+
+# --- check 2: the exchange position --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PositionFact:
+    """Signed exchange position for the pair (long > 0, short < 0); readings agree or error."""
+
+    readings: tuple[float | None, ...] = ()
+    error: str | None = None
+
+
+def _position_of(fact: PositionFact) -> tuple[float | None, str | None]:
+    if fact.error is not None:
+        return None, fact.error
+    if not fact.readings or any(r is None or not math.isfinite(r) for r in fact.readings):
+        return None, f"unreadable position {fact.readings!r}"
+    first = fact.readings[0]
+    assert first is not None
+    if any(abs(r - first) > AMOUNT_EPS for r in fact.readings if r is not None):
+        return None, f"readings disagree {fact.readings!r}"
+    return first, None
+
+
+def check_position(
+    role: Role, fact: PositionFact, db_position: float, direction: int, amount: float
+) -> tuple[Denial | None, float | None]:
+    """Entry: exchange position equals the database's. Exit: a position exists; clamp to it.
+
+    Returns the denial (or None) and, for an exit, the amount clamped to the position.
+    """
+    position, error = _position_of(fact)
+    if position is None:
+        return Denial(2, "position_check_failed", error or ""), None
+    tolerance = max(AMOUNT_EPS, abs(db_position) * 1e-9)
+    if role == "entry":
+        if abs(position - db_position) <= tolerance:
+            return None, None
+        detail = f"exchange={position:g} database={db_position:g}"
+        if abs(db_position) <= AMOUNT_EPS:
+            return Denial(2, "position_already_exists", detail), None
+        return Denial(2, "position_mismatch", detail), None
+    if position * direction <= AMOUNT_EPS:
+        return Denial(2, "no_position_to_exit", f"exchange={position:g}"), None
+    return None, min(amount, abs(position))
+
+
+# --- check 3: duplicate working orders -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenOrdersFact:
+    """Ids of open orders of the same role for the pair (stop orders already excluded)."""
+
+    same_role_ids: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def check_open_orders(fact: OpenOrdersFact) -> Denial | None:
+    if fact.error is not None:
+        return Denial(3, "open_orders_check_failed", fact.error)
+    if fact.same_role_ids:
+        return Denial(3, "duplicate_working_order", "ids=" + "/".join(fact.same_role_ids))
+    return None
+
+
+# --- check 4: internal state ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InternalStateFact:
+    signal_active: bool
+    db_unexpected_position: bool  # entry: the database holds a filled position it should not
+    db_has_position: bool  # exit: the database holds an open position
+
+
+def check_internal_state(role: Role, fact: InternalStateFact) -> list[Denial]:
+    if role == "exit":
+        if not fact.db_has_position:
+            return [Denial(4, "bot_state_no_position")]
+        return []
+    denials = []
+    if not fact.signal_active:
+        denials.append(Denial(4, "signal_no_longer_active"))
+    if fact.db_unexpected_position:
+        denials.append(Denial(4, "bot_state_has_position"))
+    return denials
+
+
+# --- checks 5 and 6: attempt limit and cooldown ------------------------------------------------
+
+
+def check_attempt_limit(approved_so_far: int, max_replacements: int) -> Denial | None:
+    if approved_so_far >= max_replacements:
+        return Denial(5, "max_replacement_attempts", f"{approved_so_far}/{max_replacements}")
+    return None
+
+
+def check_cooldown(last_approved_at: float | None, now: float, cooldown_s: float) -> Denial | None:
+    if last_approved_at is None:
+        return None
+    waited = now - last_approved_at
+    if waited < cooldown_s:
+        return Denial(6, "cooldown_active", f"waited={waited:.3f}s<{cooldown_s:g}s")
+    return None
+
+
+# --- the verdict ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplacementFacts:
+    """Everything the six checks need, gathered by the guard just before the order is sent."""
+
+    role: Role
+    direction: int  # +1 long, -1 short
+    amount: float
+    original: OriginalOrderFact
+    position: PositionFact
+    open_orders: OpenOrdersFact
+    internal: InternalStateFact
+    db_position: float
+    approved_so_far: int
+    max_replacements: int
+    last_approved_at: float | None
+    now: float
+    cooldown_s: float
+    extra: tuple[Denial, ...] = field(default_factory=tuple)
+
+
+def decide(facts: ReplacementFacts) -> Verdict:
+    """Run all six checks and name every failing one (not only the first)."""
+    denials: list[Denial] = []
+    original = check_original_order(facts.original)
+    if original:
+        denials.append(original)
+    position, exit_amount = check_position(
+        facts.role, facts.position, facts.db_position, facts.direction, facts.amount
+    )
+    if position:
+        denials.append(position)
+    open_orders = check_open_orders(facts.open_orders)
+    if open_orders:
+        denials.append(open_orders)
+    denials.extend(check_internal_state(facts.role, facts.internal))
+    limit = check_attempt_limit(facts.approved_so_far, facts.max_replacements)
+    if limit:
+        denials.append(limit)
+    cooldown = check_cooldown(facts.last_approved_at, facts.now, facts.cooldown_s)
+    if cooldown:
+        denials.append(cooldown)
+    denials.extend(facts.extra)
+    return Verdict(denials=tuple(denials), exit_amount=exit_amount)

@@ -1,0 +1,118 @@
+"""The `ghost_guard` config section: defaults, validation and per-pair resolution.
+
+A wrong value stops the bot at start-up with a message that names the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from freqtrade.exceptions import ConfigurationError
+
+
+CONFIG_SECTION = "ghost_guard"
+POSITION_CHECK_MODES = ("single", "double")
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """Settings for one pair (the global ones, with that pair's overrides applied)."""
+
+    enabled: bool = True
+    auto_replace_cancelled_orders: bool = True
+    max_replacements_per_signal: int = 3
+    replacement_cooldown_s: float = 1.0
+    circuit_breaker_threshold: int = 3
+    position_check: str = "single"
+    watchlist_minutes: float = 30.0
+    notify: bool = False
+
+
+_SETTING_NAMES = tuple(f.name for f in fields(GuardSettings))
+_ALLOWED = {
+    "enabled": "true or false",
+    "auto_replace_cancelled_orders": "true or false",
+    "max_replacements_per_signal": "an integer >= 0",
+    "replacement_cooldown_s": "a number >= 0",
+    "circuit_breaker_threshold": "an integer >= 1",
+    "position_check": "one of " + ", ".join(f'"{m}"' for m in POSITION_CHECK_MODES),
+    "watchlist_minutes": "a number >= 0",
+    "notify": "true or false",
+    "pairs": 'an object {"PAIR": {key: value, ...}}',
+}
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    """The whole validated section: global settings plus per-pair overrides."""
+
+    default: GuardSettings
+    pairs: dict[str, GuardSettings]
+
+    def for_pair(self, pair: str) -> GuardSettings:
+        return self.pairs.get(pair, self.default)
+
+
+def _fail(path: str, value: Any) -> ConfigurationError:
+    key = path.rsplit(".", 1)[-1]
+    allowed = _ALLOWED.get(key, "one of " + ", ".join(_SETTING_NAMES + ("pairs",)))
+    return ConfigurationError(
+        f"Invalid GhostGuard config: '{path}' = {value!r}. Allowed: {allowed}."
+    )
+
+
+def _check_value(path: str, key: str, value: Any) -> Any:
+    """Return the value converted to its setting type, or raise naming the key."""
+    is_bool = isinstance(value, bool)
+    if key in ("enabled", "auto_replace_cancelled_orders", "notify"):
+        if not is_bool:
+            raise _fail(path, value)
+        return value
+    if key in ("max_replacements_per_signal", "circuit_breaker_threshold"):
+        minimum = 1 if key == "circuit_breaker_threshold" else 0
+        if is_bool or not isinstance(value, int) or value < minimum:
+            raise _fail(path, value)
+        return value
+    if key in ("replacement_cooldown_s", "watchlist_minutes"):
+        if is_bool or not isinstance(value, int | float) or value != value or value < 0:
+            raise _fail(path, value)
+        return float(value)
+    if key == "position_check":
+        if value not in POSITION_CHECK_MODES:
+            raise _fail(path, value)
+        return value
+    raise _fail(path, value)
+
+
+def _apply(base: GuardSettings, raw: dict[str, Any], prefix: str) -> GuardSettings:
+    changes: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _SETTING_NAMES:
+            raise ConfigurationError(
+                f"Invalid GhostGuard config: unknown key '{prefix}.{key}'. "
+                f"Allowed keys: {', '.join(_SETTING_NAMES + ('pairs',))}."
+            )
+        changes[key] = _check_value(f"{prefix}.{key}", key, value)
+    return replace(base, **changes)
+
+
+def parse_guard_config(raw: Any, defaults: dict[str, Any] | None = None) -> GuardConfig:
+    """Validate the `ghost_guard` section (strategy defaults first, then the config file)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigurationError(
+            f"Invalid GhostGuard config: '{CONFIG_SECTION}' must be an object, got {raw!r}."
+        )
+    merged: dict[str, Any] = {**(defaults or {}), **raw}
+    pairs_raw = merged.pop("pairs", {})
+    default = _apply(GuardSettings(), merged, CONFIG_SECTION)
+    if not isinstance(pairs_raw, dict):
+        raise _fail(f"{CONFIG_SECTION}.pairs", pairs_raw)
+    pairs: dict[str, GuardSettings] = {}
+    for pair, overrides in pairs_raw.items():
+        if not isinstance(overrides, dict):
+            raise _fail(f"{CONFIG_SECTION}.pairs.{pair}", overrides)
+        pairs[pair] = _apply(default, overrides, f"{CONFIG_SECTION}.pairs.{pair}")
+    return GuardConfig(default=default, pairs=pairs)

@@ -1,0 +1,59 @@
+"""One greppable log line per event, `NAME key=value ...`, with secrets scrubbed."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+
+logger = logging.getLogger("ghostguard")
+
+GHOST_ORDER_DETECTED = "GHOST_ORDER_DETECTED"
+REPLACEMENT_BLOCKED = "REPLACEMENT_BLOCKED"
+GHOST_ORDER_RECOVERY_APPROVED = "GHOST_ORDER_RECOVERY_APPROVED"
+GHOST_ORDER_REPLACED = "GHOST_ORDER_REPLACED"
+REPLACEMENT_FAILED = "REPLACEMENT_FAILED"
+MAX_REPLACEMENT_ATTEMPTS_REACHED = "MAX_REPLACEMENT_ATTEMPTS_REACHED"
+CIRCUIT_BREAKER_TRIGGERED = "CIRCUIT_BREAKER_TRIGGERED"
+GHOST_LATE_FILL = "GHOST_LATE_FILL"
+DUPLICATE_CANCELLED = "DUPLICATE_CANCELLED"
+
+_INFO_EVENTS = {GHOST_ORDER_RECOVERY_APPROVED, GHOST_ORDER_REPLACED}
+
+_URL_QUERY = re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*")
+_SECRET_PARAMS = re.compile(
+    r"(?i)\b(signature|apikey|api_key|secret|x-mbx-apikey|timestamp)=([^&\s,]+)"
+)
+_secrets: set[str] = set()
+
+
+def register_secret(value: Any) -> None:
+    """A value (API key, secret, password) that must never appear in a log line."""
+    if isinstance(value, str) and len(value) >= 4:
+        _secrets.add(value)
+
+
+def scrub(text: str) -> str:
+    """Remove signed query strings, credential parameters and registered secrets."""
+    text = _URL_QUERY.sub(r"\1?<redacted>", text)
+    text = _SECRET_PARAMS.sub(r"\1=<redacted>", text)
+    for secret in _secrets:
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
+def _format_value(value: Any) -> str:
+    text = scrub(str(value)).replace("\n", " ")
+    return f'"{text}"' if (" " in text or not text) else text
+
+
+def format_event(name: str, **fields: Any) -> str:
+    parts = [name] + [f"{k}={_format_value(v)}" for k, v in fields.items() if v is not None]
+    return " ".join(parts)
+
+
+def log_event(name: str, **fields: Any) -> str:
+    line = format_event(name, **fields)
+    logger.log(logging.INFO if name in _INFO_EVENTS else logging.WARNING, line)
+    return line

@@ -1,0 +1,973 @@
+"""GhostGuard at work: detection, the gate in front of every order, and ghost resolution.
+
+Freqtrade 2026.9 has no hook that sees every order it sends, so the guard wraps three methods of
+the one `Exchange` instance the bot uses (see docs/architecture.md for the map):
+
+- `create_order`: the gate. Every entry and exit order of every path passes here last; a
+  replacement is let out only when the six checks pass, else `GhostGuardBlocked` (a Freqtrade
+  `DependencyException`, which every caller of `create_order` already catches) is raised.
+- `fetch_order`: detection from status answers and the circuit breaker on "not found" answers.
+- `cancel_order_with_result`: never lets Freqtrade's made-up `{"status": "canceled", "filled": 0}`
+  through; raises `TemporaryError` instead (which Freqtrade's worker catches), so nothing is
+  replaced until the exchange itself has answered.
+
+The wrappers only ever raise what Freqtrade raised already (or `TemporaryError` /
+`DependencyException` subclasses); their own bookkeeping never raises into the bot loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import ccxt
+from freqtrade.enums import RPCMessageType, TradingMode
+from freqtrade.exceptions import DependencyException, InvalidOrderException, TemporaryError
+from freqtrade.persistence import Order, PairLocks, Trade
+from sqlalchemy import select
+
+from ghostguard import events
+from ghostguard.checks import (
+    AMOUNT_EPS,
+    GONE_STATUSES,
+    Denial,
+    InternalStateFact,
+    OpenOrdersFact,
+    OriginalOrderFact,
+    PositionFact,
+    ReplacementFacts,
+    Role,
+    Verdict,
+    as_amount,
+    decide,
+)
+from ghostguard.config import GuardConfig, GuardSettings
+from ghostguard.events import log_event
+from ghostguard.store import GuardStore
+
+
+logger = logging.getLogger("ghostguard")
+
+LOCK_REASON_PREFIX = "GhostGuard"
+CUSTOM_DATA_KEY = "ghostguard"
+# Reasons that mean the exchange and the database disagree: the pair is locked for new entries.
+DISAGREEMENT_REASONS = frozenset(
+    {
+        "position_already_exists",
+        "position_mismatch",
+        "duplicate_working_order",
+        "original_order_filled",
+        "original_order_partial",
+    }
+)
+LOCK_RECHECK_S = 60.0
+WATCH_FIRST_INTERVAL_S = 5.0
+WATCH_MAX_INTERVAL_S = 300.0
+WRAPPED_METHODS = ("create_order", "fetch_order", "cancel_order_with_result")
+
+
+class GhostGuardBlocked(DependencyException):
+    """A replacement the six checks did not prove safe. Freqtrade logs it and sends nothing."""
+
+    def __init__(self, pair: str, verdict: Verdict) -> None:
+        super().__init__(f"GhostGuard blocked replacement on {pair}: {verdict.describe()}")
+        self.verdict = verdict
+
+
+def is_not_found(error: BaseException) -> bool:
+    """A definitive "order does not exist", recognised by ccxt's error class on any exchange."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ccxt.OrderNotFound):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def is_post_only_rejection(error: BaseException) -> bool:
+    """A post-only order refused at placement because it would have taken liquidity."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ccxt.OrderImmediatelyFillable | ccxt.OrderNotFillable):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def signed_db_position(trade: Trade | None) -> float:
+    """Filled amount of the trade per Freqtrade's database, long > 0, short < 0."""
+    if trade is None:
+        return 0.0
+    net = 0.0
+    for order in trade.orders:
+        filled = order.safe_filled
+        if order.ft_order_side == trade.entry_side:
+            net += filled
+        else:
+            net -= filled
+    return -net if trade.is_short else net
+
+
+def _error_text(error: BaseException) -> str:
+    return events.scrub(f"{type(error).__name__}: {error}")[:300]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What the gate knows about an order Freqtrade is about to send."""
+
+    pair: str
+    role: Role
+    direction: int  # +1 long, -1 short
+    signal: str
+    trade_id: int | None
+    initial: bool
+    gone: dict[str, Any] | None  # the earlier order of this pair and role that went away
+
+    @property
+    def is_replacement(self) -> bool:
+        return self.gone is not None
+
+
+class GhostGuard:
+    """One per bot: installed on the bot's exchange object by the strategy mixin."""
+
+    def __init__(
+        self,
+        config: GuardConfig,
+        strategy: Any,
+        bot: Any,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.strategy = strategy
+        self.bot = bot
+        self.exchange = bot.exchange
+        self.clock = clock
+        self.store = GuardStore()
+        self.dry_run = bool(bot.config.get("dry_run"))
+        self.futures = self.exchange.trading_mode == TradingMode.FUTURES
+        self.stats: Counter[str] = Counter()
+        self._orig: dict[str, Callable[..., Any]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ghostguard")
+        self._cancelling: set[str] = set()
+        self._starting_up = True
+
+    # --- installation ---------------------------------------------------------------------
+
+    def install(self) -> None:
+        self.store.load()
+        api = getattr(self.exchange, "_api", None)
+        for attr in ("apiKey", "secret", "password", "uid"):
+            events.register_secret(getattr(api, attr, None))
+        for name in WRAPPED_METHODS:
+            self._orig[name] = getattr(self.exchange, name)
+            setattr(self.exchange, name, getattr(self, f"_wrapped_{name}"))
+        logger.info(
+            "GhostGuard installed on %s (%s, %s): gating %s",
+            self.exchange.name,
+            "dry-run" if self.dry_run else "live",
+            self.exchange.trading_mode.value,
+            ", ".join(WRAPPED_METHODS),
+        )
+
+    def uninstall(self) -> None:
+        for name in WRAPPED_METHODS:
+            self.exchange.__dict__.pop(name, None)
+        self._orig.clear()
+        self._pool.shutdown(wait=False)
+
+    def settings(self, pair: str) -> GuardSettings:
+        return self.config.for_pair(pair)
+
+    def _safe(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run bookkeeping that must never break Freqtrade's own flow."""
+        try:
+            return func(*args)
+        except Exception:
+            logger.exception("GhostGuard bookkeeping failed in %s", func.__name__)
+            return None
+
+    # --- facts from the database (main thread only) ---------------------------------------
+
+    @staticmethod
+    def _db_order(order_id: str) -> Order | None:
+        return Order.session.scalars(select(Order).filter(Order.order_id == order_id)).first()
+
+    @staticmethod
+    def _open_trade(pair: str) -> Trade | None:
+        trades = Trade.get_trades_proxy(pair=pair, is_open=True)
+        return trades[0] if trades else None
+
+    def _role_of_row(self, row: Order) -> Role:
+        trade = row.trade
+        return "entry" if row.ft_order_side == trade.entry_side else "exit"
+
+    def _analyzed_tail(self, pair: str) -> Any:
+        dataframe, _ = self.strategy.dp.get_analyzed_dataframe(pair, self.strategy.timeframe)
+        return dataframe
+
+    def _entry_signal_key(self, pair: str, direction: int) -> str:
+        """(pair, direction, entry tag, first candle of the signal's current run)."""
+        side = "long" if direction > 0 else "short"
+        column = f"enter_{side}"
+        dataframe = self._analyzed_tail(pair)
+        if dataframe is None or len(dataframe) == 0 or column not in dataframe.columns:
+            return f"entry|{pair}|{side}|-|no-signal"
+        tags = dataframe["enter_tag"] if "enter_tag" in dataframe.columns else None
+        last = len(dataframe) - 1
+        if dataframe[column].iloc[last] != 1:
+            return f"entry|{pair}|{side}|-|no-signal"
+        tag = tags.iloc[last] if tags is not None else None
+        first = last
+        while first > 0 and dataframe[column].iloc[first - 1] == 1:
+            if tags is not None and tags.iloc[first - 1] != tag:
+                break
+            first -= 1
+        date = dataframe["date"].iloc[first]
+        return f"entry|{pair}|{side}|{tag or '-'}|{date.isoformat()}"
+
+    def _signal_active(self, pair: str, direction: int) -> bool:
+        """False once the latest candle signals an exit of this direction or the opposite entry."""
+        dataframe = self._analyzed_tail(pair)
+        if dataframe is None or len(dataframe) == 0:
+            return False
+        row = dataframe.iloc[-1]
+        exit_col, opposite_col = (
+            ("exit_long", "enter_short") if direction > 0 else ("exit_short", "enter_long")
+        )
+        return not (row.get(exit_col, 0) == 1 or row.get(opposite_col, 0) == 1)
+
+    def _trade_signal_key(self, trade: Trade) -> str:
+        """The signal a trade was opened on (recorded at its first order), else the trade id."""
+        for order in trade.orders:
+            if order.ft_order_side != trade.entry_side:
+                continue
+            record = self.store.get(f"ord:{order.order_id}")
+            if record and record.get("signal"):
+                return str(record["signal"])
+        return f"entry|{trade.pair}|trade{trade.id}"
+
+    def _plan(self, kwargs: dict[str, Any]) -> Placement:
+        pair = kwargs["pair"]
+        side = kwargs["side"]
+        trade = self._open_trade(pair)
+        if self.futures:
+            is_exit = bool(kwargs.get("reduceOnly"))
+        else:
+            is_exit = trade is not None and side == trade.exit_side
+        role: Role = "exit" if is_exit else "entry"
+        initial = bool(kwargs.get("initial_order", True)) and role == "entry"
+        if role == "exit":
+            direction = -1 if (trade is not None and trade.is_short) else 1
+            signal = f"exit|{pair}|trade{trade.id if trade else '-'}"
+        else:
+            direction = 1 if side == "buy" else -1
+            if initial or trade is None:
+                signal = self._entry_signal_key(pair, direction)
+            else:
+                signal = self._trade_signal_key(trade)
+        return Placement(
+            pair=pair,
+            role=role,
+            direction=direction,
+            signal=signal,
+            trade_id=trade.id if trade else None,
+            initial=initial,
+            gone=self._pending_gone(pair, role),
+        )
+
+    def _pending_gone(self, pair: str, role: Role) -> dict[str, Any] | None:
+        key = f"gone:{pair}:{role}"
+        gone = self.store.get(key)
+        if gone is None:
+            return None
+        window = max(self.settings(pair).watchlist_minutes * 60.0, LOCK_RECHECK_S)
+        if self.clock() - float(gone.get("at", 0.0)) > window:
+            self.store.delete(key)
+            return None
+        return gone
+
+    # --- facts from the exchange (worker threads: no database access here) ---------------
+
+    def _fact_original(self, gone: dict[str, Any], pair: str) -> OriginalOrderFact:
+        order_id = gone.get("order_id")
+        if gone.get("rejected_at_create") or not order_id:
+            return OriginalOrderFact(order_id=None, rejected_at_create=True)
+        try:
+            answer = self._orig["fetch_order"](order_id, pair, count=0)
+        except Exception as error:  # noqa: BLE001 - every failure is a fact that blocks
+            if is_not_found(error):
+                return OriginalOrderFact(
+                    order_id=order_id,
+                    not_found=True,
+                    breaker_tripped=bool(gone.get("breaker_tripped")),
+                    verified_filled=as_amount(gone.get("verified_filled")),
+                )
+            return OriginalOrderFact(order_id=order_id, error=_error_text(error))
+        if not isinstance(answer, dict):
+            return OriginalOrderFact(order_id=order_id, error=f"answer={answer!r}")
+        return OriginalOrderFact(
+            order_id=order_id, status=answer.get("status"), filled=answer.get("filled")
+        )
+
+    def _read_position(self, pair: str) -> float | None:
+        if self.dry_run:
+            return self._dry_run_position(pair)
+        if not self.futures:
+            balances = self.exchange.get_balances(count=0)
+            base = self.exchange.get_pair_base_currency(pair)
+            entry = balances.get(base) if isinstance(balances, dict) else None
+            total = as_amount(entry.get("total")) if isinstance(entry, dict) else None
+            if entry is not None and total is None:
+                raise ValueError(f"unreadable balance {entry!r}")
+            return total or 0.0
+        positions = self.exchange.fetch_positions(pair, count=0)
+        if not isinstance(positions, list):
+            raise ValueError(f"positions answer={positions!r}")
+        net = 0.0
+        for position in positions:
+            if not isinstance(position, dict) or position.get("symbol") != pair:
+                continue
+            contracts = as_amount(position.get("contracts"))
+            size = as_amount(position.get("contractSize") or 1.0)
+            side = position.get("side")
+            if contracts is None or size is None:
+                raise ValueError(f"unreadable position {position.get('info', position)!r}")
+            if contracts > 0 and side not in ("long", "short"):
+                raise ValueError(f"position side={side!r}")
+            net += contracts * size * (-1 if side == "short" else 1)
+        return net
+
+    def _dry_run_position(self, pair: str) -> float:
+        """In dry-run the exchange is Freqtrade's own simulation: net of its filled orders."""
+        net = 0.0
+        for order in list(self.exchange._dry_run_open_orders.values()):
+            if order.get("symbol") != pair:
+                continue
+            filled = as_amount(order.get("filled")) or 0.0
+            net += filled if order.get("side") == "buy" else -filled
+        return net
+
+    def _fact_position(self, pair: str, readings_wanted: int) -> PositionFact:
+        readings: list[float | None] = []
+        try:
+            for index in range(readings_wanted):
+                if index:
+                    time.sleep(0.5)
+                readings.append(self._read_position(pair))
+        except Exception as error:  # noqa: BLE001
+            return PositionFact(error=_error_text(error))
+        return PositionFact(readings=tuple(readings))
+
+    def _fact_open_orders(self, pair: str, role: Role, entry_side: str) -> OpenOrdersFact:
+        try:
+            if self.dry_run:
+                orders = [
+                    o
+                    for o in list(self.exchange._dry_run_open_orders.values())
+                    if o.get("symbol") == pair and o.get("status") == "open"
+                ]
+            else:
+                orders = self.exchange._api.fetch_open_orders(pair)
+            if not isinstance(orders, list):
+                raise ValueError(f"open orders answer={orders!r}")
+            ids = []
+            for order in orders:
+                if not isinstance(order, dict):
+                    raise ValueError(f"open order={order!r}")
+                if order.get("status") not in (None, "open"):
+                    continue
+                order_type = str(order.get("type") or "").lower()
+                if order.get("stopPrice") or order.get("triggerPrice") or "stop" in order_type:
+                    continue
+                if "take_profit" in order_type:
+                    continue
+                if self.futures:
+                    order_role = "exit" if order.get("reduceOnly") else "entry"
+                else:
+                    order_role = "entry" if order.get("side") == entry_side else "exit"
+                if order_role == role:
+                    ids.append(str(order.get("id")))
+            return OpenOrdersFact(same_role_ids=tuple(ids))
+        except Exception as error:  # noqa: BLE001
+            return OpenOrdersFact(error=_error_text(error))
+
+    # --- the decision -----------------------------------------------------------------------
+
+    def _decide(self, plan: Placement, kwargs: dict[str, Any]) -> Verdict:
+        assert plan.gone is not None
+        settings = self.settings(plan.pair)
+        trade = Trade.get_trades_proxy(pair=plan.pair, is_open=True)
+        open_trade = trade[0] if trade else None
+        db_position = signed_db_position(open_trade)
+        entry_side = "buy" if plan.direction > 0 else "sell"
+        readings = 2 if settings.position_check == "double" else 1
+        # The three exchange checks, issued concurrently, at the last moment before sending.
+        original = self._pool.submit(self._fact_original, plan.gone, plan.pair)
+        position = self._pool.submit(self._fact_position, plan.pair, readings)
+        open_orders = self._pool.submit(self._fact_open_orders, plan.pair, plan.role, entry_side)
+        # Checks 4-6 need no network: gathered while the requests are in flight.
+        if plan.role == "entry":
+            internal = InternalStateFact(
+                signal_active=self._signal_active(plan.pair, plan.direction),
+                db_unexpected_position=plan.initial and abs(db_position) > AMOUNT_EPS,
+                db_has_position=abs(db_position) > AMOUNT_EPS,
+            )
+        else:
+            internal = InternalStateFact(
+                signal_active=True,
+                db_unexpected_position=False,
+                db_has_position=db_position * plan.direction > AMOUNT_EPS,
+            )
+        signal_state = self.store.get(f"sig:{plan.pair}:{plan.role}") or {}
+        approved = (
+            int(signal_state.get("approved", 0)) if signal_state.get("signal") == plan.signal else 0
+        )
+        cooldown = self.store.get(f"cool:{plan.pair}:{plan.role}") or {}
+        extra: tuple[Denial, ...] = ()
+        if not settings.auto_replace_cancelled_orders:
+            extra = (Denial(0, "auto_replace_disabled"),)
+        facts = ReplacementFacts(
+            role=plan.role,
+            direction=plan.direction,
+            amount=float(kwargs["amount"]),
+            original=original.result(),
+            position=position.result(),
+            open_orders=open_orders.result(),
+            internal=internal,
+            db_position=db_position,
+            approved_so_far=approved,
+            max_replacements=settings.max_replacements_per_signal,
+            last_approved_at=cooldown.get("at"),
+            now=self.clock(),
+            cooldown_s=settings.replacement_cooldown_s,
+            extra=extra,
+        )
+        return decide(facts)
+
+    # --- wrapper: create_order (the gate) ---------------------------------------------------
+
+    def _wrapped_create_order(self, **kwargs: Any) -> Any:
+        pair = kwargs.get("pair", "")
+        if not self.settings(pair).enabled:
+            return self._orig["create_order"](**kwargs)
+        try:
+            plan = self._plan(kwargs)
+        except Exception as error:  # noqa: BLE001 - fail safe: an unplanned order is blocked
+            logger.exception("GhostGuard could not assess an order on %s", pair)
+            verdict = Verdict((Denial(0, "guard_error", _error_text(error)),))
+            log_event(events.REPLACEMENT_BLOCKED, pair=pair, reason=verdict.describe())
+            raise GhostGuardBlocked(pair, verdict) from error
+        attempt: int | None = None
+        if plan.is_replacement:
+            attempt = self._gate(plan, kwargs)
+        try:
+            order = self._orig["create_order"](**kwargs)
+        except Exception as error:
+            self._safe(self._after_create_error, plan, error, attempt)
+            raise
+        self._safe(self._after_create, plan, order, attempt)
+        return order
+
+    def _gate(self, plan: Placement, kwargs: dict[str, Any]) -> int:
+        """Decide a replacement; raise `GhostGuardBlocked` or return the approved attempt no."""
+        self.stats["decisions"] += 1
+        try:
+            verdict = self._decide(plan, kwargs)
+        except Exception as error:  # noqa: BLE001
+            logger.exception("GhostGuard check failed on %s", plan.pair)
+            verdict = Verdict((Denial(0, "guard_error", _error_text(error)),))
+        if not verdict.approved:
+            self._safe(self._on_blocked, plan, verdict)
+            raise GhostGuardBlocked(plan.pair, verdict)
+        attempt = self._on_approved(plan)
+        if plan.role == "exit" and verdict.exit_amount is not None:
+            if verdict.exit_amount < float(kwargs["amount"]):
+                logger.info(
+                    "GhostGuard clamps exit on %s from %s to the position %s",
+                    plan.pair,
+                    kwargs["amount"],
+                    verdict.exit_amount,
+                )
+                kwargs["amount"] = verdict.exit_amount
+        return attempt
+
+    def _on_approved(self, plan: Placement) -> int:
+        settings = self.settings(plan.pair)
+        key = f"sig:{plan.pair}:{plan.role}"
+        state = self.store.get(key) or {}
+        if state.get("signal") != plan.signal:
+            state = {"signal": plan.signal, "approved": 0, "max_logged": False}
+        state["approved"] = int(state.get("approved", 0)) + 1
+        self.store.put(key, state)
+        self.store.put(f"cool:{plan.pair}:{plan.role}", {"at": self.clock()})
+        self.stats["approved"] += 1
+        attempt = int(state["approved"])
+        log_event(
+            events.GHOST_ORDER_RECOVERY_APPROVED,
+            type=plan.role,
+            pair=plan.pair,
+            order_id=(plan.gone or {}).get("order_id"),
+            attempt=f"{attempt}/{settings.max_replacements_per_signal}",
+            detection=(plan.gone or {}).get("detection"),
+        )
+        self._update_custom_data(plan.trade_id, attempts=attempt, last_verdict="approved")
+        return attempt
+
+    def _on_blocked(self, plan: Placement, verdict: Verdict) -> None:
+        settings = self.settings(plan.pair)
+        self.stats["blocked"] += 1
+        for reason in verdict.reasons:
+            self.stats[f"blocked:{reason}"] += 1
+        original_id = (plan.gone or {}).get("order_id")
+        line = log_event(
+            events.REPLACEMENT_BLOCKED,
+            type=plan.role,
+            pair=plan.pair,
+            order_id=original_id,
+            reason=verdict.describe(),
+            detection=(plan.gone or {}).get("detection"),
+        )
+        if "max_replacement_attempts" in verdict.reasons:
+            key = f"sig:{plan.pair}:{plan.role}"
+            state = self.store.get(key) or {"signal": plan.signal, "approved": 0}
+            if not state.get("max_logged"):
+                state["max_logged"] = True
+                self.store.put(key, state)
+                log_event(
+                    events.MAX_REPLACEMENT_ATTEMPTS_REACHED,
+                    type=plan.role,
+                    pair=plan.pair,
+                    order_id=original_id,
+                    attempt=f"{state.get('approved', 0)}/{settings.max_replacements_per_signal}",
+                )
+        disagreement = sorted(DISAGREEMENT_REASONS.intersection(verdict.reasons))
+        if disagreement:
+            self._lock_pair(plan.pair, ",".join(disagreement))
+        self._update_custom_data(plan.trade_id, last_verdict=f"blocked:{verdict.describe()}")
+        if settings.notify:
+            self.bot.rpc.send_msg({"type": RPCMessageType.WARNING, "status": line})
+
+    def _after_create(self, plan: Placement, order: Any, attempt: int | None) -> None:
+        order_id = str(order.get("id")) if isinstance(order, dict) else None
+        status = order.get("status") if isinstance(order, dict) else None
+        if order_id:
+            self.store.put(
+                f"ord:{order_id}",
+                {
+                    "pair": plan.pair,
+                    "role": plan.role,
+                    "signal": plan.signal,
+                    "placed_at": self.clock(),
+                    "not_found": 0,
+                },
+            )
+        if attempt is not None:
+            self.store.delete(f"gone:{plan.pair}:{plan.role}")
+            log_event(
+                events.GHOST_ORDER_REPLACED,
+                type=plan.role,
+                pair=plan.pair,
+                order_id=order_id,
+                attempt=f"{attempt}/{self.settings(plan.pair).max_replacements_per_signal}",
+            )
+        if status in ("expired", "rejected") and not as_amount(order.get("filled")):
+            self._record_create_rejected(plan, order_id, f"status={status}")
+
+    def _after_create_error(self, plan: Placement, error: Exception, attempt: int | None) -> None:
+        if attempt is not None:
+            self.stats["failed"] += 1
+            log_event(
+                events.REPLACEMENT_FAILED,
+                type=plan.role,
+                pair=plan.pair,
+                attempt=f"{attempt}/{self.settings(plan.pair).max_replacements_per_signal}",
+                reason=_error_text(error),
+            )
+        if is_post_only_rejection(error):
+            self._record_create_rejected(plan, None, _error_text(error))
+
+    def _record_create_rejected(self, plan: Placement, order_id: str | None, why: str) -> None:
+        self.stats["detected:create_rejected"] += 1
+        log_event(
+            events.GHOST_ORDER_DETECTED,
+            type=plan.role,
+            pair=plan.pair,
+            order_id=order_id or "-",
+            detection="create_rejected",
+            reason=why,
+        )
+        self._record_gone(
+            plan.pair, plan.role, order_id, "create_rejected", rejected_at_create=True
+        )
+
+    # --- wrapper: fetch_order (detection, circuit breaker) -----------------------------------
+
+    def _wrapped_fetch_order(
+        self, order_id: str, pair: str, params: dict | None = None, **kwargs: Any
+    ) -> Any:
+        record = self.store.get(f"ord:{order_id}")
+        if record and int(record.get("not_found", 0)) > 0 and "count" not in kwargs:
+            # A suspect costs one request a loop, not Freqtrade's ~35 s of back-off.
+            kwargs["count"] = 0
+        try:
+            order = self._orig["fetch_order"](order_id, pair, params, **kwargs)
+        except InvalidOrderException as error:
+            if is_not_found(error):
+                self._safe(self._on_not_found, order_id, pair)
+                if self._starting_up:
+                    # Freqtrade's start-up would take this as "cancelled" with the database's
+                    # fill; keep the order open and let the circuit breaker verify it instead.
+                    raise TemporaryError(
+                        f"GhostGuard: order {order_id} ({pair}) not found at start-up; "
+                        "kept open for verification"
+                    ) from error
+            raise
+        self._safe(self._on_status_answer, order_id, pair, order)
+        return order
+
+    def _on_not_found(self, order_id: str, pair: str) -> None:
+        row = self._db_order(order_id)
+        if row is None or not row.ft_is_open or row.ft_order_side == "stoploss":
+            return
+        settings = self.settings(pair)
+        key = f"ord:{order_id}"
+        record = self.store.get(key) or {"pair": pair, "role": self._role_of_row(row)}
+        record["not_found"] = int(record.get("not_found", 0)) + 1
+        if record["not_found"] >= settings.circuit_breaker_threshold and not record.get("tripped"):
+            record["tripped"] = True
+            record["tripped_at"] = self.clock()
+            self.stats["breaker_trips"] += 1
+            log_event(
+                events.CIRCUIT_BREAKER_TRIGGERED,
+                type=record["role"],
+                pair=pair,
+                order_id=order_id,
+                reason=f"{record['not_found']} consecutive not-found answers",
+            )
+        self.store.put(key, record)
+
+    def _on_status_answer(self, order_id: str, pair: str, order: Any) -> None:
+        key = f"ord:{order_id}"
+        record = self.store.get(key)
+        if record and (record.get("not_found") or record.get("tripped")):
+            if not record.get("resolved"):
+                record["not_found"] = 0  # any successful answer resets the count
+                record["tripped"] = False
+                self.store.put(key, record)
+        if order_id in self._cancelling or not isinstance(order, dict):
+            return
+        if order.get("status") not in GONE_STATUSES:
+            return
+        row = self._db_order(order_id)
+        if row is None or not row.ft_is_open or row.ft_order_side == "stoploss":
+            return
+        role = self._role_of_row(row)
+        self._detected(row, "rest_status", f"status={order.get('status')}")
+        self._record_gone(pair, role, order_id, "rest_status")
+
+    # --- wrapper: cancel_order_with_result (no made-up answers) -----------------------------
+
+    def _wrapped_cancel_order_with_result(self, order_id: str, pair: str, amount: float) -> Any:
+        self._cancelling.add(order_id)
+        try:
+            cancel_error: Exception | None = None
+            try:
+                answer = self.exchange.cancel_order(order_id, pair)
+                if self.exchange.is_cancel_order_result_suitable(answer):
+                    self._safe(self._after_cancel, order_id, pair, answer, None)
+                    return answer
+            except InvalidOrderException as error:
+                cancel_error = error
+                logger.warning("Could not cancel order %s for %s.", order_id, pair)
+            try:
+                answer = self.exchange.fetch_order(order_id, pair)
+            except InvalidOrderException as error:
+                self.stats["fabricated_refused"] += 1
+                logger.warning(
+                    "GhostGuard: cancel of %s (%s) unconfirmed (cancel: %s; fetch: %s); "
+                    "refusing Freqtrade's made-up 'canceled' answer, nothing is replaced",
+                    order_id,
+                    pair,
+                    _error_text(cancel_error) if cancel_error else "no usable answer",
+                    _error_text(error),
+                )
+                raise TemporaryError(
+                    f"GhostGuard: cancel of order {order_id} ({pair}) not confirmed by the "
+                    "exchange; will re-check next loop"
+                ) from error
+            self._safe(self._after_cancel, order_id, pair, answer, cancel_error)
+            return answer
+        finally:
+            self._cancelling.discard(order_id)
+
+    def _after_cancel(
+        self, order_id: str, pair: str, answer: Any, cancel_error: Exception | None
+    ) -> None:
+        if not isinstance(answer, dict) or answer.get("status") not in GONE_STATUSES:
+            return
+        row = self._db_order(order_id)
+        if row is None or row.ft_order_side == "stoploss":
+            return
+        role = self._role_of_row(row)
+        detection = "cancel"
+        if cancel_error is not None and is_not_found(cancel_error):
+            detection = "replace_response"
+            self._detected(row, detection, "cancel answered: already gone")
+        self._record_gone(pair, role, order_id, detection)
+
+    # --- shared bookkeeping -------------------------------------------------------------------
+
+    def _record_gone(
+        self, pair: str, role: Role, order_id: str | None, detection: str, **extra: Any
+    ) -> None:
+        value = {"order_id": order_id, "detection": detection, "at": self.clock(), **extra}
+        self.store.put(f"gone:{pair}:{role}", value)
+
+    def _detected(self, row: Order, detection: str, reason: str | None = None) -> None:
+        """Log GHOST_ORDER_DETECTED once per order, and note it on the trade."""
+        key = f"ord:{row.order_id}"
+        record = self.store.get(key) or {"pair": row.ft_pair, "role": self._role_of_row(row)}
+        if record.get("detected"):
+            return
+        record["detected"] = detection
+        self.store.put(key, record)
+        self.stats[f"detected:{detection}"] += 1
+        log_event(
+            events.GHOST_ORDER_DETECTED,
+            type=record["role"],
+            pair=row.ft_pair,
+            order_id=row.order_id,
+            detection=detection,
+            reason=reason,
+        )
+        trade = row.trade
+        if trade is not None and trade.id is not None:
+            seen = list(trade.get_custom_data(CUSTOM_DATA_KEY, {}).get("ghost_orders", []))
+            if row.order_id not in seen:
+                seen.append(row.order_id)
+            self._update_custom_data(trade.id, ghost_orders=seen)
+
+    def _update_custom_data(self, trade_id: int | None, **values: Any) -> None:
+        if trade_id is None:
+            return
+        trade = Trade.get_trades_proxy(is_open=True)
+        match = [t for t in trade if t.id == trade_id]
+        if not match:
+            return
+        current = dict(match[0].get_custom_data(CUSTOM_DATA_KEY, {}) or {})
+        current.update(values)
+        match[0].set_custom_data(CUSTOM_DATA_KEY, current)
+
+    def _lock_pair(self, pair: str, why: str) -> None:
+        reason = f"{LOCK_REASON_PREFIX}: exchange and database disagree ({why})"
+        now = datetime.now(UTC)
+        if not any(
+            lock.reason and lock.reason.startswith(LOCK_REASON_PREFIX)
+            for lock in PairLocks.get_pair_locks(pair, now)
+        ):
+            PairLocks.lock_pair(pair, now + timedelta(days=365), reason=reason, side="*")
+            self.stats["locks"] += 1
+            logger.warning("GhostGuard locked %s for new entries: %s", pair, reason)
+        self.store.put(f"lock:{pair}", {"reason": reason, "next_check": self.clock() + 60.0})
+
+    def _unlock_pair(self, pair: str) -> None:
+        now = datetime.now(UTC)
+        for lock in PairLocks.get_pair_locks(pair, now):
+            if lock.reason and lock.reason.startswith(LOCK_REASON_PREFIX):
+                lock.active = False
+        Trade.commit()
+        self.store.delete(f"lock:{pair}")
+        logger.info("GhostGuard unlocked %s: exchange and database agree again", pair)
+
+    # --- once per bot loop (bot_loop_start) --------------------------------------------------
+
+    def on_loop_start(self) -> None:
+        """Resolve suspected-gone orders, re-check the watchlist and locks. No request unless
+        one of those is pending."""
+        self._starting_up = False
+        if not (self.store.keys("ord:") or self.store.keys("lock:")):
+            return
+        with self.bot._exit_lock:
+            for key in self.store.keys("ord:"):
+                record = self.store.get(key)
+                if record is None:
+                    continue
+                order_id = key[4:]
+                if record.get("tripped") and not record.get("resolved"):
+                    self._safe(self._resolve_suspect, order_id, record)
+                elif record.get("watch_until"):
+                    self._safe(self._watch, order_id, record)
+            for key in self.store.keys("lock:"):
+                self._safe(self._recheck_lock, key[5:])
+            Trade.commit()
+
+    def _resolve_suspect(self, order_id: str, record: dict[str, Any]) -> None:
+        """A tripped breaker: cancel by id, look up the fills, resolve in Freqtrade's model."""
+        row = self._db_order(order_id)
+        pair = record["pair"]
+        if row is None or not row.ft_is_open:
+            record["resolved"] = True
+            self.store.put(f"ord:{order_id}", record)
+            return
+        cancel_filled = 0.0
+        try:
+            answer = self.exchange.cancel_order(order_id, pair, count=0)
+            if isinstance(answer, dict):
+                cancel_filled = as_amount(answer.get("filled")) or 0.0
+            how = "cancel succeeded: the order was live"
+        except Exception as error:  # noqa: BLE001
+            if not is_not_found(error):
+                logger.warning(
+                    "GhostGuard: cancel of suspect %s failed (%s); retrying next loop",
+                    order_id,
+                    _error_text(error),
+                )
+                return
+            how = "cancel: exchange does not know it either"
+        try:
+            fills = self.exchange.get_trades_for_order(order_id, pair, row.order_date_utc)
+            if not isinstance(fills, list):
+                raise ValueError(f"trades answer={fills!r}")
+            amounts = [as_amount(t.get("amount")) for t in fills]
+            costs = [as_amount(t.get("cost")) for t in fills]
+            if any(a is None for a in amounts):
+                raise ValueError("unreadable trade amount")
+        except Exception as error:  # noqa: BLE001
+            logger.warning(
+                "GhostGuard: fills of suspect %s not readable (%s); retrying next loop",
+                order_id,
+                _error_text(error),
+            )
+            return
+        traded = sum(a or 0.0 for a in amounts)
+        filled = max(traded, cancel_filled)
+        amount = row.safe_amount
+        ccxt_order = row.to_ccxt_object()
+        ccxt_order["filled"] = filled
+        ccxt_order["remaining"] = max(amount - filled, 0.0)
+        ccxt_order["status"] = "closed" if filled >= amount - AMOUNT_EPS else "canceled"
+        if traded > 0 and all(c is not None for c in costs):
+            cost = sum(c or 0.0 for c in costs)
+            ccxt_order["cost"] = cost
+            ccxt_order["average"] = cost / traded
+        now = self.clock()
+        window = self.settings(pair).watchlist_minutes * 60.0
+        record.update(
+            resolved=True,
+            verified_filled=filled,
+            watch_until=now + window,
+            next_check=now + WATCH_FIRST_INTERVAL_S,
+            interval=WATCH_FIRST_INTERVAL_S,
+        )
+        self.store.put(f"ord:{order_id}", record)
+        self._detected(row, "circuit_breaker", f"{how}; verified filled={filled:g}")
+        role = self._role_of_row(row)
+        self._record_gone(
+            pair, role, order_id, "circuit_breaker", breaker_tripped=True, verified_filled=filled
+        )
+        trade = row.trade
+        if ccxt_order["status"] == "closed":
+            self.bot.update_trade_state(trade, order_id, ccxt_order)
+        else:
+            self.bot.handle_cancel_order(ccxt_order, row, trade, "ghost order (GhostGuard)")
+        Trade.commit()
+
+    def _watch(self, order_id: str, record: dict[str, Any]) -> None:
+        """Re-check a suspected-gone original at growing intervals for a late fill."""
+        now = self.clock()
+        key = f"ord:{order_id}"
+        if now > float(record["watch_until"]):
+            record.pop("watch_until", None)
+            self.store.put(key, record)
+            return
+        if now < float(record.get("next_check", 0.0)):
+            return
+        pair = record["pair"]
+        interval = min(
+            float(record.get("interval", WATCH_FIRST_INTERVAL_S)) * 2, WATCH_MAX_INTERVAL_S
+        )
+        record["next_check"] = now + interval
+        record["interval"] = interval
+        try:
+            answer = self._orig["fetch_order"](order_id, pair, count=0)
+        except Exception:  # noqa: BLE001 - not found (or unreachable): keep watching
+            self.store.put(key, record)
+            return
+        if not isinstance(answer, dict):
+            self.store.put(key, record)
+            return
+        filled = as_amount(answer.get("filled")) or 0.0
+        known = float(record.get("verified_filled") or 0.0)
+        if answer.get("status") == "open":
+            self._safe(self.exchange.cancel_order, order_id, pair)
+            log_event(
+                events.DUPLICATE_CANCELLED,
+                type=record.get("role"),
+                pair=pair,
+                order_id=order_id,
+                reason="suspected-gone order turned up open",
+            )
+        if filled > known + AMOUNT_EPS:
+            self.stats["late_fills"] += 1
+            log_event(
+                events.GHOST_LATE_FILL,
+                type=record.get("role"),
+                pair=pair,
+                order_id=order_id,
+                reason=f"filled={filled:g} known={known:g}",
+            )
+            self._lock_pair(pair, f"late fill of {order_id}: {filled:g}")
+            record["verified_filled"] = filled
+        self.store.put(key, record)
+
+    def _recheck_lock(self, pair: str) -> None:
+        record = self.store.get(f"lock:{pair}")
+        if record is None or self.clock() < float(record.get("next_check", 0.0)):
+            return
+        record["next_check"] = self.clock() + LOCK_RECHECK_S
+        self.store.put(f"lock:{pair}", record)
+        trade = self._open_trade(pair)
+        position = self._fact_position(pair, 1)
+        if position.error is not None or not position.readings:
+            return
+        reading = position.readings[0]
+        if reading is not None and abs(reading - signed_db_position(trade)) <= AMOUNT_EPS:
+            self._unlock_pair(pair)
+
+    # --- in-loop veto before a re-price cancels anything ---------------------------------
+
+    def reprice_veto(self, pair: str, is_entry: bool, trade_id: int | None) -> str | None:
+        """Checks 5 and 6 before Freqtrade cancels an order to re-price it (no network).
+
+        Returns the reason to keep the current order, or None to let the re-price proceed.
+        """
+        settings = self.settings(pair)
+        if not settings.enabled:
+            return None
+        role: Role = "entry" if is_entry else "exit"
+        trade = self._open_trade(pair)
+        if trade is None:
+            return None
+        signal = self._trade_signal_key(trade) if is_entry else f"exit|{pair}|trade{trade.id}"
+        state = self.store.get(f"sig:{pair}:{role}") or {}
+        approved = int(state.get("approved", 0)) if state.get("signal") == signal else 0
+        if approved >= settings.max_replacements_per_signal:
+            return "max_replacement_attempts"
+        cooldown = self.store.get(f"cool:{pair}:{role}") or {}
+        if cooldown.get("at") is not None and (
+            self.clock() - float(cooldown["at"]) < settings.replacement_cooldown_s
+        ):
+            return "cooldown_active"
+        for order in trade.open_orders:
+            record = self.store.get(f"ord:{order.order_id}") or {}
+            if record.get("not_found"):
+                return "original_order_unknown_status"
+        return None
