@@ -1,0 +1,73 @@
+"""Scriptable faults of the simulated exchange. Each fault consumes itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class LostResponse(Exception):
+    """The request reached the exchange (and took effect) but its answer was lost.
+
+    The transport turns this into ``ccxt.RequestTimeout``.
+    """
+
+
+@dataclass
+class FailRule:
+    """Fail the next ``remaining`` requests matching method and path."""
+
+    method: str | None
+    path: str | None
+    remaining: int
+    code: int
+    http: int
+    msg: str
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path is None or self.path == path
+        )
+
+
+@dataclass
+class NotFoundRule:
+    """Answer 'order does not exist' for an order that exists."""
+
+    remaining: int | None  # None = forever
+    on_cancel: bool
+
+
+@dataclass
+class Faults:
+    """All pending faults."""
+
+    stale_status: dict[int, str] = field(default_factory=dict)
+    not_found: dict[int, NotFoundRule] = field(default_factory=dict)
+    fill_during_cancel: set[int] = field(default_factory=set)
+    fail_rules: list[FailRule] = field(default_factory=list)
+    lost_create: int = 0
+    visibility_delay_ms: int = 0
+
+    def take_fail(self, method: str, path: str) -> FailRule | None:
+        for rule in self.fail_rules:
+            if rule.remaining > 0 and rule.matches(method, path):
+                rule.remaining -= 1
+                return rule
+        self.fail_rules = [r for r in self.fail_rules if r.remaining > 0]
+        return None
+
+    def take_not_found(self, order_id: int, *, cancel: bool) -> bool:
+        rule = self.not_found.get(order_id)
+        if rule is None or (cancel and not rule.on_cancel):
+            return False
+        if rule.remaining is not None:
+            rule.remaining -= 1
+            if rule.remaining <= 0:
+                del self.not_found[order_id]
+        return True
+
+    def take_lost_create(self) -> bool:
+        if self.lost_create > 0:
+            self.lost_create -= 1
+            return True
+        return False

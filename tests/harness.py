@@ -1,0 +1,340 @@
+"""Drive a REAL FreqtradeBot (live futures by default) against the in-process SimExchange.
+
+- ``make_bot``: builds the config through Freqtrade's own ``Configuration`` (as the CLI does),
+  routes ccxt binance (sync + async) to the sim, disables retry back-off sleeps, returns the bot.
+- ``run_loop``: ``bot.process()`` n times, catching what ``freqtrade/worker.py`` catches.
+- ``sim_bot``: context manager yielding (sim, bot) and cleaning everything up.
+- ``restart_bot``: a new bot on the same database (use a file ``db_url``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import freqtrade.exchange.common as ft_common
+import freqtrade.freqtradebot as ft_bot_module
+from freqtrade.configuration import Configuration
+from freqtrade.configuration.directory_operations import create_userdata_dir
+from freqtrade.exceptions import OperationalException, TemporaryError
+from freqtrade.freqtradebot import FreqtradeBot
+from freqtrade.misc import deep_merge_dicts
+from freqtrade.persistence import Trade
+
+from ghostguard.sim import SimExchange, install, uninstall
+
+
+TESTS_DIR = Path(__file__).parent
+STRATEGY_DIR = TESTS_DIR / "strategies"
+
+# Every back-off sleep Freqtrade asked for while patched (seconds), in order.
+SLEEPS: list[float] = []
+
+
+# --------------------------------------------------------------------------- sleep patches
+
+
+class _NoSleepTime(ModuleType):
+    """Stands in for ``time`` inside freqtrade.exchange.common: sleep is recorded only."""
+
+    def __init__(self) -> None:
+        super().__init__("time")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        SLEEPS.append(float(seconds))
+
+
+class _NoSleepAsyncio(ModuleType):
+    """Stands in for ``asyncio`` inside freqtrade.exchange.common: sleep is recorded only."""
+
+    def __init__(self) -> None:
+        super().__init__("asyncio")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    @staticmethod
+    async def sleep(seconds: float, result: Any = None) -> Any:
+        SLEEPS.append(float(seconds))
+        return result
+
+
+def _record_sleep(seconds: float) -> None:
+    SLEEPS.append(float(seconds))
+
+
+_patch_depth = 0
+_saved: dict[str, Any] = {}
+
+
+def _patch_sleeps() -> None:
+    global _patch_depth
+    if _patch_depth == 0:
+        _saved.update(time=ft_common.time, asyncio=ft_common.asyncio, sleep=ft_bot_module.sleep)
+        ft_common.time = _NoSleepTime()  # type: ignore[assignment]
+        ft_common.asyncio = _NoSleepAsyncio()  # type: ignore[assignment]
+        ft_bot_module.sleep = _record_sleep  # type: ignore[assignment]
+    _patch_depth += 1
+
+
+def _unpatch_sleeps() -> None:
+    global _patch_depth
+    _patch_depth -= 1
+    if _patch_depth == 0:
+        ft_common.time = _saved["time"]
+        ft_common.asyncio = _saved["asyncio"]
+        ft_bot_module.sleep = _saved["sleep"]
+
+
+# --------------------------------------------------------------------------- config
+
+
+def build_config(
+    sim: SimExchange,
+    strategy: str,
+    strategy_path: str | Path,
+    *,
+    dry_run: bool = False,
+    db_url: str = "sqlite://",
+    extra_config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The config file content (before Freqtrade's own processing)."""
+    ccxt_options = {
+        "defaultType": "swap",
+        "fetchMarkets": {"types": ["linear"]},
+        "fetchCurrencies": False,
+        "fetchMargins": False,
+    }
+    # ccxt's urls stay Binance's own: the transport routes every request to the sim anyway,
+    # and ccxt picks its futures error table (-5022 -> OrderNotFillable) by the URL's host.
+    ccxt_config = {"enableRateLimit": False, "options": ccxt_options}
+    config: dict[str, Any] = {
+        "bot_name": "ghostguard-sim",
+        "strategy": strategy,
+        "strategy_path": str(strategy_path),
+        "trading_mode": "futures",
+        "margin_mode": "isolated",
+        "dry_run": dry_run,
+        "dry_run_wallet": sim.wallet_balance,
+        "db_url": db_url,
+        "max_open_trades": 1,
+        "stake_currency": "USDT",
+        "stake_amount": 100,
+        "tradable_balance_ratio": 0.99,
+        "initial_state": "running",
+        "force_entry_enable": True,
+        "cancel_open_orders_on_exit": False,
+        "unfilledtimeout": {"entry": 10, "exit": 10, "exit_timeout_count": 0, "unit": "minutes"},
+        "entry_pricing": {
+            "price_side": "same",
+            "use_order_book": True,
+            "order_book_top": 1,
+            "price_last_balance": 0.0,
+            "check_depth_of_market": {"enabled": False, "bids_to_ask_delta": 1},
+        },
+        "exit_pricing": {"price_side": "same", "use_order_book": True, "order_book_top": 1},
+        "order_time_in_force": {"entry": "PO", "exit": "PO"},
+        "exchange": {
+            "name": "binance",
+            "key": SimExchange.SIM_API_KEY,
+            "secret": SimExchange.SIM_API_SECRET,
+            "enable_ws": False,
+            "ccxt_config": ccxt_config,
+            "ccxt_async_config": json.loads(json.dumps(ccxt_config)),
+            "pair_whitelist": [spec.symbol for spec in sim.specs.values()],
+            "pair_blacklist": [],
+        },
+        "pairlists": [{"method": "StaticPairList"}],
+        "telegram": {"enabled": False, "token": "", "chat_id": ""},
+        "api_server": {
+            "enabled": False,
+            "listen_ip_address": "127.0.0.1",
+            "listen_port": 8080,
+            "username": "sim",
+            "password": "sim",
+            "jwt_secret_key": "ghostguard-sim-jwt-secret-0123456789",
+        },
+        "internals": {"process_throttle_secs": 5, "heartbeat_interval": 0},
+    }
+    if extra_config:
+        config = deep_merge_dicts(json.loads(json.dumps(extra_config)), config)
+    return config
+
+
+# --------------------------------------------------------------------------- bot lifecycle
+
+
+@dataclass
+class _BotRecord:
+    sim: SimExchange
+    strategy: str
+    strategy_path: str
+    extra_config: dict[str, Any] | None
+    dry_run: bool
+    db_url: str
+    workdir: Path
+    bot: FreqtradeBot | None = None
+
+
+_records: dict[int, _BotRecord] = {}
+
+
+def make_bot(
+    sim: SimExchange,
+    strategy: str = "PlainMakerStrategy",
+    strategy_path: str | Path = STRATEGY_DIR,
+    extra_config: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    db_url: str = "sqlite://",
+) -> FreqtradeBot:
+    """A real FreqtradeBot talking to ``sim`` (ccxt routed in-process, back-off sleeps off).
+
+    Call ``close_bot`` (or use ``sim_bot``) when done.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="ghostguard-sim-"))
+    config_file = workdir / "config.json"
+    content = build_config(sim, strategy, strategy_path, dry_run=dry_run, db_url=db_url,
+                           extra_config=extra_config)
+    config_file.write_text(json.dumps(content, indent=2))
+    create_userdata_dir(str(workdir / "user_data"), create_dir=True)
+    install(sim)
+    _patch_sleeps()
+    try:
+        args = {
+            "config": [str(config_file)],
+            "strategy": strategy,
+            "strategy_path": str(strategy_path),
+            "user_data_dir": str(workdir / "user_data"),
+        }
+        config = Configuration(args, None).get_config()
+        bot = FreqtradeBot(config)
+    except BaseException:
+        _unpatch_sleeps()
+        uninstall(sim)
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    _records[id(bot)] = _BotRecord(
+        sim, strategy, str(strategy_path), extra_config, dry_run, db_url, workdir, bot
+    )
+    return bot
+
+
+def close_bot(bot: FreqtradeBot) -> None:
+    """bot.cleanup(), drop the database session, undo routing and sleep patches."""
+    record = _records.pop(id(bot), None)
+    if record is None:
+        return
+    try:
+        bot.cleanup()
+    finally:
+        _reset_db()
+        _unpatch_sleeps()
+        uninstall(record.sim)
+        shutil.rmtree(record.workdir, ignore_errors=True)
+
+
+def _reset_db() -> None:
+    session = getattr(Trade, "session", None)
+    if session is None:
+        return
+    try:
+        session.rollback()
+        bind = session.get_bind()
+        session.remove()
+        bind.dispose()
+    except Exception:  # noqa: BLE001 - cleanup must never mask the test outcome
+        pass
+
+
+def restart_bot(old_bot: FreqtradeBot, **overrides: Any) -> FreqtradeBot:
+    """Close ``old_bot`` and build a new bot on the same sim and database.
+
+    The database survives only with a file ``db_url`` (``sqlite:///path``), not ``sqlite://``.
+    ``overrides`` may replace make_bot arguments (strategy, extra_config, dry_run, ...).
+    """
+    record = _records[id(old_bot)]
+    if record.db_url == "sqlite://":
+        raise ValueError("restart_bot needs a file db_url (sqlite:///...), not sqlite://")
+    kwargs: dict[str, Any] = {
+        "strategy": record.strategy,
+        "strategy_path": record.strategy_path,
+        "extra_config": record.extra_config,
+        "dry_run": record.dry_run,
+        "db_url": record.db_url,
+    }
+    kwargs.update(overrides)
+    sim = record.sim
+    install(sim)  # keep the routing alive across the restart
+    try:
+        close_bot(old_bot)
+        return make_bot(sim, **kwargs)
+    finally:
+        uninstall(sim)
+
+
+def run_loop(bot: FreqtradeBot, n: int = 1, advance_seconds: float = 0.0) -> list[Exception]:
+    """Call ``bot.process()`` n times like the worker does; return the exceptions it caught.
+
+    ``advance_seconds`` moves the sim clock forward after each iteration.
+    """
+    caught: list[Exception] = []
+    sim = _records[id(bot)].sim if id(bot) in _records else None
+    for _ in range(n):
+        try:
+            bot.process()
+        except (TemporaryError, OperationalException) as error:
+            caught.append(error)
+        if sim is not None and advance_seconds:
+            sim.advance(advance_seconds)
+    return caught
+
+
+@contextmanager
+def sim_bot(
+    sim: SimExchange | None = None,
+    strategy: str = "PlainMakerStrategy",
+    strategy_path: str | Path = STRATEGY_DIR,
+    extra_config: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    db_url: str = "sqlite://",
+    startup: bool = True,
+) -> Iterator[tuple[SimExchange, FreqtradeBot]]:
+    """Yield (sim, bot) with ``bot.startup()`` already called; clean up afterwards.
+
+    With ``restart_bot`` inside the block, the yielded bot is closed by restart_bot; close the
+    new one with ``close_bot`` (extra bots are closed here too).
+    """
+    sim = sim if sim is not None else SimExchange()
+    bot = make_bot(sim, strategy, strategy_path, extra_config, dry_run, db_url)
+    try:
+        if startup:
+            bot.startup()
+        yield sim, bot
+    finally:
+        close_bot(bot)
+        for record in [r for r in _records.values() if r.sim is sim and r.bot is not None]:
+            close_bot(record.bot)  # bots built by restart_bot inside the block
+
+
+__all__ = [
+    "SLEEPS",
+    "build_config",
+    "close_bot",
+    "make_bot",
+    "restart_bot",
+    "run_loop",
+    "sim_bot",
+]
