@@ -158,6 +158,8 @@ class GhostGuard:
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ghostguard")
         self._cancelling: set[str] = set()
         self._starting_up = True
+        # Custom data for trades Freqtrade creates only after the order is sent (new entries).
+        self._custom_data_by_order: dict[str, dict[str, Any]] = {}
 
     # --- installation ---------------------------------------------------------------------
 
@@ -571,6 +573,11 @@ class GhostGuard:
             )
         if attempt is not None:
             self.store.delete(f"gone:{plan.pair}:{plan.role}")
+            if plan.trade_id is None and order_id:
+                self._custom_data_by_order[order_id] = {
+                    "attempts": attempt,
+                    "last_verdict": "approved",
+                }
             log_event(
                 events.GHOST_ORDER_REPLACED,
                 type=plan.role,
@@ -793,6 +800,11 @@ class GhostGuard:
         """Resolve suspected-gone orders, re-check the watchlist and locks. No request unless
         one of those is pending."""
         self._starting_up = False
+        for order_id, values in list(self._custom_data_by_order.items()):
+            row = self._db_order(order_id)
+            if row is not None and row.trade is not None:
+                self._update_custom_data(row.trade.id, **values)
+            self._custom_data_by_order.pop(order_id, None)
         if not (self.store.keys("ord:") or self.store.keys("lock:")):
             return
         with self.bot._exit_lock:

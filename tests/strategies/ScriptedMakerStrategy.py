@@ -6,6 +6,8 @@ test decides when the signal is on, flips or ends.
 
 from __future__ import annotations
 
+import sys
+import types
 from datetime import datetime
 from typing import Any
 
@@ -16,16 +18,24 @@ from pandas import DataFrame
 from ghostguard import GhostGuardMixin
 
 
-SCRIPT: dict[str, Any] = {
-    "enter_long": 1,
-    "enter_short": 0,
-    "exit_long": 0,
-    "exit_short": 0,
-    "enter_tag": "scripted",
-    "reprice": False,
-    "dca": False,
-}
-CALLS: list[str] = []
+# Freqtrade loads this file as a fresh module; the script lives in one shared module object so
+# that the test and every loaded copy of the strategy see the same dict.
+_STATE = sys.modules.setdefault(
+    "_ghostguard_test_script", types.ModuleType("_ghostguard_test_script")
+)
+if not hasattr(_STATE, "SCRIPT"):
+    _STATE.SCRIPT = {  # type: ignore[attr-defined]
+        "enter_long": 1,
+        "enter_short": 0,
+        "exit_long": 0,
+        "exit_short": 0,
+        "enter_tag": "scripted",
+        "reprice": False,
+        "dca": False,
+    }
+    _STATE.CALLS = []  # type: ignore[attr-defined]
+SCRIPT: dict[str, Any] = _STATE.SCRIPT  # type: ignore[attr-defined]
+CALLS: list[str] = _STATE.CALLS  # type: ignore[attr-defined]
 
 
 class _Scripted(IStrategy):
@@ -73,7 +83,7 @@ class _Scripted(IStrategy):
 
     def adjust_trade_position(self, trade: Trade, current_time: datetime, **kwargs: Any):
         if SCRIPT["dca"] and not trade.has_open_orders and trade.nr_of_successful_entries == 1:
-            return trade.stake_amount
+            return 100.0
         return None
 
 

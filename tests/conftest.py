@@ -1,0 +1,99 @@
+"""Shared fixtures: a real FreqtradeBot (live futures) on the simulated exchange, with the
+scripted maker strategy, and the guard's log events captured."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import pytest
+from freqtrade.freqtradebot import FreqtradeBot
+
+from ghostguard.sim import SimExchange
+from tests.harness import run_loop, sim_bot
+from tests.strategies import ScriptedMakerStrategy as scripted
+
+
+PAIR = "BTC/USDT:USDT"
+GUARD_ON: dict[str, Any] = {"ghost_guard": {"replacement_cooldown_s": 0.0}}
+GUARD_OFF: dict[str, Any] = {"ghost_guard": {"enabled": False}}
+
+
+class EventLog(logging.Handler):
+    """Collects the guard's log lines (the `ghostguard` logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def named(self, event: str) -> list[str]:
+        return [line for line in self.lines if line.split(" ", 1)[0] == event]
+
+
+@pytest.fixture
+def events() -> Iterator[EventLog]:
+    handler = EventLog()
+    logger = logging.getLogger("ghostguard")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def script() -> Iterator[dict[str, Any]]:
+    saved = dict(scripted.SCRIPT)
+    scripted.CALLS.clear()
+    yield scripted.SCRIPT
+    scripted.SCRIPT.clear()
+    scripted.SCRIPT.update(saved)
+
+
+BotFactory = Callable[..., AbstractContextManager[tuple[SimExchange, FreqtradeBot]]]
+
+
+@pytest.fixture
+def bot_on_sim() -> BotFactory:
+    """`with bot_on_sim(guard=True) as (sim, bot):` a started bot on a fresh simulator."""
+
+    @contextmanager
+    def factory(
+        guard: bool = True,
+        strategy: str = "ScriptedMakerStrategy",
+        extra: dict[str, Any] | None = None,
+        sim: SimExchange | None = None,
+        db_url: str = "sqlite://",
+    ) -> Iterator[tuple[SimExchange, FreqtradeBot]]:
+        config: dict[str, Any] = {
+            "ghost_guard": dict((GUARD_ON if guard else GUARD_OFF)["ghost_guard"]),
+            "exchange": {"pair_whitelist": [PAIR]},
+        }
+        if extra:
+            config["ghost_guard"].update(extra.pop("ghost_guard", {}))
+            config.update(extra)
+        with sim_bot(sim=sim, strategy=strategy, extra_config=config, db_url=db_url) as (
+            simulator,
+            bot,
+        ):
+            yield simulator, bot
+
+    return factory
+
+
+def orders_of(sim: SimExchange, *, reduce_only: bool | None = None, pair: str = PAIR) -> list[Any]:
+    """Every order the exchange received for the pair (optionally only reduce-only or not)."""
+    return [
+        o
+        for o in sim.orders
+        if o.spec.symbol == pair and (reduce_only is None or o.reduce_only == reduce_only)
+    ]
+
+
+def loop(bot: FreqtradeBot, n: int = 1) -> list[Exception]:
+    return run_loop(bot, n)
