@@ -47,8 +47,12 @@ def test_live_bot_starts_against_sim() -> None:
         assert bot.config["dry_run"] is False
         assert bot.exchange.trading_mode.value == "futures"
         paths = [r.path for r in sim.requests]
-        for needed in ("/fapi/v1/exchangeInfo", "/fapi/v1/positionSide/dual",
-                       "/fapi/v1/multiAssetsMargin", "/fapi/v1/leverageBracket"):
+        for needed in (
+            "/fapi/v1/exchangeInfo",
+            "/fapi/v1/positionSide/dual",
+            "/fapi/v1/multiAssetsMargin",
+            "/fapi/v1/leverageBracket",
+        ):
             assert needed in paths
         assert sim.unknown_requests == []
         assert bot.wallets.get_free("USDT") == pytest.approx(100000.0)
@@ -100,8 +104,15 @@ def test_post_only_crossing_is_invalid_order() -> None:
     with sim_bot() as (sim, bot):
         _, ask = sim.best_bid_ask(BTC)
         with pytest.raises(InvalidOrderException) as info:
-            bot.exchange.create_order(pair=BTC, ordertype="limit", side="buy", amount=0.002,
-                                      rate=ask, leverage=1, time_in_force="PO")
+            bot.exchange.create_order(
+                pair=BTC,
+                ordertype="limit",
+                side="buy",
+                amount=0.002,
+                rate=ask,
+                leverage=1,
+                time_in_force="PO",
+            )
         assert type(info.value.__cause__) is ccxt.OrderNotFillable
         assert sim.open_orders() == []
         assert sim.ledger[-1]["event"] == "reject"
@@ -111,8 +122,15 @@ def test_post_only_expire_mode() -> None:
     sim = SimExchange(post_only_mode="expire")
     with sim_bot(sim) as (sim, bot):
         _, ask = sim.best_bid_ask(BTC)
-        order = bot.exchange.create_order(pair=BTC, ordertype="limit", side="buy", amount=0.002,
-                                          rate=ask, leverage=1, time_in_force="PO")
+        order = bot.exchange.create_order(
+            pair=BTC,
+            ordertype="limit",
+            side="buy",
+            amount=0.002,
+            rate=ask,
+            leverage=1,
+            time_in_force="PO",
+        )
         assert order["status"] == "expired" and order["filled"] == 0
 
 
@@ -123,7 +141,11 @@ def test_dry_run_uses_only_market_data() -> None:
         trades = Trade.get_open_trades()
         assert len(trades) == 1 and trades[0].open_orders[0].order_id.startswith("dry_run")
         assert {r.path for r in sim.requests} <= {
-            "/fapi/v1/exchangeInfo", "/fapi/v1/time", "/fapi/v1/klines", "/fapi/v1/depth"}
+            "/fapi/v1/exchangeInfo",
+            "/fapi/v1/time",
+            "/fapi/v1/klines",
+            "/fapi/v1/depth",
+        }
         assert sim.orders == []
 
 
@@ -143,18 +165,33 @@ def test_lost_create_raises_temporary_error_but_order_exists() -> None:
         sim.fault_lost_create()
         bid, _ = sim.best_bid_ask(BTC)
         with pytest.raises(TemporaryError) as info:
-            bot.exchange.create_order(pair=BTC, ordertype="limit", side="buy", amount=0.002,
-                                      rate=bid, leverage=1, time_in_force="PO")
+            bot.exchange.create_order(
+                pair=BTC,
+                ordertype="limit",
+                side="buy",
+                amount=0.002,
+                rate=bid,
+                leverage=1,
+                time_in_force="PO",
+            )
         assert isinstance(info.value.__cause__, ccxt.RequestTimeout)
         assert len(sim.open_orders(BTC)) == 1
 
 
 def test_faults_through_real_ccxt() -> None:
     sim = SimExchange()
-    api = ccxt.binance({"apiKey": sim.SIM_API_KEY, "secret": sim.SIM_API_SECRET,
-                        "enableRateLimit": False,
-                        "options": {"defaultType": "swap", "fetchMarkets": {"types": ["linear"]},
-                                    "fetchCurrencies": False}})
+    api = ccxt.binance(
+        {
+            "apiKey": sim.SIM_API_KEY,
+            "secret": sim.SIM_API_SECRET,
+            "enableRateLimit": False,
+            "options": {
+                "defaultType": "swap",
+                "fetchMarkets": {"types": ["linear"]},
+                "fetchCurrencies": False,
+            },
+        }
+    )
     with route_ccxt_to(sim):
         bid, _ = sim.best_bid_ask(BTC)
         created = api.create_order(BTC, "limit", "buy", 0.002, bid, {"timeInForce": "GTX"})
@@ -187,13 +224,25 @@ def test_faults_through_real_ccxt() -> None:
 
         client_id = third["clientOrderId"]
         with pytest.raises(ccxt.InvalidOrder):
-            api.create_order(BTC, "limit", "buy", 0.002, bid,
-                             {"timeInForce": "GTX", "newClientOrderId": client_id})
+            api.create_order(
+                BTC,
+                "limit",
+                "buy",
+                0.002,
+                bid,
+                {"timeInForce": "GTX", "newClientOrderId": client_id},
+            )
         by_client = api.fetch_order(None, BTC, {"origClientOrderId": client_id})
         assert by_client["id"] == third["id"]
 
-    bad = ccxt.binance({"apiKey": sim.SIM_API_KEY, "secret": "wrong", "enableRateLimit": False,
-                        "options": {"defaultType": "swap"}})
+    bad = ccxt.binance(
+        {
+            "apiKey": sim.SIM_API_KEY,
+            "secret": "wrong",
+            "enableRateLimit": False,
+            "options": {"defaultType": "swap"},
+        }
+    )
     bad.markets = api.markets
     bad.markets_by_id = api.markets_by_id
     with route_ccxt_to(sim), pytest.raises(ccxt.AuthenticationError):
@@ -218,12 +267,24 @@ def test_restart_keeps_database(tmp_path: Path) -> None:
 
 def test_error_mapping_survives_redirected_urls() -> None:
     sim = SimExchange()
-    api = ccxt.binance({"apiKey": sim.SIM_API_KEY, "secret": sim.SIM_API_SECRET,
-                        "enableRateLimit": False,
-                        "urls": {"api": {"fapiPrivate": "https://sim.local/fapi/v1",
-                                         "fapiPublic": "https://sim.local/fapi/v1"}},
-                        "options": {"defaultType": "swap", "fetchMarkets": {"types": ["linear"]},
-                                    "fetchCurrencies": False}})
+    api = ccxt.binance(
+        {
+            "apiKey": sim.SIM_API_KEY,
+            "secret": sim.SIM_API_SECRET,
+            "enableRateLimit": False,
+            "urls": {
+                "api": {
+                    "fapiPrivate": "https://sim.local/fapi/v1",
+                    "fapiPublic": "https://sim.local/fapi/v1",
+                }
+            },
+            "options": {
+                "defaultType": "swap",
+                "fetchMarkets": {"types": ["linear"]},
+                "fetchCurrencies": False,
+            },
+        }
+    )
     with route_ccxt_to(sim):
         _, ask = sim.best_bid_ask(BTC)
         with pytest.raises(ccxt.OrderNotFillable):

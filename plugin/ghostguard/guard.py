@@ -32,7 +32,7 @@ from freqtrade.exceptions import DependencyException, InvalidOrderException, Tem
 from freqtrade.persistence import Order, PairLocks, Trade
 from sqlalchemy import select
 
-from ghostguard import events
+from ghostguard import binance, events
 from ghostguard.checks import (
     AMOUNT_EPS,
     GONE_STATUSES,
@@ -153,6 +153,8 @@ class GhostGuard:
         self.store = GuardStore()
         self.dry_run = bool(bot.config.get("dry_run"))
         self.futures = self.exchange.trading_mode == TradingMode.FUTURES
+        # Binance USD-M: strict raw readers for checks 2 and 3 (see ghostguard/binance.py).
+        self._binance_usdm = self.futures and self.exchange.id == "binance" and not self.dry_run
         self.stats: Counter[str] = Counter()
         self._orig: dict[str, Callable[..., Any]] = {}
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ghostguard")
@@ -330,6 +332,12 @@ class GhostGuard:
             if entry is not None and total is None:
                 raise ValueError(f"unreadable balance {entry!r}")
             return total or 0.0
+        if self._binance_usdm:
+            market = self.exchange.markets[pair]
+            answer = self.exchange._api.fapiPrivateV3GetPositionRisk({"symbol": market["id"]})
+            return binance.parse_position_risk(
+                answer, market["id"], binance.contract_size_of(market)
+            )
         positions = self.exchange.fetch_positions(pair, count=0)
         if not isinstance(positions, list):
             raise ValueError(f"positions answer={positions!r}")
@@ -376,6 +384,15 @@ class GhostGuard:
                     for o in list(self.exchange._dry_run_open_orders.values())
                     if o.get("symbol") == pair and o.get("status") == "open"
                 ]
+            elif self._binance_usdm:
+                market_id = self.exchange.markets[pair]["id"]
+                answer = self.exchange._api.fapiPrivateGetOpenOrders({"symbol": market_id})
+                ids = [
+                    o.order_id
+                    for o in binance.parse_open_orders(answer, market_id)
+                    if not o.is_stop and ("exit" if o.reduce_only else "entry") == role
+                ]
+                return OpenOrdersFact(same_role_ids=tuple(ids))
             else:
                 orders = self.exchange._api.fetch_open_orders(pair)
             if not isinstance(orders, list):
