@@ -50,7 +50,10 @@ def test_open_orders_roles_and_stops() -> None:
         },
         {"symbol": "ETHUSDT", "orderId": 4, "side": "BUY", "type": "LIMIT", "reduceOnly": False},
     ]
+    for row in answer:
+        row.update(origQty="1", executedQty="0.25")
     orders = parse_open_orders(answer, "BTCUSDT")
+    assert all(o.remaining == 0.75 for o in orders)
     assert [(o.order_id, o.reduce_only, o.is_stop) for o in orders] == [
         ("1", False, False),
         ("2", True, False),

@@ -133,4 +133,17 @@ def test_verdict_names_every_failing_check() -> None:
         "signal_no_longer_active",
         "max_replacement_attempts",
         "cooldown_active",
+        "exposure_exceeds_target",
     ]
+
+
+def test_exposure_counts_unknown_state_orders() -> None:
+    from ghostguard.checks import check_exposure
+
+    flat = PositionFact(readings=(0.0,))
+    none_open = OpenOrdersFact()
+    assert check_exposure("entry", flat, none_open, 0.0, 0.0, 1.0) is None
+    denial = check_exposure("entry", flat, none_open, 1.0, 0.0, 1.0)
+    assert denial is not None and denial.reason == "exposure_exceeds_target"
+    assert check_exposure("entry", flat, OpenOrdersFact(("7",), 0.5), 0.0, 0.0, 1.0)
+    assert check_exposure("exit", flat, none_open, 5.0, 0.0, 1.0) is None

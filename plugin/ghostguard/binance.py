@@ -25,6 +25,7 @@ class RawOpenOrder:
     reduce_only: bool
     side: str
     is_stop: bool
+    remaining: float
 
 
 def _signed_number(value: Any, what: str) -> float:
@@ -73,12 +74,16 @@ def parse_open_orders(answer: Any, market_id: str) -> list[RawOpenOrder]:
             raise ValueError(f"openOrders row={row!r}")
         if row.get("closePosition") is True:
             reduce_only = True
+        remaining = _signed_number(row.get("origQty"), "origQty") - _signed_number(
+            row.get("executedQty"), "executedQty"
+        )
         orders.append(
             RawOpenOrder(
                 order_id=str(order_id),
                 reduce_only=reduce_only,
                 side=side.lower(),
                 is_stop=order_type in STOP_TYPES,
+                remaining=max(remaining, 0.0),
             )
         )
     return orders

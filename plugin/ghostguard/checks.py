@@ -163,6 +163,7 @@ class OpenOrdersFact:
     """Ids of open orders of the same role for the pair (stop orders already excluded)."""
 
     same_role_ids: tuple[str, ...] = ()
+    same_role_remaining: float = 0.0
     error: str | None = None
 
 
@@ -171,6 +172,34 @@ def check_open_orders(fact: OpenOrdersFact) -> Denial | None:
         return Denial(3, "open_orders_check_failed", fact.error)
     if fact.same_role_ids:
         return Denial(3, "duplicate_working_order", "ids=" + "/".join(fact.same_role_ids))
+    return None
+
+
+# --- beyond the six: exposure -----------------------------------------------------------------
+
+
+def check_exposure(
+    role: Role,
+    position: PositionFact,
+    open_orders: OpenOrdersFact,
+    unknown_amount: float,
+    db_position: float,
+    amount: float,
+) -> Denial | None:
+    """Entry: position + open same-role orders + unknown-state orders + this order must stay
+    within what the bot intends for the pair (what it holds per its database + this order).
+
+    Unreadable facts are already denied by checks 2 and 3; they are not counted twice here.
+    """
+    if role != "entry":
+        return None
+    held, error = _position_of(position)
+    if held is None or error is not None or open_orders.error is not None:
+        return None
+    exposure = abs(held) + open_orders.same_role_remaining + unknown_amount + amount
+    target = abs(db_position) + amount
+    if exposure > target + max(AMOUNT_EPS, target * 1e-9):
+        return Denial(0, "exposure_exceeds_target", f"exposure={exposure:g} target={target:g}")
     return None
 
 
@@ -235,6 +264,7 @@ class ReplacementFacts:
     last_approved_at: float | None
     now: float
     cooldown_s: float
+    unknown_amount: float = 0.0
     extra: tuple[Denial, ...] = field(default_factory=tuple)
 
 
@@ -259,5 +289,15 @@ def decide(facts: ReplacementFacts) -> Verdict:
     cooldown = check_cooldown(facts.last_approved_at, facts.now, facts.cooldown_s)
     if cooldown:
         denials.append(cooldown)
+    exposure = check_exposure(
+        facts.role,
+        facts.position,
+        facts.open_orders,
+        facts.unknown_amount,
+        facts.db_position,
+        facts.amount,
+    )
+    if exposure:
+        denials.append(exposure)
     denials.extend(facts.extra)
     return Verdict(denials=tuple(denials), exit_amount=exit_amount)

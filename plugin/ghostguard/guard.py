@@ -17,12 +17,13 @@ The wrappers only ever raise what Freqtrade raised already (or `TemporaryError` 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,7 +70,7 @@ DISAGREEMENT_REASONS = frozenset(
 LOCK_RECHECK_S = 60.0
 WATCH_FIRST_INTERVAL_S = 5.0
 WATCH_MAX_INTERVAL_S = 300.0
-WRAPPED_METHODS = ("create_order", "fetch_order", "cancel_order_with_result")
+WRAPPED_METHODS = ("create_order", "fetch_order", "cancel_order_with_result", "_get_params")
 
 
 class GhostGuardBlocked(DependencyException):
@@ -162,6 +163,9 @@ class GhostGuard:
         self._starting_up = True
         # Custom data for trades Freqtrade creates only after the order is sent (new entries).
         self._custom_data_by_order: dict[str, dict[str, Any]] = {}
+        self._client_id_for_send: str | None = None
+        # Test seam: called after a replacement is approved, just before it is sent.
+        self.before_send: Callable[[], None] | None = None
 
     # --- installation ---------------------------------------------------------------------
 
@@ -376,47 +380,58 @@ class GhostGuard:
             return PositionFact(error=_error_text(error))
         return PositionFact(readings=tuple(readings))
 
+    def _read_open_orders(self, pair: str, role: Role, entry_side: str) -> list[tuple[str, float]]:
+        """(id, remaining) of the pair's open orders of one role, stop orders excluded."""
+        if self._binance_usdm:
+            market_id = self.exchange.markets[pair]["id"]
+            answer = self.exchange._api.fapiPrivateGetOpenOrders({"symbol": market_id})
+            return [
+                (o.order_id, o.remaining)
+                for o in binance.parse_open_orders(answer, market_id)
+                if not o.is_stop and ("exit" if o.reduce_only else "entry") == role
+            ]
+        if self.dry_run:
+            orders: Any = [
+                o
+                for o in list(self.exchange._dry_run_open_orders.values())
+                if o.get("symbol") == pair and o.get("status") == "open"
+            ]
+        else:
+            orders = self.exchange._api.fetch_open_orders(pair)
+        if not isinstance(orders, list):
+            raise ValueError(f"open orders answer={orders!r}")
+        found = []
+        for order in orders:
+            if not isinstance(order, dict) or order.get("id") in (None, ""):
+                raise ValueError(f"open order={order!r}")
+            if order.get("status") not in (None, "open"):
+                continue
+            order_type = str(order.get("type") or "").lower()
+            if order.get("stopPrice") or order.get("triggerPrice") or "stop" in order_type:
+                continue
+            if "take_profit" in order_type:
+                continue
+            if self.futures:
+                order_role = "exit" if order.get("reduceOnly") else "entry"
+            else:
+                order_role = "entry" if order.get("side") == entry_side else "exit"
+            if order_role != role:
+                continue
+            remaining = as_amount(order.get("remaining"))
+            if remaining is None:
+                raise ValueError(f"open order remaining={order.get('remaining')!r}")
+            found.append((str(order["id"]), remaining))
+        return found
+
     def _fact_open_orders(self, pair: str, role: Role, entry_side: str) -> OpenOrdersFact:
         try:
-            if self.dry_run:
-                orders = [
-                    o
-                    for o in list(self.exchange._dry_run_open_orders.values())
-                    if o.get("symbol") == pair and o.get("status") == "open"
-                ]
-            elif self._binance_usdm:
-                market_id = self.exchange.markets[pair]["id"]
-                answer = self.exchange._api.fapiPrivateGetOpenOrders({"symbol": market_id})
-                ids = [
-                    o.order_id
-                    for o in binance.parse_open_orders(answer, market_id)
-                    if not o.is_stop and ("exit" if o.reduce_only else "entry") == role
-                ]
-                return OpenOrdersFact(same_role_ids=tuple(ids))
-            else:
-                orders = self.exchange._api.fetch_open_orders(pair)
-            if not isinstance(orders, list):
-                raise ValueError(f"open orders answer={orders!r}")
-            ids = []
-            for order in orders:
-                if not isinstance(order, dict):
-                    raise ValueError(f"open order={order!r}")
-                if order.get("status") not in (None, "open"):
-                    continue
-                order_type = str(order.get("type") or "").lower()
-                if order.get("stopPrice") or order.get("triggerPrice") or "stop" in order_type:
-                    continue
-                if "take_profit" in order_type:
-                    continue
-                if self.futures:
-                    order_role = "exit" if order.get("reduceOnly") else "entry"
-                else:
-                    order_role = "entry" if order.get("side") == entry_side else "exit"
-                if order_role == role:
-                    ids.append(str(order.get("id")))
-            return OpenOrdersFact(same_role_ids=tuple(ids))
+            orders = self._read_open_orders(pair, role, entry_side)
         except Exception as error:  # noqa: BLE001
             return OpenOrdersFact(error=_error_text(error))
+        return OpenOrdersFact(
+            same_role_ids=tuple(order_id for order_id, _ in orders),
+            same_role_remaining=sum(remaining for _, remaining in orders),
+        )
 
     # --- the decision -----------------------------------------------------------------------
 
@@ -467,9 +482,28 @@ class GhostGuard:
             last_approved_at=cooldown.get("at"),
             now=self.clock(),
             cooldown_s=settings.replacement_cooldown_s,
+            unknown_amount=self._unknown_amount(plan.pair, plan.role),
             extra=extra,
         )
         return decide(facts)
+
+    def _unknown_amount(self, pair: str, role: Role) -> float:
+        """Amount of orders of the pair and role whose state the exchange has not confirmed:
+        suspects the breaker has not resolved, and creates whose answer was lost."""
+        total = 0.0
+        for key in self.store.keys("ord:"):
+            record = self.store.get(key) or {}
+            if record.get("pair") != pair or record.get("role") != role:
+                continue
+            if record.get("resolved") or not (record.get("tripped") or record.get("not_found")):
+                continue
+            row = self._db_order(key[4:])
+            if row is not None and row.ft_is_open:
+                total += row.safe_remaining
+        lost = self.store.get(f"lost:{pair}:{role}")
+        if lost:
+            total += float(lost.get("amount") or 0.0)
+        return total
 
     # --- wrapper: create_order (the gate) ---------------------------------------------------
 
@@ -484,16 +518,112 @@ class GhostGuard:
             verdict = Verdict((Denial(0, "guard_error", _error_text(error)),))
             log_event(events.REPLACEMENT_BLOCKED, pair=pair, reason=verdict.describe())
             raise GhostGuardBlocked(pair, verdict) from error
+        lost = self.store.get(f"lost:{pair}:{plan.role}")
+        if lost is not None and not self.dry_run:
+            found = self._resolve_lost_create(plan, lost)
+            if found is not None:
+                return found
+            plan = replace(plan, gone=self._pending_gone(pair, plan.role))
         attempt: int | None = None
         if plan.is_replacement:
             attempt = self._gate(plan, kwargs)
+            if self.before_send is not None:
+                self.before_send()
+        client_id = None if self.dry_run else self._client_id(plan)
+        self._client_id_for_send = client_id
         try:
             order = self._orig["create_order"](**kwargs)
         except Exception as error:
-            self._safe(self._after_create_error, plan, error, attempt)
+            self._safe(self._after_create_error, plan, error, attempt, client_id, kwargs)
             raise
+        finally:
+            self._client_id_for_send = None
         self._safe(self._after_create, plan, order, attempt)
+        if client_id is not None:
+            self._safe(self._advance_client_id, plan)
+        if attempt is not None and not self.dry_run:
+            self._safe(self._sweep_duplicates, plan, order)
         return order
+
+    # --- client order ids scoped to the intent, lost creates, the sweep after placing --------
+
+    @staticmethod
+    def _intent_hash(plan: Placement) -> str:
+        return hashlib.sha1(f"{plan.signal}|{plan.role}".encode()).hexdigest()[:12]
+
+    def _client_id(self, plan: Placement) -> str:
+        """`gg` + hash(signal, role) + role letter + sequence: alphanumeric, at most ~20 chars
+        (Binance allows 36 of `[.A-Z:/a-z0-9_-]`). A retry after a lost answer reuses the id,
+        so the exchange itself refuses a second open order for the same intent."""
+        digest = self._intent_hash(plan)
+        sequence = int((self.store.get(f"cid:{digest}") or {}).get("next", 0))
+        return f"gg{digest}{plan.role[0]}{sequence}"
+
+    def _advance_client_id(self, plan: Placement) -> None:
+        digest = self._intent_hash(plan)
+        sequence = int((self.store.get(f"cid:{digest}") or {}).get("next", 0))
+        self.store.put(f"cid:{digest}", {"next": sequence + 1, "at": self.clock()})
+
+    def _wrapped__get_params(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        params = self._orig["_get_params"](*args, **kwargs)
+        if self._client_id_for_send is not None:
+            params["clientOrderId"] = self._client_id_for_send
+        return params
+
+    def _resolve_lost_create(self, plan: Placement, lost: dict[str, Any]) -> Any:
+        """A create whose answer was lost: look its client order id up before sending again.
+
+        Returns the order found (Freqtrade takes it as the create answer), or None to go on
+        (the placement then counts as a replacement and reuses the same client order id).
+        """
+        pair, client_id = plan.pair, lost.get("client_id")
+        try:
+            found = self._orig["fetch_order"]("", pair, {"clientOrderId": client_id}, count=0)
+        except Exception as error:  # noqa: BLE001
+            if not is_not_found(error):
+                verdict = Verdict((Denial(0, "lost_create_unresolved", _error_text(error)),))
+                self._safe(self._on_blocked, plan, verdict)
+                raise GhostGuardBlocked(pair, verdict) from error
+            found = None
+        self.store.delete(f"lost:{pair}:{plan.role}")
+        if isinstance(found, dict) and found.get("id"):
+            status = found.get("status")
+            filled = as_amount(found.get("filled")) or 0.0
+            if status not in GONE_STATUSES or filled > AMOUNT_EPS:
+                self.stats["lost_creates_found"] += 1
+                logger.warning(
+                    "GhostGuard: the lost create %s on %s was placed after all (order %s, %s); "
+                    "taking it instead of sending a second order",
+                    client_id,
+                    pair,
+                    found.get("id"),
+                    status,
+                )
+                self._after_create(plan, found, None)
+                self._advance_client_id(plan)
+                return found
+        self._record_gone(
+            pair, plan.role, None, "lost_create", rejected_at_create=True, client_id=client_id
+        )
+        return None
+
+    def _sweep_duplicates(self, plan: Placement, order: Any) -> None:
+        """Right after a replacement: a second working order of the same role is cancelled."""
+        entry_side = "buy" if plan.direction > 0 else "sell"
+        working = self._read_open_orders(plan.pair, plan.role, entry_side)
+        if len(working) < 2:
+            return
+        ordered = sorted(working, key=lambda item: (len(item[0]), item[0]))
+        for order_id, _ in ordered[1:]:
+            self.exchange.cancel_order(order_id, plan.pair)
+            self.stats["duplicates_cancelled"] += 1
+            log_event(
+                events.DUPLICATE_CANCELLED,
+                type=plan.role,
+                pair=plan.pair,
+                order_id=order_id,
+                reason=f"second working {plan.role} order; kept {ordered[0][0]}",
+            )
 
     def _gate(self, plan: Placement, kwargs: dict[str, Any]) -> int:
         """Decide a replacement; raise `GhostGuardBlocked` or return the approved attempt no."""
@@ -605,7 +735,25 @@ class GhostGuard:
         if status in ("expired", "rejected") and not as_amount(order.get("filled")):
             self._record_create_rejected(plan, order_id, f"status={status}")
 
-    def _after_create_error(self, plan: Placement, error: Exception, attempt: int | None) -> None:
+    def _after_create_error(
+        self,
+        plan: Placement,
+        error: Exception,
+        attempt: int | None,
+        client_id: str | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if client_id is not None and not isinstance(error, InvalidOrderException):
+            # No definitive answer: the order may exist. Remember it by its client order id.
+            self.store.put(
+                f"lost:{plan.pair}:{plan.role}",
+                {
+                    "client_id": client_id,
+                    "amount": float((kwargs or {}).get("amount") or 0.0),
+                    "at": self.clock(),
+                    "error": _error_text(error),
+                },
+            )
         if attempt is not None:
             self.stats["failed"] += 1
             log_event(

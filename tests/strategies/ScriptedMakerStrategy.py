@@ -48,7 +48,7 @@ class _Scripted(IStrategy):
     process_only_new_candles = False
     use_exit_signal = True
     position_adjustment_enable = True
-    max_entry_position_adjustment = 1
+    max_entry_position_adjustment = -1
     order_types = {
         "entry": "limit",
         "exit": "limit",
@@ -82,8 +82,11 @@ class _Scripted(IStrategy):
         return dataframe
 
     def adjust_trade_position(self, trade: Trade, current_time: datetime, **kwargs: Any):
-        if SCRIPT["dca"] and not trade.has_open_orders and trade.nr_of_successful_entries == 1:
-            return 100.0
+        # Top the position up to the target stake (the way a DCA strategy sizes its orders).
+        if SCRIPT["dca"] and not trade.has_open_orders:
+            missing = float(SCRIPT.get("dca_target", 200.0)) - trade.stake_amount
+            if missing > 1.0:
+                return missing
         return None
 
 

@@ -1,0 +1,167 @@
+"""Acceptance scenarios 9, 11 and 12, and the sweep after placing: what the six checks alone
+miss (spec, "Beyond the six checks"). Real FreqtradeBot, simulated Binance USD-M exchange."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from freqtrade.persistence import Trade
+
+from tests.conftest import PAIR, loop, orders_of
+
+
+def _working_entries(sim: Any) -> list[Any]:
+    return [o for o in sim.open_orders(PAIR) if not o.reduce_only]
+
+
+def _open_trade() -> Trade | None:
+    trades = Trade.get_open_trades()
+    return trades[0] if trades else None
+
+
+# --- scenario 9 ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fills_after_loops", [1, 6], ids=["fills_during_lag", "fills_later"])
+def test_s9_query_lag_never_two_working_orders(bot_on_sim, events, fills_after_loops) -> None:
+    """A live entry answers -2013 for 8 loops (40 s at 5 s a loop), then fills."""
+    with bot_on_sim() as (sim, bot):
+        loop(bot)
+        [first] = orders_of(sim)
+        sim.fault_not_found(first.order_id, None)
+        for index in range(8):
+            if index == fills_after_loops and first.is_open:
+                sim.fill_order(first.order_id)
+            loop(bot)
+            assert len(_working_entries(sim)) <= 1  # never two working at the same time
+        sim.clear_faults(first.order_id)
+        for order in _working_entries(sim):
+            sim.fill_order(order.order_id)
+        loop(bot, 2)
+        trade = _open_trade()
+        assert trade is not None
+        assert trade.amount == pytest.approx(sim.position(PAIR))  # the fill is in the database
+        assert sim.max_abs_position(PAIR) == pytest.approx(first.orig_qty)
+
+
+# --- scenario 11 -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_s11_lost_create_response_is_found_by_client_order_id(bot_on_sim, events, guard):
+    with bot_on_sim(guard=guard) as (sim, bot):
+        sim.fault_lost_create(1)  # the order is placed, its answer times out
+        caught = loop(bot)
+        [first] = orders_of(sim)
+        assert first.is_open and _open_trade() is None  # the bot does not know it
+        loop(bot, 2)
+        if guard:
+            assert first.client_order_id.startswith("gg")
+            assert len(orders_of(sim)) == 1  # found, not sent twice
+            trade = _open_trade()
+            assert trade is not None
+            assert [o.order_id for o in trade.orders] == [str(first.order_id)]
+        else:
+            assert len(_working_entries(sim)) == 2
+        assert caught == []
+
+
+def test_s11_a_retry_reuses_the_client_order_id(bot_on_sim) -> None:
+    """When the lookup cannot find the lost order, the retry carries the same client order id,
+    so the exchange itself refuses a second open order for the same intent."""
+    with bot_on_sim() as (sim, bot):
+        sim.fault_delay_visibility(600)  # open-order lists do not show it yet either
+        sim.fault_lost_create(1)
+        loop(bot)
+        [first] = orders_of(sim)
+        sim.fault_not_found(first.order_id, 1)  # the lookup by client id misses it once (lag)
+        real_handle = sim.handle
+
+        def lookup_misses(method: str, path: str, params: Any, *args: Any, **kw: Any) -> Any:
+            if method == "GET" and path == "/fapi/v1/order" and "origClientOrderId" in params:
+                return 400, {"code": -2013, "msg": "Order does not exist."}
+            return real_handle(method, path, params, *args, **kw)
+
+        sim.handle = lookup_misses
+        loop(bot)
+        assert len(_working_entries(sim)) == 1  # the duplicate client id was refused
+        posts = [r for r in sim.requests if r.method == "POST" and r.path == "/fapi/v1/order"]
+        assert len(posts) == 2
+        assert posts[0].params["newClientOrderId"] == posts[1].params["newClientOrderId"]
+
+
+# --- scenario 12 -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_s12_dca_order_reported_cancelled_partially_while_filled(
+    bot_on_sim, events, script, guard
+) -> None:
+    with bot_on_sim(guard=guard) as (sim, bot):
+        loop(bot)
+        [first] = orders_of(sim)
+        sim.fill_order(first.order_id)
+        loop(bot)
+        script["dca"] = True  # top up to 200 USDT: one DCA order of 100
+        loop(bot)
+        dca = orders_of(sim)[-1]
+        assert dca.order_id != first.order_id
+        sim.fill_order(dca.order_id)  # it filled completely ...
+        real_handle = sim.handle
+
+        def reported_partial(method: str, path: str, params: Any, *args: Any, **kw: Any) -> Any:
+            status, body = real_handle(method, path, params, *args, **kw)
+            if (
+                method == "GET"
+                and path == "/fapi/v1/order"
+                and str(params.get("orderId")) == str(dca.order_id)
+            ):
+                half = dca.orig_qty / 2
+                body = {
+                    **body,
+                    "status": "CANCELED",
+                    "executedQty": f"{half}",
+                    "cumQuote": f"{half * dca.price}",
+                }
+            return status, body
+
+        sim.handle = reported_partial  # ... but is reported "cancelled, partially filled"
+        loop(bot, 2)
+        intended = first.orig_qty + dca.orig_qty
+        if guard:
+            assert len(orders_of(sim)) == 2  # no third order
+            blocked = " ".join(events.named("REPLACEMENT_BLOCKED"))
+            assert "original_order_partial" in blocked and "position_mismatch" in blocked
+            assert sim.max_abs_position(PAIR) == pytest.approx(intended)
+        else:
+            assert len(orders_of(sim)) == 3
+            sim.fill_order(orders_of(sim)[-1].order_id)
+            assert sim.position(PAIR) > intended
+
+
+# --- the sweep right after placing --------------------------------------------------------------
+
+
+def test_sweep_cancels_a_second_working_order_that_shows_up(bot_on_sim, events) -> None:
+    with bot_on_sim() as (sim, bot):
+        loop(bot)
+        [first] = orders_of(sim)
+        sim.expire_order(first.order_id)
+        real_handle = sim.handle
+
+        def concurrent_placement(method: str, path: str, *args: Any, **kw: Any) -> Any:
+            answer = real_handle(method, path, *args, **kw)
+            if method == "POST" and path == "/fapi/v1/order" and len(orders_of(sim)) == 2:
+                bid, _ = sim.best_bid_ask(PAIR)
+                bot.exchange._api.create_order(
+                    PAIR, "limit", "buy", 0.002, bid - 50, {"timeInForce": "GTX"}
+                )
+            return answer
+
+        sim.handle = concurrent_placement
+        loop(bot)
+        assert len(events.named("GHOST_ORDER_REPLACED")) == 1
+        [swept] = events.named("DUPLICATE_CANCELLED")
+        assert f"order_id={orders_of(sim)[-1].order_id}" in swept
+        assert len(_working_entries(sim)) == 1
