@@ -165,3 +165,35 @@ def test_sweep_cancels_a_second_working_order_that_shows_up(bot_on_sim, events) 
         [swept] = events.named("DUPLICATE_CANCELLED")
         assert f"order_id={orders_of(sim)[-1].order_id}" in swept
         assert len(_working_entries(sim)) == 1
+
+
+def test_unclaimed_lost_create_is_cancelled_not_orphaned(bot_on_sim, events, script) -> None:
+    with bot_on_sim() as (sim, bot):
+        now = [1_000.0]
+        bot.strategy.ghost_guard.clock = lambda: now[0]
+        sim.fault_lost_create(1)
+        loop(bot)
+        [first] = orders_of(sim)
+        script["enter_long"] = 0  # the signal is gone: nothing will claim the order
+        loop(bot)
+        assert first.is_open
+        now[0] += 61
+        loop(bot)
+        assert not first.is_open  # no order left working that the database does not know
+        [swept] = events.named("DUPLICATE_CANCELLED")
+        assert f"order_id={first.order_id}" in swept
+
+
+def test_write_ahead_intent_survives_a_restart(bot_on_sim, events, tmp_path) -> None:
+    from tests.harness import restart_bot
+
+    with bot_on_sim(db_url=f"sqlite:///{tmp_path / 'gg.sqlite'}") as (sim, bot):
+        sim.fault_lost_create(1)
+        loop(bot)
+        [first] = orders_of(sim)
+        bot = restart_bot(bot)
+        bot.startup()
+        loop(bot)
+        assert len(orders_of(sim)) == 1
+        trade = _open_trade()
+        assert trade is not None and trade.orders[0].order_id == str(first.order_id)

@@ -70,6 +70,7 @@ DISAGREEMENT_REASONS = frozenset(
 LOCK_RECHECK_S = 60.0
 WATCH_FIRST_INTERVAL_S = 5.0
 WATCH_MAX_INTERVAL_S = 300.0
+LOST_CREATE_GRACE_S = 60.0
 WRAPPED_METHODS = ("create_order", "fetch_order", "cancel_order_with_result", "_get_params")
 
 
@@ -530,14 +531,29 @@ class GhostGuard:
             if self.before_send is not None:
                 self.before_send()
         client_id = None if self.dry_run else self._client_id(plan)
+        lost_key = f"lost:{pair}:{plan.role}"
+        if client_id is not None:
+            # Written ahead: a crash or a lost answer leaves the intent to be looked up.
+            self.store.put(
+                lost_key,
+                {
+                    "client_id": client_id,
+                    "amount": float(kwargs.get("amount") or 0.0),
+                    "at": self.clock(),
+                },
+            )
         self._client_id_for_send = client_id
         try:
             order = self._orig["create_order"](**kwargs)
         except Exception as error:
-            self._safe(self._after_create_error, plan, error, attempt, client_id, kwargs)
+            if client_id is not None and isinstance(error, InvalidOrderException):
+                self._safe(self.store.delete, lost_key)  # refused: no order exists
+            self._safe(self._after_create_error, plan, error, attempt)
             raise
         finally:
             self._client_id_for_send = None
+        if client_id is not None:
+            self._safe(self.store.delete, lost_key)
         self._safe(self._after_create, plan, order, attempt)
         if client_id is not None:
             self._safe(self._advance_client_id, plan)
@@ -735,25 +751,7 @@ class GhostGuard:
         if status in ("expired", "rejected") and not as_amount(order.get("filled")):
             self._record_create_rejected(plan, order_id, f"status={status}")
 
-    def _after_create_error(
-        self,
-        plan: Placement,
-        error: Exception,
-        attempt: int | None,
-        client_id: str | None = None,
-        kwargs: dict[str, Any] | None = None,
-    ) -> None:
-        if client_id is not None and not isinstance(error, InvalidOrderException):
-            # No definitive answer: the order may exist. Remember it by its client order id.
-            self.store.put(
-                f"lost:{plan.pair}:{plan.role}",
-                {
-                    "client_id": client_id,
-                    "amount": float((kwargs or {}).get("amount") or 0.0),
-                    "at": self.clock(),
-                    "error": _error_text(error),
-                },
-            )
+    def _after_create_error(self, plan: Placement, error: Exception, attempt: int | None) -> None:
         if attempt is not None:
             self.stats["failed"] += 1
             log_event(
@@ -970,9 +968,11 @@ class GhostGuard:
             if row is not None and row.trade is not None:
                 self._update_custom_data(row.trade.id, **values)
             self._custom_data_by_order.pop(order_id, None)
-        if not (self.store.keys("ord:") or self.store.keys("lock:")):
+        if not (self.store.keys("ord:") or self.store.keys("lock:") or self.store.keys("lost:")):
             return
         with self.bot._exit_lock:
+            for key in self.store.keys("lost:"):
+                self._safe(self._settle_lost_create, key)
             for key in self.store.keys("ord:"):
                 record = self.store.get(key)
                 if record is None:
@@ -985,6 +985,45 @@ class GhostGuard:
             for key in self.store.keys("lock:"):
                 self._safe(self._recheck_lock, key[5:])
             Trade.commit()
+
+    def _settle_lost_create(self, key: str) -> None:
+        """A create with no answer that no later placement has claimed (after a crash, or the
+        signal went away): after LOST_CREATE_GRACE_S, find it by client order id and make sure
+        no unknown order stays working and no fill stays unknown."""
+        record = self.store.get(key)
+        if record is None or self.clock() - float(record.get("at", 0.0)) < LOST_CREATE_GRACE_S:
+            return
+        _, pair, role = key.split(":", 2)
+        client_id = record.get("client_id")
+        try:
+            found = self._orig["fetch_order"]("", pair, {"clientOrderId": client_id}, count=0)
+        except Exception as error:  # noqa: BLE001
+            if is_not_found(error):
+                self.store.delete(key)
+            return
+        self.store.delete(key)
+        if not isinstance(found, dict):
+            return
+        if found.get("status") == "open":
+            self.exchange.cancel_order(str(found.get("id")), pair)
+            log_event(
+                events.DUPLICATE_CANCELLED,
+                type=role,
+                pair=pair,
+                order_id=found.get("id"),
+                reason=f"unclaimed order {client_id} from a create whose answer was lost",
+            )
+        filled = as_amount(found.get("filled")) or 0.0
+        if filled > AMOUNT_EPS:
+            self.stats["late_fills"] += 1
+            log_event(
+                events.GHOST_LATE_FILL,
+                type=role,
+                pair=pair,
+                order_id=found.get("id"),
+                reason=f"filled={filled:g} of a create whose answer was lost ({client_id})",
+            )
+            self._lock_pair(pair, f"fill of unclaimed order {found.get('id')}: {filled:g}")
 
     def _resolve_suspect(self, order_id: str, record: dict[str, Any]) -> None:
         """A tripped breaker: cancel by id, look up the fills, resolve in Freqtrade's model."""
