@@ -1,6 +1,6 @@
 """GhostGuard at work: detection, the gate in front of every order, and ghost resolution.
 
-Freqtrade 2026.9 has no hook that sees every order it sends, so the guard wraps three methods of
+Freqtrade 2026.9 has no hook that sees every order it sends, so the guard wraps four methods of
 the one `Exchange` instance the bot uses (see docs/architecture.md for the map):
 
 - `create_order`: the gate. Every entry and exit order of every path passes here last; a
@@ -10,6 +10,7 @@ the one `Exchange` instance the bot uses (see docs/architecture.md for the map):
 - `cancel_order_with_result`: never lets Freqtrade's made-up `{"status": "canceled", "filled": 0}`
   through; raises `TemporaryError` instead (which Freqtrade's worker catches), so nothing is
   replaced until the exchange itself has answered.
+- `_get_params`: adds the client order id (scoped to the intent) to the order being sent.
 
 The wrappers only ever raise what Freqtrade raised already (or `TemporaryError` /
 `DependencyException` subclasses); their own bookkeeping never raises into the bot loop.
