@@ -277,3 +277,22 @@ def test_inert_in_backtesting() -> None:
     strategy = ScriptedMakerStrategy({"runmode": RunMode.BACKTEST, "stake_currency": "USDT"})
     strategy.ghost_guard_start()
     assert strategy.ghost_guard is None
+
+
+def test_state_of_finished_trades_is_pruned(bot_on_sim, script) -> None:
+    with bot_on_sim() as (sim, bot):
+        guard = bot.strategy.ghost_guard
+        now = [1_000.0]
+        guard.clock = lambda: now[0]
+        loop(bot)
+        sim.fill_order(_entries(sim)[0].order_id)
+        loop(bot)
+        script.update(enter_long=0, exit_long=1)
+        loop(bot)
+        sim.fill_order(orders_of(sim, reduce_only=True)[0].order_id)
+        loop(bot)
+        assert Trade.get_open_trades() == []
+        assert guard.store.keys("ord:")
+        now[0] += 601
+        loop(bot)
+        assert guard.store.keys("ord:") == []

@@ -72,6 +72,8 @@ LOCK_RECHECK_S = 60.0
 WATCH_FIRST_INTERVAL_S = 5.0
 WATCH_MAX_INTERVAL_S = 300.0
 LOST_CREATE_GRACE_S = 60.0
+PRUNE_EVERY_S = 600.0
+CLIENT_ID_KEEP_S = 7 * 86400.0
 WRAPPED_METHODS = ("create_order", "fetch_order", "cancel_order_with_result", "_get_params")
 
 
@@ -166,6 +168,7 @@ class GhostGuard:
         # Custom data for trades Freqtrade creates only after the order is sent (new entries).
         self._custom_data_by_order: dict[str, dict[str, Any]] = {}
         self._client_id_for_send: str | None = None
+        self._next_prune = 0.0
         # Test seam: called after a replacement is approved, just before it is sent.
         self.before_send: Callable[[], None] | None = None
 
@@ -985,7 +988,24 @@ class GhostGuard:
                     self._safe(self._watch, order_id, record)
             for key in self.store.keys("lock:"):
                 self._safe(self._recheck_lock, key[5:])
+            if self.clock() >= self._next_prune:
+                self._next_prune = self.clock() + PRUNE_EVERY_S
+                self._safe(self._prune)
             Trade.commit()
+
+    def _prune(self) -> None:
+        """Forget orders whose trade is closed (or gone) and that nothing watches any more."""
+        for key in self.store.keys("ord:"):
+            record = self.store.get(key) or {}
+            if record.get("watch_until") or (record.get("tripped") and not record.get("resolved")):
+                continue
+            row = self._db_order(key[4:])
+            if row is None or (not row.ft_is_open and not (row.trade and row.trade.is_open)):
+                self.store.delete(key)
+        for key in self.store.keys("cid:"):
+            record = self.store.get(key) or {}
+            if self.clock() - float(record.get("at", 0.0)) > CLIENT_ID_KEEP_S:
+                self.store.delete(key)
 
     def _settle_lost_create(self, key: str) -> None:
         """A create with no answer that no later placement has claimed (after a crash, or the
