@@ -97,3 +97,16 @@ def orders_of(sim: SimExchange, *, reduce_only: bool | None = None, pair: str = 
 
 def loop(bot: FreqtradeBot, n: int = 1) -> list[Exception]:
     return run_loop(bot, n)
+
+
+def hide_trades(sim: SimExchange, order_id: int) -> None:
+    """The exchange's trade history lags too: `userTrades` does not list this order's fills."""
+    real_handle = sim.handle
+
+    def lagging(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        status, body = real_handle(method, path, *args, **kwargs)
+        if path == "/fapi/v1/userTrades" and isinstance(body, list):
+            body = [t for t in body if str(t.get("orderId")) != str(order_id)]
+        return status, body
+
+    sim.handle = lagging  # type: ignore[method-assign]

@@ -7,7 +7,7 @@ from typing import Any
 
 from freqtrade.persistence import PairLocks
 
-from tests.conftest import PAIR, loop, orders_of
+from tests.conftest import PAIR, hide_trades, loop, orders_of
 
 
 def test_replace_response_detection(bot_on_sim, events, script) -> None:
@@ -60,6 +60,7 @@ def test_notify_sends_a_telegram_message_per_block(bot_on_sim, events, mocker) -
         [first] = orders_of(sim)
         sim.fill_order(first.order_id)
         sim.fault_stale_status(first.order_id, "CANCELED")
+        hide_trades(sim, first.order_id)
         loop(bot)
         texts = [c.args[0].get("status", "") for c in send.call_args_list]
         assert any(t.startswith("REPLACEMENT_BLOCKED") for t in texts)
@@ -72,6 +73,7 @@ def test_no_message_without_notify(bot_on_sim, events, mocker) -> None:
         [first] = orders_of(sim)
         sim.fill_order(first.order_id)
         sim.fault_stale_status(first.order_id, "CANCELED")
+        hide_trades(sim, first.order_id)
         loop(bot)
         assert events.named("REPLACEMENT_BLOCKED")
         texts = [str(c.args[0].get("status", "")) for c in send.call_args_list]

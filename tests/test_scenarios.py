@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from freqtrade.persistence import Order, PairLocks, Trade
 
-from tests.conftest import PAIR, loop, orders_of
+from tests.conftest import PAIR, hide_trades, loop, orders_of
 
 
 def _entries(sim: Any) -> list[Any]:
@@ -60,6 +60,21 @@ def test_s1_true_cancellation_is_replaced_once(bot_on_sim, events) -> None:
 # --- scenario 2 ------------------------------------------------------------------------------
 
 
+def test_s2_stale_answer_is_corrected_from_the_exchanges_trades(bot_on_sim, events) -> None:
+    """The status answer lies but the trade history does not: the fill is booked, nothing is
+    re-placed (the guard reads the order's trades before Freqtrade acts on a cancel)."""
+    with bot_on_sim() as (sim, bot):
+        loop(bot)
+        [first] = _entries(sim)
+        sim.fill_order(first.order_id)
+        sim.fault_stale_status(first.order_id, "CANCELED")
+        loop(bot, 3)
+        assert len(_entries(sim)) == 1
+        trade = _open_trade()
+        assert trade is not None and trade.amount == pytest.approx(first.orig_qty)
+        assert "detection=rest_status" in events.named("GHOST_ORDER_DETECTED")[0]
+
+
 @pytest.mark.parametrize("strategy", ["ScriptedMakerStrategy", "OverridingMakerStrategy"])
 @pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
 def test_s2_stale_cancelled_answer_for_a_filled_order(bot_on_sim, events, guard, strategy) -> None:
@@ -68,6 +83,7 @@ def test_s2_stale_cancelled_answer_for_a_filled_order(bot_on_sim, events, guard,
         [first] = _entries(sim)
         sim.fill_order(first.order_id)
         sim.fault_stale_status(first.order_id, "CANCELED")  # lies: cancelled, nothing filled
+        hide_trades(sim, first.order_id)  # and the trade history lags as well
         loop(bot)
         entries = _entries(sim)
         if guard:
@@ -95,6 +111,7 @@ def test_s2_honest_status_check_one_blocks_too(bot_on_sim, events) -> None:
         [first] = _entries(sim)
         sim.fill_order(first.order_id)
         sim.fault_stale_status(first.order_id, "CANCELED")
+        hide_trades(sim, first.order_id)
         real_handle = sim.handle
 
         def stale_once(method: str, path: str, params: Any, *args: Any, **kwargs: Any) -> Any:
@@ -297,6 +314,7 @@ def test_s8_exit_blocked_when_the_position_is_already_closed(
         first, exit_order = _open_long_then_exit(sim, bot, script)
         sim.fill_order(exit_order.order_id)  # the exit filled: position closed ...
         sim.fault_stale_status(exit_order.order_id, "CANCELED")  # ... but the answer says not
+        hide_trades(sim, exit_order.order_id)  # ... and the trade history lags
         sim.reset_requests()
         loop(bot)
         sent = sim.count("POST", "/fapi/v1/order")

@@ -542,6 +542,7 @@ class GhostGuard:
                 lost_key,
                 {
                     "client_id": client_id,
+                    "digest": self._intent_hash(plan),
                     "amount": float(kwargs.get("amount") or 0.0),
                     "at": self.clock(),
                 },
@@ -579,8 +580,8 @@ class GhostGuard:
         sequence = int((self.store.get(f"cid:{digest}") or {}).get("next", 0))
         return f"gg{digest}{plan.role[0]}{sequence}"
 
-    def _advance_client_id(self, plan: Placement) -> None:
-        digest = self._intent_hash(plan)
+    def _advance_client_id(self, plan: Placement | None, digest: str | None = None) -> None:
+        digest = digest or self._intent_hash(plan)  # type: ignore[arg-type]
         sequence = int((self.store.get(f"cid:{digest}") or {}).get("next", 0))
         self.store.put(f"cid:{digest}", {"next": sequence + 1, "at": self.clock()})
 
@@ -590,38 +591,72 @@ class GhostGuard:
             params["clientOrderId"] = self._client_id_for_send
         return params
 
+    def _lookup_lost(self, pair: str, client_id: str) -> dict[str, Any] | None:
+        """The order a lost create may have placed, by client order id, with its fills read
+        from the exchange's trades (a stale status must not hide a fill). None: not found.
+        Raises when the exchange cannot tell."""
+        try:
+            found = self._orig["fetch_order"]("", pair, {"clientOrderId": client_id}, count=0)
+        except Exception as error:
+            if is_not_found(error):
+                return None
+            raise
+        if not isinstance(found, dict) or not found.get("id"):
+            raise ValueError(f"lookup answer={found!r}")
+        stamp = as_amount(found.get("timestamp"))
+        since = (
+            datetime.fromtimestamp(stamp / 1000, UTC)
+            if stamp
+            else datetime.now(UTC) - timedelta(days=1)
+        )
+        traded, cost = self._traded(str(found["id"]), pair, since)
+        reported = as_amount(found.get("filled")) or 0.0
+        if traded > reported + AMOUNT_EPS:
+            amount = as_amount(found.get("amount")) or traded
+            found = dict(found)
+            found["filled"] = traded
+            found["remaining"] = max(amount - traded, 0.0)
+            if found.get("status") in GONE_STATUSES and traded >= amount - AMOUNT_EPS:
+                found["status"] = "closed"
+            if cost is not None:
+                found["cost"] = cost
+                found["average"] = cost / traded
+        return found
+
     def _resolve_lost_create(self, plan: Placement, lost: dict[str, Any]) -> Any:
         """A create whose answer was lost: look its client order id up before sending again.
 
         Returns the order found (Freqtrade takes it as the create answer), or None to go on
         (the placement then counts as a replacement and reuses the same client order id).
         """
-        pair, client_id = plan.pair, lost.get("client_id")
+        pair, client_id = plan.pair, str(lost.get("client_id"))
         try:
-            found = self._orig["fetch_order"]("", pair, {"clientOrderId": client_id}, count=0)
+            found = self._lookup_lost(pair, client_id)
         except Exception as error:  # noqa: BLE001
-            if not is_not_found(error):
-                verdict = Verdict((Denial(0, "lost_create_unresolved", _error_text(error)),))
-                self._safe(self._on_blocked, plan, verdict)
-                raise GhostGuardBlocked(pair, verdict) from error
-            found = None
+            verdict = Verdict((Denial(0, "lost_create_unresolved", _error_text(error)),))
+            self._safe(self._on_blocked, plan, verdict)
+            raise GhostGuardBlocked(pair, verdict) from error
         self.store.delete(f"lost:{pair}:{plan.role}")
-        if isinstance(found, dict) and found.get("id"):
-            status = found.get("status")
+        if found is not None:
             filled = as_amount(found.get("filled")) or 0.0
-            if status not in GONE_STATUSES or filled > AMOUNT_EPS:
+            if found.get("status") not in GONE_STATUSES or filled > AMOUNT_EPS:
                 self.stats["lost_creates_found"] += 1
                 logger.warning(
-                    "GhostGuard: the lost create %s on %s was placed after all (order %s, %s); "
-                    "taking it instead of sending a second order",
+                    "GhostGuard: the lost create %s on %s was placed after all (order %s, %s, "
+                    "filled %s); taking it instead of sending a second order",
                     client_id,
                     pair,
                     found.get("id"),
-                    status,
+                    found.get("status"),
+                    filled,
                 )
                 self._after_create(plan, found, None)
                 self._advance_client_id(plan)
                 return found
+            self._advance_client_id(plan)  # it existed and is gone: its id is used up
+        # Not found (the exchange may lag) or gone: the placement that follows is a replacement
+        # decision (checks 2, 3 and exposure), and a not-found id is reused so that the
+        # exchange itself refuses a duplicate of a still-working original.
         self._record_gone(
             pair, plan.role, None, "lost_create", rejected_at_create=True, client_id=client_id
         )
@@ -805,6 +840,8 @@ class GhostGuard:
                     ) from error
             raise
         self._safe(self._on_status_answer, order_id, pair, order)
+        if order_id not in self._cancelling:
+            order = self._verify_gone_answer(order_id, pair, order)
         return order
 
     def _on_not_found(self, order_id: str, pair: str) -> None:
@@ -847,6 +884,81 @@ class GhostGuard:
         self._detected(row, "rest_status", f"status={order.get('status')}")
         self._record_gone(pair, role, order_id, "rest_status")
 
+    # --- fills: the exchange's trades, never a status answer's `filled` alone -----------------
+
+    def _traded(self, order_id: str, pair: str, since: datetime) -> tuple[float, float | None]:
+        """(amount, cost) the exchange's trades record for the order; raises when unreadable."""
+        fills = self.exchange.get_trades_for_order(order_id, pair, since)
+        if not isinstance(fills, list):
+            raise ValueError(f"trades answer={fills!r}")
+        amounts = [as_amount(t.get("amount")) if isinstance(t, dict) else None for t in fills]
+        if any(a is None for a in amounts):
+            raise ValueError("unreadable trade amount")
+        costs = [as_amount(t.get("cost")) for t in fills]
+        cost = sum(c or 0.0 for c in costs) if all(c is not None for c in costs) else None
+        return sum(a or 0.0 for a in amounts), cost
+
+    def _verify_gone_answer(self, order_id: str, pair: str, answer: Any) -> Any:
+        """A cancelled/expired/rejected answer for an order the database holds open: its fills
+        are read from the exchange's trades before Freqtrade acts on it (a stale "cancelled,
+        filled 0" for a filled order would otherwise drop the trade and lose the fill).
+
+        Returns the answer, with `filled` (and `status` closed when fully filled) raised to
+        what the trades show. Raises `TemporaryError` when the trades cannot be read: Freqtrade
+        then skips the order this loop instead of acting on an unverified cancel.
+        """
+        if self.dry_run or not isinstance(answer, dict):
+            return answer
+        if answer.get("status") not in GONE_STATUSES:
+            return answer
+        row = self._db_order(order_id)
+        if row is None or not row.ft_is_open or row.ft_order_side == "stoploss":
+            return answer
+        try:
+            traded, cost = self._traded(order_id, pair, row.order_date_utc)
+        except Exception as error:  # noqa: BLE001
+            raise TemporaryError(
+                f"GhostGuard: fills of order {order_id} ({pair}) unreadable after a "
+                f"'{answer.get('status')}' answer ({_error_text(error)}); re-checking next loop"
+            ) from error
+        self._safe(self._note_verified_fill, order_id, traded)
+        reported = as_amount(answer.get("filled"))
+        if reported is not None and traded <= reported + AMOUNT_EPS:
+            return answer
+        amount = as_amount(answer.get("amount")) or row.safe_amount
+        corrected = dict(answer)
+        corrected["filled"] = traded
+        corrected["remaining"] = max(amount - traded, 0.0)
+        if traded >= amount - AMOUNT_EPS:
+            corrected["status"] = "closed"
+        if cost is not None and traded > 0:
+            corrected["cost"] = cost
+            corrected["average"] = cost / traded
+        self.stats["fills_corrected"] += 1
+        self._safe(
+            self._detected,
+            row,
+            "rest_status",
+            f"answer said {answer.get('status')} filled={reported}; trades show {traded:g}",
+        )
+        logger.warning(
+            "GhostGuard: order %s (%s) answered %s with filled=%s, but the exchange's trades "
+            "show %s filled: taking the trades",
+            order_id,
+            pair,
+            answer.get("status"),
+            reported,
+            traded,
+        )
+        return corrected
+
+    def _note_verified_fill(self, order_id: str, traded: float) -> None:
+        key = f"ord:{order_id}"
+        record = self.store.get(key)
+        if record is not None:
+            record["verified_filled"] = max(traded, float(record.get("verified_filled") or 0))
+            self.store.put(key, record)
+
     # --- wrapper: cancel_order_with_result (no made-up answers) -----------------------------
 
     def _wrapped_cancel_order_with_result(self, order_id: str, pair: str, amount: float) -> Any:
@@ -856,6 +968,7 @@ class GhostGuard:
             try:
                 answer = self.exchange.cancel_order(order_id, pair)
                 if self.exchange.is_cancel_order_result_suitable(answer):
+                    answer = self._verify_gone_answer(order_id, pair, answer)
                     self._safe(self._after_cancel, order_id, pair, answer, None)
                     return answer
             except InvalidOrderException as error:
@@ -877,6 +990,7 @@ class GhostGuard:
                     f"GhostGuard: cancel of order {order_id} ({pair}) not confirmed by the "
                     "exchange; will re-check next loop"
                 ) from error
+            answer = self._verify_gone_answer(order_id, pair, answer)
             self._safe(self._after_cancel, order_id, pair, answer, cancel_error)
             return answer
         finally:
@@ -912,6 +1026,15 @@ class GhostGuard:
         if record.get("detected"):
             return
         record["detected"] = detection
+        if not self.dry_run and not record.get("watch_until"):
+            now = self.clock()
+            record.update(
+                watch_until=now + self.settings(row.ft_pair).watchlist_minutes * 60.0,
+                next_check=now + WATCH_FIRST_INTERVAL_S,
+                interval=WATCH_FIRST_INTERVAL_S,
+                verified_filled=max(row.safe_filled, float(record.get("verified_filled") or 0)),
+                since=row.order_date_utc.timestamp(),
+            )
         self.store.put(key, record)
         self.stats[f"detected:{detection}"] += 1
         log_event(
@@ -1015,16 +1138,26 @@ class GhostGuard:
         if record is None or self.clock() - float(record.get("at", 0.0)) < LOST_CREATE_GRACE_S:
             return
         _, pair, role = key.split(":", 2)
-        client_id = record.get("client_id")
+        client_id = str(record.get("client_id"))
         try:
-            found = self._orig["fetch_order"]("", pair, {"clientOrderId": client_id}, count=0)
-        except Exception as error:  # noqa: BLE001
-            if is_not_found(error):
-                self.store.delete(key)
+            found = self._lookup_lost(pair, client_id)
+        except Exception as error:  # noqa: BLE001 - the exchange cannot tell: ask again later
+            logger.warning("GhostGuard: lost create %s not resolved: %s", client_id, error)
             return
         self.store.delete(key)
-        if not isinstance(found, dict):
+        # Whatever happened to it, the next placement for this pair and role is checked.
+        self._record_gone(
+            pair,
+            role,
+            None,
+            "lost_create",
+            rejected_at_create=True,
+            client_id=client_id,  # type: ignore[arg-type]
+        )
+        if found is None:
             return
+        if record.get("digest"):
+            self._advance_client_id(None, str(record["digest"]))
         if found.get("status") == "open":
             self.exchange.cancel_order(str(found.get("id")), pair)
             log_event(
@@ -1099,6 +1232,7 @@ class GhostGuard:
         window = self.settings(pair).watchlist_minutes * 60.0
         record.update(
             resolved=True,
+            since=row.order_date_utc.timestamp(),
             verified_filled=filled,
             watch_until=now + window,
             next_check=now + WATCH_FIRST_INTERVAL_S,
@@ -1135,13 +1269,17 @@ class GhostGuard:
         record["interval"] = interval
         try:
             answer = self._orig["fetch_order"](order_id, pair, count=0)
-        except Exception:  # noqa: BLE001 - not found (or unreachable): keep watching
-            self.store.put(key, record)
-            return
+        except Exception:  # noqa: BLE001 - not found (or unreachable): the trades still tell
+            answer = {}
         if not isinstance(answer, dict):
-            self.store.put(key, record)
-            return
+            answer = {}
         filled = as_amount(answer.get("filled")) or 0.0
+        if record.get("since") is not None:
+            try:
+                since = datetime.fromtimestamp(float(record["since"]), UTC)
+                filled = max(filled, self._traded(order_id, pair, since)[0])
+            except Exception:  # noqa: BLE001 - unreadable now: look again at the next check
+                pass
         known = float(record.get("verified_filled") or 0.0)
         if answer.get("status") == "open":
             self._safe(self.exchange.cancel_order, order_id, pair)
