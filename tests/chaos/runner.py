@@ -1,0 +1,569 @@
+"""Run one schedule against a real FreqtradeBot on a fresh SimExchange and check invariants.
+
+Invariants (``INVARIANTS``):
+  a  no double position: after every step, |exchange position| never exceeded the size the bot
+     intended for the pair. Intended = the largest entry order the bot sent for the pair so far
+     (its stake at the price of the moment) times the number of entries the strategy allows
+     (1, or 2 once DCA was switched on in the schedule: `max_entry_position_adjustment = 1`).
+     Read from the sim ledger's position history (every fill), so a peak between two checks
+     is seen too.
+  b  no orphan: once the schedule has settled (faults cleared, clean loops with the sim clock
+     moving on), every open order on the exchange is an Order row with ft_is_open.
+  c  no lost fill: after settling, every order with fills on the exchange is an Order row with
+     the same filled amount, and the exchange position equals the signed amount of the bot's
+     open trade -- unless the pair is locked with a reason starting "GhostGuard".
+  d  the bot loop never raises what the worker would not catch (TemporaryError and
+     OperationalException are caught, like freqtrade/worker.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from freqtrade.exceptions import OperationalException, TemporaryError
+from freqtrade.persistence import Order, PairLocks, Trade
+
+import tests.harness as harness
+from ghostguard.sim import SimExchange, install, uninstall
+from tests.chaos.schedule import Schedule
+from tests.harness import close_bot, make_bot
+
+
+PAIR = "BTC/USDT:USDT"
+STRATEGY = "ChaosMakerStrategy"
+EPS = 1e-9
+STAKE = 1000.0  # ~0.02 BTC per entry: partial fills of 0.001 exist (ChaosMakerStrategy DCA too)
+SETTLE_LOOPS = 8
+SETTLE_ADVANCE_S = 45.0  # 8 x 45 s: past the watchlist's 300 s interval and the 60 s lock re-check
+
+INVARIANTS: dict[str, str] = {
+    "a": "double position (|position| > intended)",
+    "b": "orphan order (open on exchange, unknown to the database)",
+    "c": "lost fill (exchange fill not in the database, pair not locked)",
+    "d": "bot loop raised (worker would not catch it)",
+}
+
+GUARD_ON: dict[str, Any] = {}
+GUARD_OFF: dict[str, Any] = {"enabled": False}
+
+_SCRIPT_DEFAULTS = {
+    "enter_long": 1,
+    "enter_short": 0,
+    "exit_long": 0,
+    "exit_short": 0,
+    "enter_tag": "scripted",
+    "reprice": False,
+    "dca": False,
+}
+
+
+class SimulatedCrash(BaseException):
+    """The process dies (like KeyboardInterrupt / SIGKILL): nothing in Freqtrade catches it."""
+
+
+@dataclass
+class Result:
+    seed: int
+    guard: bool
+    violations: dict[str, list[str]] = field(default_factory=dict)
+    first_step: dict[str, int] = field(default_factory=dict)  # invariant -> step it first failed
+    applied: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    loops: int = 0
+    seconds: float = 0.0
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(self.violations.values())
+
+    def failed_invariants(self) -> list[str]:
+        return sorted(k for k, v in self.violations.items() if v)
+
+
+class _Capture(logging.Handler):
+    """Keeps the log records of one schedule (formatted only when a failure is printed)."""
+
+    def __init__(self, sink: list[Any]) -> None:
+        super().__init__(level=logging.INFO)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record)
+
+
+def _script() -> dict[str, Any]:
+    from tests.strategies import ScriptedMakerStrategy as scripted
+
+    return scripted.SCRIPT
+
+
+def _signal(script: dict[str, Any], to: str) -> None:
+    script.update(enter_long=0, enter_short=0, exit_long=0, exit_short=0)
+    if to == "long":
+        script["enter_long"] = 1
+    elif to == "short":
+        script["enter_short"] = 1
+    elif to == "exit":
+        script.update(exit_long=1, exit_short=1)
+
+
+class _Run:
+    """State of one schedule run."""
+
+    def __init__(self, schedule: Schedule, guard: bool, keep_log: bool) -> None:
+        self.schedule = schedule
+        self.guard = guard
+        self.keep_log = keep_log
+        self.result = Result(schedule.seed, guard)
+        self.records: list[Any] = []
+        self.notes: list[tuple[int, str]] = []  # (index into records, runner note)
+        self.sim = SimExchange(symbols=(PAIR,), seed=schedule.seed % 100_000)
+        self.spec = self.sim.spec(PAIR)
+        self.workdir: Path | None = None
+        self.bot: Any = None
+        self.step = -1
+        self.dca_ever = False
+        self.reprice = False
+        self.ledger_seen = 0
+        self.max_entry_qty = 0.0
+        self.triggers: list[dict[str, Any]] = []
+        self.later: list[tuple[int, str]] = []  # (step, action) to undo a fault later
+        self.handler = _Capture(self.records)
+        real_handle = self.sim.handle
+
+        def handle(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            for trig in self.triggers:
+                if trig["fired"] or trig["method"] != method or trig["path"] != path:
+                    continue
+                trig["seen"] += 1
+                if trig["seen"] == trig["nth"]:
+                    trig["fired"] = True
+                    self._race_fill(trig)
+            return real_handle(method, path, *args, **kwargs)
+
+        self.sim.handle = handle  # type: ignore[method-assign]
+
+    # ------------------------------------------------------------------ helpers
+
+    def note(self, text: str) -> None:
+        self.notes.append((len(self.records), f"[chaos step {self.step}] {text}"))
+
+    def violation(self, inv: str, text: str) -> None:
+        self.result.violations.setdefault(inv, []).append(f"step {self.step}: {text}")
+        self.result.first_step.setdefault(inv, self.step)
+        self.note(f"VIOLATION {inv}: {text}")
+
+    def _guard_obj(self) -> Any:
+        return getattr(getattr(self.bot, "strategy", None), "ghost_guard", None)
+
+    def _after_build(self) -> None:
+        root = logging.getLogger()
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        root.addHandler(self.handler)
+        root.setLevel(logging.INFO)
+        for name in ("ccxt", "urllib3", "asyncio", "sqlalchemy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        guard = self._guard_obj()
+        if guard is not None:
+            sim = self.sim
+            guard.clock = lambda: sim.now_ms / 1000.0  # the guard lives on the sim's clock
+
+    def _build(self) -> None:
+        db_url = "sqlite://"
+        if self.schedule.needs_file_db:
+            self.workdir = Path(tempfile.mkdtemp(prefix="ghostguard-chaos-"))
+            db_url = f"sqlite:///{self.workdir / 'chaos.sqlite'}"
+        self.db_url = db_url
+        self.config = {
+            "ghost_guard": dict(GUARD_ON if self.guard else GUARD_OFF),
+            "exchange": {"pair_whitelist": [PAIR]},
+            "stake_amount": STAKE,
+        }
+        self.bot = make_bot(self.sim, strategy=STRATEGY, extra_config=self.config, db_url=db_url)
+        self._after_build()
+        self.bot.startup()
+
+    def _restart(self, crashed: bool) -> None:
+        if crashed:
+            try:  # a dead process commits nothing: drop what the interrupted loop had pending
+                Trade.session.rollback()
+            except Exception:  # noqa: BLE001
+                pass
+        self.result.applied["restart"] += 0 if crashed else 1
+        self.note("restart" + (" after crash" if crashed else ""))
+        old, self.bot = self.bot, None
+        install(self.sim)  # keep the routing alive between the two bots
+        try:
+            close_bot(old)
+            # A supervisor (systemd, docker) restarts a bot whose start-up failed; Freqtrade's
+            # start-up needs the exchange (markets, positions): retry while faults last.
+            for attempt in range(1, 11):
+                try:
+                    self.bot = make_bot(
+                        self.sim, strategy=STRATEGY, extra_config=self.config, db_url=self.db_url
+                    )
+                    break
+                except Exception as error:  # noqa: BLE001
+                    self.note(f"start-up attempt {attempt} failed: {error!r}")
+                    self.sim.advance(5.0)
+            else:
+                raise RuntimeError("bot did not start after 10 attempts")
+        finally:
+            uninstall(self.sim)
+        self._after_build()
+        try:
+            self.bot.startup()
+        except (TemporaryError, OperationalException) as error:
+            self.note(f"startup raised (caught by worker): {error!r}")
+        except Exception as error:  # noqa: BLE001
+            self.violation("d", f"startup raised {error!r}")
+
+    def _targets(self, role: str) -> list[Any]:
+        exit_role = role == "exit"
+        return sorted(
+            (o for o in self.sim.open_orders(PAIR) if o.reduce_only == exit_role),
+            key=lambda o: o.order_id,
+        )
+
+    def _target(self, event: dict[str, Any]) -> Any:
+        orders = self._targets(event.get("role", "entry"))
+        if not orders:
+            return None
+        return orders[-1] if event.get("which", "newest") == "newest" else orders[0]
+
+    def _part(self, order: Any, fraction: float) -> float:
+        step = self.spec.step
+        qty = int(order.remaining * fraction / step + 1e-9) * step
+        return round(max(qty, step), 8)
+
+    def _race_fill(self, trig: dict[str, Any]) -> None:
+        order = self._target(trig)
+        if order is None:
+            self.result.skipped["race_fill"] += 1
+            return
+        qty = order.remaining if trig["fraction"] >= 1 else self._part(order, trig["fraction"])
+        self.sim.fill_order(order.order_id, qty)
+        self.result.applied["race_fill"] += 1
+        self.note(
+            f"race_fill: {order.order_id} filled {qty:g} while {trig['method']} {trig['path']}"
+            f" #{trig['nth']} was in flight"
+        )
+
+    def _age_for_timeout(self) -> float:
+        skew = max(0.0, self.sim.now_ms / 1000.0 - time.time())
+        return 660.0 + skew
+
+    # ------------------------------------------------------------------ events
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = event["kind"]
+        sim = self.sim
+        script = _script()
+        applied = True
+        text = kind
+        if kind == "signal":
+            _signal(script, event["to"])
+            text = f"signal -> {event['to']}"
+        elif kind == "reprice":
+            self.reprice = bool(event["on"])
+            script["reprice"] = self.reprice
+            text = f"reprice {'on' if self.reprice else 'off'}"
+        elif kind == "dca":
+            script["dca"] = bool(event["on"])
+            self.dca_ever = self.dca_ever or script["dca"]
+            text = f"dca {'on' if script['dca'] else 'off'}"
+        elif kind == "price":
+            new = sim.price(PAIR) + event["ticks"] * self.spec.tick
+            sim.set_price(PAIR, new)
+            text = f"price -> {self.spec.round_price(new)}"
+        elif kind == "fail":
+            sim.fault_fail(event["method"], event["path"], count=event["count"])
+            text = f"fail {event['method']} {event['path']} x{event['count']}"
+        elif kind == "lost_create":
+            sim.fault_lost_create(event["count"])
+            text = f"lost_create x{event['count']}"
+        elif kind == "delay_visibility":
+            sim.fault_delay_visibility(event["seconds"])
+            self.later.append((self.step + event["for_steps"], "visibility"))
+            text = f"delay_visibility {event['seconds']}s for {event['for_steps']} steps"
+        elif kind == "restart":
+            self._restart(crashed=False)
+            return
+        elif kind == "crash_before_send":
+            guard = self._guard_obj()
+            if guard is None or not hasattr(guard, "before_send"):
+                applied = False
+                text = "crash_before_send: guard has no before_send hook (skipped)"
+            else:
+
+                def crash() -> None:
+                    raise SimulatedCrash("crash between approved and sent")
+
+                guard.before_send = crash
+                self.later.append((self.step + event["for_steps"], "disarm"))
+                text = f"crash_before_send armed for {event['for_steps']} steps"
+        elif kind == "race_fill":
+            self.triggers.append({**event, "seen": 0, "fired": False})
+            text = f"race_fill armed on {event['method']} {event['path']} #{event['nth']}"
+        else:
+            order = self._target(event)
+            if order is None:
+                self.result.skipped[kind] += 1
+                self.note(f"{kind} {event.get('role')}: no open order (skipped)")
+                return
+            oid = order.order_id
+            text = f"{kind} {event.get('role')} order {oid} (qty {order.orig_qty:g})"
+            if kind == "fill":
+                sim.fill_order(oid)
+            elif kind == "partial":
+                qty = self._part(order, event["fraction"])
+                sim.fill_order(oid, qty)
+                text += f" filled {qty:g}"
+            elif kind == "expire":
+                sim.expire_order(oid)
+            elif kind == "cancel":
+                sim.cancel_on_exchange(oid)
+            elif kind == "timeout":
+                sim.age_order(oid, self._age_for_timeout())
+            elif kind == "stale_filled":
+                if event["fraction"] >= 1:
+                    sim.fill_order(oid)
+                else:
+                    sim.fill_order(oid, self._part(order, event["fraction"]))
+                    if order.is_open:
+                        sim.cancel_on_exchange(oid)
+                sim.fault_stale_status(oid, event["status"])
+                text += f" filled {order.executed_qty:g}, answers {event['status']} filled=0"
+            elif kind == "not_found":
+                sim.fault_not_found(oid, event["count"], on_cancel=event["on_cancel"])
+                then = event["then"]
+                if then == "fill":
+                    sim.fill_order(oid)
+                elif then == "partial":
+                    sim.fill_order(oid, self._part(order, 0.5))
+                elif then == "cancel":
+                    sim.cancel_on_exchange(oid)
+                elif then == "expire":
+                    sim.expire_order(oid)
+                count = "forever" if event["count"] is None else event["count"]
+                text += f" -2013 x{count} on_cancel={event['on_cancel']} then {then}"
+            elif kind == "fill_during_cancel":
+                sim.fault_fill_during_cancel(oid)
+                trigger = event["trigger"]
+                if trigger == "timeout":
+                    sim.age_order(oid, self._age_for_timeout())
+                elif trigger == "reprice":
+                    sim.age_order(oid, 120)
+                    script["reprice"] = True
+                    self.later.append((self.step + 1, "reprice_restore"))
+                    away = 3 if order.side == "BUY" else -3
+                    sim.set_price(PAIR, sim.price(PAIR) + away * self.spec.tick)
+                text += f" trigger={trigger}"
+        if applied:
+            self.result.applied[kind] += 1
+        else:
+            self.result.skipped[kind] += 1
+        self.note(text)
+
+    def _undo_later(self) -> None:
+        keep = []
+        for at, action in self.later:
+            if at > self.step:
+                keep.append((at, action))
+                continue
+            if action == "visibility":
+                self.sim.fault_delay_visibility(0)
+            elif action == "disarm":
+                guard = self._guard_obj()
+                if guard is not None and hasattr(guard, "before_send"):
+                    guard.before_send = None
+            elif action == "reprice_restore":
+                _script()["reprice"] = self.reprice
+        self.later = keep
+
+    def _reprice_tick(self) -> None:
+        """Re-pricing every candle: open orders look a candle old and the book moves away."""
+        for order in self.sim.open_orders(PAIR):
+            self.sim.age_order(order.order_id, 70)
+        direction = 1 if (self.step % 2 == 0) else -1
+        self.sim.set_price(PAIR, self.sim.price(PAIR) + direction * 2 * self.spec.tick)
+
+    # ------------------------------------------------------------------ loop and invariants
+
+    def loop(self) -> None:
+        self.result.loops += 1
+        try:
+            harness.run_loop(self.bot, 1)
+        except SimulatedCrash:
+            self.note("SimulatedCrash raised between approved and sent")
+            self._restart(crashed=True)
+        except Exception as error:  # noqa: BLE001 - invariant d
+            tb = traceback.format_exception(type(error), error, error.__traceback__)
+            self.violation("d", f"process() raised {error!r}\n" + "".join(tb[-6:]))
+        self.check_position()
+
+    def intended(self) -> float:
+        for order in self.sim.orders:
+            if not order.reduce_only and order.spec.symbol == PAIR:
+                self.max_entry_qty = max(self.max_entry_qty, order.orig_qty)
+        return self.max_entry_qty * (2 if self.dca_ever else 1)
+
+    def check_position(self) -> None:
+        intended = self.intended()
+        ledger = self.sim.ledger
+        new = ledger[self.ledger_seen :]
+        self.ledger_seen = len(ledger)
+        peak = max((abs(e["position"]) for e in new if "position" in e), default=0.0)
+        if peak > intended + EPS:
+            self.violation(
+                "a", f"|position| reached {peak:g} > intended {intended:g} (dca={self.dca_ever})"
+            )
+
+    def check_end(self) -> None:
+        rows = Order.session.query(Order).all()
+        known_open = {str(r.order_id) for r in rows if r.ft_is_open}
+        by_id = {str(r.order_id): r for r in rows}
+        for order in self.sim.open_orders(PAIR):
+            if str(order.order_id) not in known_open:
+                row = by_id.get(str(order.order_id))
+                state = "no row" if row is None else f"row ft_is_open=False status={row.status}"
+                self.violation(
+                    "b",
+                    f"order {order.order_id} {order.side} {order.orig_qty:g}"
+                    f" reduce_only={order.reduce_only} open on exchange, {state}",
+                )
+        locks = [
+            lock
+            for lock in PairLocks.get_pair_locks(PAIR)
+            if (lock.reason or "").startswith("GhostGuard")
+        ]
+        problems = []
+        for order in self.sim.orders:
+            if order.executed_qty <= 0:
+                continue
+            row = by_id.get(str(order.order_id))
+            db_filled = float(row.filled or 0.0) if row is not None else None
+            if db_filled is None or abs(db_filled - order.executed_qty) > EPS:
+                problems.append(
+                    f"order {order.order_id} filled {order.executed_qty:g} on exchange,"
+                    f" database {'no row' if row is None else f'filled {db_filled:g}'}"
+                )
+        # The database's idea of the position: the signed fills of every Order row it holds
+        # (a partly filled order that is still open counts too: Freqtrade adds it to
+        # trade.amount only once the order closes, which is not a lost fill).
+        db_position = 0.0
+        for row in rows:
+            if row.ft_pair == PAIR and row.filled:
+                db_position += float(row.filled) if row.side == "buy" else -float(row.filled)
+        position = self.sim.position(PAIR)
+        if abs(db_position - position) > EPS:
+            problems.append(f"exchange position {position:g} != database {db_position:g}")
+        if problems:
+            if locks:
+                self.note(f"lost fills excused by lock '{locks[0].reason}': {problems}")
+            else:
+                for p in problems:
+                    self.violation("c", p)
+
+    def settle(self) -> None:
+        self.step = self.schedule.steps
+        self.note("settle: faults cleared, re-pricing off")
+        self.sim.clear_faults()
+        self.triggers.clear()
+        self.later = [(self.step, a) for _, a in self.later]
+        self._undo_later()
+        self.reprice = False
+        _script()["reprice"] = False
+        guard = self._guard_obj()
+        if guard is not None and hasattr(guard, "before_send"):
+            guard.before_send = None
+        for _ in range(SETTLE_LOOPS):
+            self.loop()
+            self.sim.advance(SETTLE_ADVANCE_S)
+        self.check_end()
+
+    def run(self) -> Result:
+        started = time.perf_counter()
+        script = _script()
+        script.clear()
+        script.update(_SCRIPT_DEFAULTS)
+        _signal(script, self.schedule.start_signal)
+        harness.SLEEPS.clear()
+        by_step: dict[int, list[dict[str, Any]]] = {}
+        for event in self.schedule.events:
+            by_step.setdefault(int(event["step"]), []).append(event)
+        try:
+            self.step = 0
+            self._build()
+            for step in range(self.schedule.steps):
+                self.step = step
+                for event in by_step.get(step, []):
+                    self.apply(event)
+                if self.reprice:
+                    self._reprice_tick()
+                self.loop()
+                self.triggers.clear()  # a race is armed for one step only
+                self.sim.advance(self.schedule.advance_after(step))
+                self._undo_later()
+            self.settle()
+        except Exception as error:  # noqa: BLE001 - a runner crash is reported, not hidden
+            tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            self.violation("d", f"runner error (not necessarily the bot): {error!r}\n{tb}")
+        finally:
+            self.result.seconds = time.perf_counter() - started
+            if self.keep_log or self.result.failed:
+                self.result.log = self.render_log()
+            try:
+                if self.bot is not None:
+                    close_bot(self.bot)
+            finally:
+                logging.getLogger().removeHandler(self.handler)
+                if self.workdir is not None:
+                    shutil.rmtree(self.workdir, ignore_errors=True)
+                script.clear()
+                script.update(_SCRIPT_DEFAULTS)
+        return self.result
+
+    def render_log(self) -> list[str]:
+        notes = iter(self.notes)
+        pending = next(notes, None)
+        lines: list[str] = []
+        for i, record in enumerate(self.records):
+            while pending is not None and pending[0] <= i:
+                lines.append(pending[1])
+                pending = next(notes, None)
+            if record.levelno >= logging.WARNING or record.name.startswith(
+                ("ghostguard", "freqtrade.freqtradebot")
+            ):
+                try:
+                    msg = record.getMessage()
+                except Exception:  # noqa: BLE001
+                    msg = str(record.msg)
+                lines.append(f"{record.levelname[:4]} {record.name}: {msg}"[:400])
+        while pending is not None:
+            lines.append(pending[1])
+            pending = next(notes, None)
+        ledger = [
+            f"ledger {e['event']} "
+            + " ".join(f"{k}={v}" for k, v in e.items() if k not in ("event", "symbol", "time"))
+            for e in self.sim.ledger
+            if e["event"] != "price"
+        ]
+        return lines + ["--- sim ledger (orders/fills) ---"] + ledger
+
+
+def run_schedule(schedule: Schedule, guard: bool, keep_log: bool = False) -> Result:
+    return _Run(schedule, guard, keep_log).run()
+
+
+__all__ = ["INVARIANTS", "PAIR", "Result", "SimulatedCrash", "run_schedule"]

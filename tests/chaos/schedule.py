@@ -1,0 +1,206 @@
+"""Random fault schedules drawn from a seed (``random.Random(seed)``).
+
+A schedule is ``steps`` bot iterations; before iteration ``i`` every event with ``step == i``
+is applied in order. Events name their target by role and position ("the newest open entry
+order"), resolved when applied, so the same schedule means the same thing to the guard-on and
+the guard-off bot even though their order ids differ.
+
+Schedules are plain JSON (``to_json``/``from_json``) so that a shrunk reproduction can be
+replayed from the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+
+# Every kind of event and what it does (the table of "faults exercised" uses these names).
+KINDS: dict[str, str] = {
+    "signal": "strategy signal flip (long / short / none / exit)",
+    "reprice": "re-pricing every candle on/off (SCRIPT reprice + age_order + set_price)",
+    "dca": "DCA on/off (SCRIPT dca)",
+    "price": "the book moves (resting orders at the new price fill as maker)",
+    "fill": "an open order fills completely",
+    "partial": "an open order fills partly",
+    "expire": "the exchange expires an open order",
+    "cancel": "the exchange cancels an open order",
+    "stale_filled": "order fills (fully/partly), status answers CANCELED/EXPIRED filled=0",
+    "not_found": "burst of -2013 answers (1..10 or forever, optionally on cancel too)",
+    "fill_during_cancel": "the next cancel fills the order first, then answers -2011",
+    "timeout": "an order is aged past unfilledtimeout (Freqtrade cancels it)",
+    "race_fill": "an open order fills while a given request is in flight (check/send window)",
+    "fail": "exchange errors (HTTP 503 -1001) on an endpoint for N requests",
+    "lost_create": "order placed but the create answer is lost (timeout)",
+    "delay_visibility": "new orders appear in openOrders only after a delay",
+    "restart": "bot restart on the same database",
+    "crash_before_send": "crash between 'approved' and 'sent', then restart",
+}
+
+ROLES = ("entry", "exit")
+FAIL_PATHS = (
+    ("GET", "/fapi/v1/order"),
+    ("DELETE", "/fapi/v1/order"),
+    ("POST", "/fapi/v1/order"),
+    ("GET", "/fapi/v3/positionRisk"),
+    ("GET", "/fapi/v1/openOrders"),
+    ("GET", "/fapi/v1/userTrades"),
+    (None, None),
+)
+RACE_PATHS = (
+    ("GET", "/fapi/v1/order"),
+    ("GET", "/fapi/v3/positionRisk"),
+    ("GET", "/fapi/v1/openOrders"),
+    ("POST", "/fapi/v1/order"),
+    ("DELETE", "/fapi/v1/order"),
+)
+
+# Relative weights of the fault kinds drawn per event.
+_WEIGHTS: dict[str, float] = {
+    "signal": 6,
+    "reprice": 3,
+    "dca": 2,
+    "price": 5,
+    "fill": 6,
+    "partial": 4,
+    "expire": 5,
+    "cancel": 4,
+    "stale_filled": 6,
+    "not_found": 6,
+    "fill_during_cancel": 3,
+    "timeout": 3,
+    "race_fill": 3,
+    "fail": 4,
+    "lost_create": 3,
+    "delay_visibility": 3,
+    "restart": 2,
+    "crash_before_send": 2,
+}
+
+
+@dataclass
+class Schedule:
+    seed: int
+    steps: int
+    start_signal: str = "long"  # long | short | none
+    advance_s: list[float] = field(default_factory=list)  # sim seconds after each step
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def needs_file_db(self) -> bool:
+        return any(e["kind"] in ("restart", "crash_before_send") for e in self.events)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "seed": self.seed,
+                "steps": self.steps,
+                "start_signal": self.start_signal,
+                "advance_s": self.advance_s,
+                "events": self.events,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Schedule:
+        data = json.loads(text)
+        return cls(
+            seed=int(data["seed"]),
+            steps=int(data["steps"]),
+            start_signal=data.get("start_signal", "long"),
+            advance_s=list(data.get("advance_s") or []),
+            events=list(data["events"]),
+        )
+
+    def advance_after(self, step: int) -> float:
+        if step < len(self.advance_s):
+            return float(self.advance_s[step])
+        return 2.0
+
+    def describe(self) -> str:
+        lines = [f"seed={self.seed} steps={self.steps} start_signal={self.start_signal}"]
+        for event in sorted(self.events, key=lambda e: e["step"]):
+            params = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("step", "kind"))
+            lines.append(f"  step {event['step']:>2}: {event['kind']} {params}".rstrip())
+        return "\n".join(lines)
+
+
+def _event(rng: random.Random, kind: str, step: int) -> dict[str, Any]:
+    e: dict[str, Any] = {"step": step, "kind": kind}
+    role = "entry" if rng.random() < 0.75 else "exit"
+    which = "newest" if rng.random() < 0.8 else "oldest"
+    if kind == "signal":
+        e["to"] = rng.choice(["long", "long", "short", "none", "exit", "exit"])
+    elif kind in ("reprice", "dca"):
+        e["on"] = rng.random() < 0.7
+    elif kind == "price":
+        e["ticks"] = rng.choice([-1, 1, -3, 3]) * rng.randint(1, 20)
+    elif kind in ("fill", "expire", "cancel", "timeout"):
+        e.update(role=role, which=which)
+    elif kind == "partial":
+        e.update(role=role, which=which, fraction=rng.choice([0.25, 0.5, 0.75]))
+    elif kind == "stale_filled":
+        e.update(
+            role=role,
+            which=which,
+            status=rng.choice(["CANCELED", "CANCELED", "EXPIRED"]),
+            fraction=rng.choice([1.0, 1.0, 0.5]),
+        )
+    elif kind == "not_found":
+        e.update(
+            role=role,
+            which=which,
+            count=rng.choice([1, 2, 3, 3, 4, 6, 10, None, None]),
+            on_cancel=rng.random() < 0.5,
+            then=rng.choice(["none", "fill", "fill", "partial", "cancel", "expire"]),
+        )
+    elif kind == "fill_during_cancel":
+        e.update(role=role, which=which, trigger=rng.choice(["timeout", "reprice", "none"]))
+    elif kind == "race_fill":
+        method, path = rng.choice(RACE_PATHS)
+        e.update(
+            role=role,
+            which=which,
+            method=method,
+            path=path,
+            nth=rng.randint(1, 3),
+            fraction=rng.choice([1.0, 1.0, 0.5]),
+        )
+    elif kind == "fail":
+        method, path = rng.choice(FAIL_PATHS)
+        e.update(method=method, path=path, count=rng.choice([1, 1, 2, 3, 6]))
+    elif kind == "lost_create":
+        e["count"] = rng.choice([1, 1, 2])
+    elif kind == "delay_visibility":
+        e["seconds"] = rng.choice([3, 10, 30, 120])
+        e["for_steps"] = rng.randint(1, 6)
+    elif kind == "crash_before_send":
+        e["for_steps"] = rng.randint(1, 4)
+    return e
+
+
+def generate(seed: int) -> Schedule:
+    """The schedule of one seed: 4..28 steps, 0..3 events before each."""
+    rng = random.Random(seed)
+    steps = rng.randint(4, 28)
+    start_signal = rng.choice(["long", "long", "long", "short", "short", "none"])
+    kinds = list(_WEIGHTS)
+    weights = [_WEIGHTS[k] for k in kinds]
+    # Each schedule leans on a few kinds so that combinations get sharp, not diluted.
+    focus = set(rng.sample(kinds, 4))
+    boosted = [w * (4 if k in focus else 1) for k, w in zip(kinds, weights, strict=True)]
+    density = rng.choice([0.5, 1.0, 1.5, 2.0])
+    events: list[dict[str, Any]] = []
+    for step in range(steps):
+        n = min(3, int(rng.expovariate(1 / density)))
+        for _ in range(n):
+            kind = rng.choices(kinds, boosted)[0]
+            events.append(_event(rng, kind, step))
+    advance_s = [rng.choice([0.5, 1.0, 2.0, 2.0, 5.0, 30.0, 70.0]) for _ in range(steps)]
+    return Schedule(seed, steps, start_signal, advance_s, events)
+
+
+__all__ = ["KINDS", "Schedule", "generate"]
