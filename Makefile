@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench chaos clean
+
+COUNT ?= 2000
+SEED ?= 1
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +26,9 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m ghostguard.demo
+
+chaos: $(STAMP)
+	$(PY) -m tests.chaos --count $(COUNT) --seed $(SEED) --guard both
 
 bench: $(STAMP)
 	$(PY) benchmarks/requests_per_loop.py
