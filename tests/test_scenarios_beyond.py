@@ -182,6 +182,7 @@ def test_unclaimed_lost_create_is_cancelled_not_orphaned(bot_on_sim, events, scr
         assert not first.is_open  # no order left working that the database does not know
         [swept] = events.named("DUPLICATE_CANCELLED")
         assert f"order_id={first.order_id}" in swept
+        assert f"pair={PAIR} " in swept and "type=entry " in swept
 
 
 def test_write_ahead_intent_survives_a_restart(bot_on_sim, events, tmp_path) -> None:

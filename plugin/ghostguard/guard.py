@@ -1137,7 +1137,7 @@ class GhostGuard:
         record = self.store.get(key)
         if record is None or self.clock() - float(record.get("at", 0.0)) < LOST_CREATE_GRACE_S:
             return
-        _, pair, role = key.split(":", 2)
+        pair, role = key[len("lost:") :].rsplit(":", 1)  # pairs contain ':' (BTC/USDT:USDT)
         client_id = str(record.get("client_id"))
         try:
             found = self._lookup_lost(pair, client_id)
