@@ -931,6 +931,10 @@ class GhostGuard:
         corrected["remaining"] = max(amount - traded, 0.0)
         if traded >= amount - AMOUNT_EPS:
             corrected["status"] = "closed"
+            # It filled: nothing went away, so the next order of this pair is no replacement.
+            gone_key = f"gone:{pair}:{self._role_of_row(row)}"
+            if (self.store.get(gone_key) or {}).get("order_id") == order_id:
+                self.store.delete(gone_key)
         if cost is not None and traded > 0:
             corrected["cost"] = cost
             corrected["average"] = cost / traded

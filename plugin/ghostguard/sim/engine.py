@@ -134,6 +134,10 @@ class SimExchange:
         self.requests: list[RequestRecord] = []
         self.unknown_requests: list[RequestRecord] = []
         self.ledger: list[dict[str, Any]] = []
+        # Called with every new ledger entry (under the exchange lock); used by fault schedules.
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        # Orders the price path never fills (they rest until cancelled, expired or filled by hand).
+        self.held: set[int] = set()
         self._lock = threading.RLock()
         self._routes: dict[tuple[str, str], tuple[Handler, bool]] = self._build_routes()
 
@@ -204,6 +208,8 @@ class SimExchange:
             self.paths[spec.id].set(self.now_ms, spec.round_price(price))
             self._log("price", spec.id, price=spec.round_price(price))
             for order in sorted(self.open_orders(spec.id), key=lambda o: o.order_id):
+                if order.order_id in self.held:
+                    continue
                 if order.type == "LIMIT" and self._reached(order, price):
                     self._fill(order, order.remaining, order.price, maker=True)
 
@@ -216,6 +222,32 @@ class SimExchange:
             amount = order.remaining if qty is None else min(qty, order.remaining)
             self._fill(order, amount, order.price, maker=True)
             return order
+
+    def hold_order(self, order_id: int | str) -> None:
+        """The price path never fills this order (it rests until closed some other way)."""
+        self.held.add(int(order_id))
+
+    def place_order(
+        self,
+        symbol: str,
+        side: str,
+        qty: float,
+        price: float,
+        *,
+        reduce_only: bool = False,
+        client_order_id: str | None = None,
+    ) -> SimOrder:
+        """Place a resting GTC limit order directly (one the bot does not know about)."""
+        with self._lock:
+            spec = self.spec(symbol)
+            params = {"symbol": spec.id, "side": side.upper(), "type": "LIMIT",
+                      "timeInForce": "GTC", "quantity": spec.fmt_qty(qty),
+                      "price": spec.fmt_price(spec.round_price(price)),
+                      "reduceOnly": str(reduce_only).lower()}
+            if client_order_id:
+                params["newClientOrderId"] = client_order_id
+            answer = self._create_order(params)
+            return self.order(answer["orderId"])
 
     def expire_order(self, order_id: int | str) -> SimOrder:
         return self._close_order(order_id, "EXPIRED")
@@ -249,6 +281,10 @@ class SimExchange:
         """A DELETE of that order fills it first, then answers -2011 'Unknown order sent.'."""
         self.faults.fill_during_cancel.add(int(order_id))
 
+    def fault_expire_on_cancel(self, order_id: int | str) -> None:
+        """A DELETE of that order finds it already EXPIRED and answers -2011."""
+        self.faults.expire_on_cancel.add(int(order_id))
+
     def fault_fail(
         self,
         method: str | None,
@@ -277,6 +313,7 @@ class SimExchange:
         self.faults.stale_status.pop(oid, None)
         self.faults.not_found.pop(oid, None)
         self.faults.fill_during_cancel.discard(oid)
+        self.faults.expire_on_cancel.discard(oid)
 
     # ------------------------------------------------------------------ REST entry point
 
@@ -413,6 +450,11 @@ class SimExchange:
     def _log(self, event: str, symbol: str, **data: Any) -> None:
         entry: dict[str, Any] = {"time": self.now_ms, "event": event, "symbol": symbol, **data}
         self.ledger.append(entry)
+        for listener in list(self.listeners):
+            try:
+                listener(entry)
+            except Exception:  # noqa: BLE001 - a listener never breaks the exchange
+                logger.exception("SimExchange: ledger listener failed")
 
     @staticmethod
     def _reached(order: SimOrder, price: float) -> bool:
@@ -888,6 +930,11 @@ class SimExchange:
         spec = self._require_symbol(params)
         order = self._find_order(params, spec)
         if order is None or self.faults.take_not_found(order.order_id, cancel=True):
+            raise _unknown_order()
+        if order.order_id in self.faults.expire_on_cancel:
+            self.faults.expire_on_cancel.discard(order.order_id)
+            if order.is_open:
+                self._set_closed(order, "EXPIRED")
             raise _unknown_order()
         if order.order_id in self.faults.fill_during_cancel:
             self.faults.fill_during_cancel.discard(order.order_id)

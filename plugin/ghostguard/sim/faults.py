@@ -44,6 +44,7 @@ class Faults:
     stale_status: dict[int, str] = field(default_factory=dict)
     not_found: dict[int, NotFoundRule] = field(default_factory=dict)
     fill_during_cancel: set[int] = field(default_factory=set)
+    expire_on_cancel: set[int] = field(default_factory=set)
     fail_rules: list[FailRule] = field(default_factory=list)
     lost_create: int = 0
     visibility_delay_ms: int = 0

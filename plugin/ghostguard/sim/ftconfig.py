@@ -1,0 +1,152 @@
+"""Freqtrade config for a real `freqtrade trade` process against the loopback simulator.
+
+Only configuration points Freqtrade at the simulator; nothing is patched.
+
+The -5022 problem and its fix: ccxt's binance picks its USD-M error table by the request URL
+(`get_exceptions_by_url`): only a URL starting with `https://fapi.<hostname>/` (hostname defaults
+to `binance.com`) gets the futures table, where -5022 is `OrderNotFillable` (Freqtrade:
+`InvalidOrderException`). Against `http://127.0.0.1:PORT` it would be a plain `ExchangeError`
+(Freqtrade: `TemporaryError`), unlike production. ccxt's `hostname` attribute (settable from
+`ccxt_config`) is used ONLY by that lookup for binance (its URLs have no `{hostname}` placeholder),
+so the server speaks https on loopback and the URLs carry the real host name as URL user-info:
+
+    urls:     https://fapi.binance.com@127.0.0.1:PORT/fapi/v1
+    hostname: binance.com@127.0.0.1:PORT
+
+`https://fapi.` + hostname + `/` is then a prefix of every URL, so every Binance error code maps
+exactly as in production; the HTTP clients (requests, aiohttp) connect to 127.0.0.1:PORT and send
+the user-info as a harmless Basic auth header. `verify: false` because the certificate is a
+throw-away self-signed one for 127.0.0.1. With a plain-http server the URLs are used as they are
+and futures-only error codes (-5022) map to `ExchangeError`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ghostguard.sim.engine import SimExchange
+
+
+_URL_SUFFIXES: dict[str, str] = {
+    "public": "/api/v3",
+    "private": "/api/v3",
+    "v1": "/api/v1",
+    "sapi": "/sapi/v1",
+    "sapiV2": "/sapi/v2",
+    "sapiV3": "/sapi/v3",
+    "sapiV4": "/sapi/v4",
+    "fapiPublic": "/fapi/v1",
+    "fapiPublicV2": "/fapi/v2",
+    "fapiPublicV3": "/fapi/v3",
+    "fapiPrivate": "/fapi/v1",
+    "fapiPrivateV2": "/fapi/v2",
+    "fapiPrivateV3": "/fapi/v3",
+    "fapiData": "/futures/data",
+    "dapiPublic": "/dapi/v1",
+    "dapiPrivate": "/dapi/v1",
+    "dapiPrivateV2": "/dapi/v2",
+    "dapiData": "/futures/data",
+    "eapiPublic": "/eapi/v1",
+    "eapiPrivate": "/eapi/v1",
+    "papi": "/papi/v1",
+    "papiV2": "/papi/v2",
+}
+
+
+def ccxt_config(server_url: str) -> dict[str, Any]:
+    """`exchange.ccxt_config` (and `ccxt_async_config`) pointing ccxt binance at the server."""
+    parts = urlsplit(server_url)
+    if parts.hostname != "127.0.0.1":
+        raise ValueError(f"the simulator runs on 127.0.0.1 only, not {server_url}")
+    config: dict[str, Any] = {
+        "enableRateLimit": False,
+        "options": {
+            "defaultType": "swap",
+            "fetchMarkets": {"types": ["linear"]},
+            "fetchCurrencies": False,
+            "fetchMargins": False,
+        },
+    }
+    if parts.scheme == "https":
+        base = f"https://fapi.binance.com@{parts.netloc}"
+        config["hostname"] = f"binance.com@{parts.netloc}"
+        config["verify"] = False
+    else:
+        base = f"http://{parts.netloc}"
+    config["urls"] = {"api": {key: base + suffix for key, suffix in _URL_SUFFIXES.items()}}
+    return config
+
+
+def freqtrade_config(
+    sim: SimExchange,
+    server_url: str,
+    *,
+    strategy: str = "SimMakerStrategy",
+    strategy_path: str | Path | None = None,
+    dry_run: bool = False,
+    guard: bool = True,
+    sim_settings: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A complete config for `freqtrade trade` (live futures unless dry_run)."""
+    ccxt = ccxt_config(server_url)
+    config: dict[str, Any] = {
+        "bot_name": "ghostguard-sim",
+        "strategy": strategy,
+        "strategy_path": str(strategy_path or Path(__file__).parent / "strategies"),
+        "trading_mode": "futures",
+        "margin_mode": "isolated",
+        "dry_run": dry_run,
+        "dry_run_wallet": sim.wallet_balance,
+        "max_open_trades": len(sim.specs),
+        "stake_currency": "USDT",
+        "stake_amount": 110,  # 100 would round down to 0.001 BTC above 50000
+        "tradable_balance_ratio": 0.99,
+        "initial_state": "running",
+        "cancel_open_orders_on_exit": False,
+        "unfilledtimeout": {"entry": 30, "exit": 30, "exit_timeout_count": 0, "unit": "seconds"},
+        "entry_pricing": {
+            "price_side": "same",
+            "use_order_book": True,
+            "order_book_top": 1,
+            "price_last_balance": 0.0,
+            "check_depth_of_market": {"enabled": False, "bids_to_ask_delta": 1},
+        },
+        "exit_pricing": {"price_side": "same", "use_order_book": True, "order_book_top": 1},
+        "order_time_in_force": {"entry": "PO", "exit": "PO"},
+        "exchange": {
+            "name": "binance",
+            "key": SimExchange.SIM_API_KEY,
+            "secret": SimExchange.SIM_API_SECRET,
+            "enable_ws": False,
+            "ccxt_config": ccxt,
+            "ccxt_async_config": json.loads(json.dumps(ccxt)),
+            "pair_whitelist": [spec.symbol for spec in sim.specs.values()],
+            "pair_blacklist": [],
+        },
+        "pairlists": [{"method": "StaticPairList"}],
+        "telegram": {"enabled": False, "token": "", "chat_id": ""},
+        "api_server": {
+            "enabled": False,
+            "listen_ip_address": "127.0.0.1",
+            "listen_port": 8080,
+            "username": "sim",
+            "password": "sim",
+            "jwt_secret_key": "ghostguard-sim-jwt-secret-0123456789",
+        },
+        "internals": {"process_throttle_secs": 1, "heartbeat_interval": 0},
+        "ghost_guard": {"enabled": guard},
+        "ghostguard_sim": dict(sim_settings or {}),
+    }
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key] = {**config[key], **value}
+        else:
+            config[key] = value
+    return config
+
+
+__all__ = ["ccxt_config", "freqtrade_config"]

@@ -1,0 +1,177 @@
+"""End-to-end runs: real `freqtrade trade` processes against the loopback simulator.
+
+Every scenario is one `FreqtradeRun` (its own server, fault schedule, config, log and database).
+The runs the collected tests need are started together, in parallel, the first time a test asks
+for one, and each stops by itself: when its condition holds (plus a short settle time, so that
+anything that should NOT happen afterwards has the chance to), or at its upper bound.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ghostguard.sim import SimExchange
+from ghostguard.sim.ftrun import FreqtradeRun, event_seen
+
+
+PAIR = "BTC/USDT:USDT"
+SID = "BTCUSDT"
+Until = Callable[[FreqtradeRun], bool]
+
+
+def _position_reaches(factor: float) -> Until:
+    def until(run: FreqtradeRun) -> bool:
+        entries = [e["qty"] for e in run.sim.ledger if e["event"] == "new"]
+        return bool(entries) and abs(run.sim.position(PAIR)) >= factor * entries[0] - 1e-12
+
+    return until
+
+
+def _all(*conditions: Until) -> Until:
+    return lambda run: all(c(run) for c in conditions)
+
+
+def _db_trade_filled(run: FreqtradeRun) -> bool:
+    return any(t["is_open"] and (t["amount"] or 0) > 0 for t in run.trades())
+
+
+def _db_has_filled_order(run: FreqtradeRun) -> bool:
+    return any(r["status"] == "closed" and (r["filled"] or 0) > 0 for r in run.orders())
+
+
+@dataclass
+class Scenario:
+    schedule: list[dict[str, Any]]
+    until: Until
+    max_s: float = 120.0  # includes start-up, slow when all runs start at once
+    settle_s: float = 4.0
+    guard: bool = True
+    dry_run: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    # 1 true cancellation: the exchange expires the resting entry; replaced once.
+    "s1": Scenario(
+        [{"order": 1, "after_s": 0.3, "do": "expire"}],
+        _all(event_seen("GHOST_ORDER_REPLACED"), _position_reaches(1.0)),
+    ),
+    # 2 the entry fills, the status answer says CANCELED with nothing filled.
+    "s2": Scenario(
+        [{"order": 1, "do": "fill_stale"}],
+        lambda run: event_seen("REPLACEMENT_BLOCKED")(run) or _db_trade_filled(run),
+    ),
+    "s2_off": Scenario([{"order": 1, "do": "fill_stale"}], _position_reaches(2.0),
+                       settle_s=1.0, guard=False),
+    # 3 half filled, then cancelled by the exchange; the strategy wants to add (DCA).
+    "s3": Scenario(
+        [{"order": 1, "after_s": 0.3, "do": "partial_cancel"}],
+        event_seen("REPLACEMENT_BLOCKED", "original_order_partial"),
+        settings={"dca": True},
+    ),
+    # 4 a second working entry the bot does not know exists when the first expires.
+    "s4": Scenario(
+        [{"order": 1, "after_s": 0.3, "do": "foreign_order"},
+         {"order": 1, "after_s": 0.6, "do": "expire"}],
+        event_seen("REPLACEMENT_BLOCKED", "duplicate_working_order"),
+    ),
+    # 5 the signal flips to short while the long entry is due for a re-price.
+    "s5": Scenario(
+        [{"order": 1, "do": "hold"},
+         {"order": 1, "do": "signal", "value": "short"},
+         # aged only after the bot has analysed the flipped signal at least once
+         {"order": 1, "after_s": 2.5, "do": "age", "seconds": 120}],
+        event_seen("REPLACEMENT_BLOCKED", "signal_no_longer_active"),
+        settings={"reprice": True},
+    ),
+    # 6 every entry expires 0.2 s after it is placed.
+    "s6": Scenario(
+        [{"every": True, "after_s": 0.2, "do": "expire"}],
+        event_seen("MAX_REPLACEMENT_ATTEMPTS_REACHED"),
+    ),
+    # 7 the entry fills, then every query of it answers -2013 "Order does not exist".
+    "s7": Scenario(
+        [{"order": 1, "after_s": 0.2, "do": "fill"},
+         {"order": 1, "after_s": 0.2, "do": "not_found"}],
+        event_seen("GHOST_ORDER_DETECTED", "detection=circuit_breaker"),
+        max_s=150,
+    ),
+    # 8 the exit is expired by the exchange; re-exit within the position.
+    "s8": Scenario(
+        [{"order": 1, "role": "exit", "after_s": 0.3, "do": "expire"}],
+        _all(event_seen("GHOST_ORDER_REPLACED", "type=exit"),
+             lambda run: run.sim.position(PAIR) == 0),
+        settings={"hold_s": 2},
+    ),
+    # --dry-run: Freqtrade's own order simulation on the simulator's market data.
+    "dry_run": Scenario([], _db_has_filled_order, settle_s=1.0, dry_run=True,
+                        settings={"hold_s": 2}),
+}
+
+
+def make_run(name: str, scenario: Scenario) -> FreqtradeRun:
+    sim = SimExchange([PAIR], seed=11)
+    extra = {
+        "max_open_trades": 1,
+        "unfilledtimeout": {"entry": 300, "exit": 300, "exit_timeout_count": 0,
+                            "unit": "seconds"},
+        **scenario.extra,
+    }
+    return FreqtradeRun(f"e2e-{name}", sim, schedule=scenario.schedule, guard=scenario.guard,
+                        dry_run=scenario.dry_run, sim_settings={"signal": "long",
+                                                                **scenario.settings},
+                        extra_config=extra, step_s=0.5)
+
+
+@dataclass
+class Finished:
+    run: FreqtradeRun
+    condition_met: bool
+
+
+_results: dict[str, Finished] = {}
+_lock = threading.Lock()
+
+
+def _run_all(names: list[str]) -> None:
+    def one(name: str) -> None:
+        scenario = SCENARIOS[name]
+        run = make_run(name, scenario)
+        met = run.run(scenario.until, scenario.max_s, scenario.settle_s)
+        _results[name] = Finished(run, met)
+
+    threads = [threading.Thread(target=one, args=(n,), name=f"e2e-{n}") for n in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _needed(session: pytest.Session) -> list[str]:
+    names: list[str] = []
+    for item in session.items:
+        marker = item.get_closest_marker("e2e")
+        if marker is not None and marker.args[0] not in names:
+            names.append(marker.args[0])
+    return names
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e(name): needs the end-to-end run of that scenario")
+
+
+@pytest.fixture
+def e2e(request: pytest.FixtureRequest) -> Finished:
+    """The finished run named by the test's `@pytest.mark.e2e(name)`."""
+    name = request.node.get_closest_marker("e2e").args[0]
+    with _lock:
+        if name not in _results:
+            pending = [n for n in _needed(request.session) if n not in _results]
+            _run_all(pending or [name])
+    return _results[name]
