@@ -909,10 +909,12 @@ class GhostGuard:
         """
         if self.dry_run or not isinstance(answer, dict):
             return answer
-        if answer.get("status") not in GONE_STATUSES:
-            return answer
         row = self._db_order(order_id)
-        if row is None or not row.ft_is_open or row.ft_order_side == "stoploss":
+        if row is None or row.ft_order_side == "stoploss":
+            return answer
+        if not row.ft_is_open:
+            return self._no_fill_regression(row, answer)
+        if answer.get("status") not in GONE_STATUSES:
             return answer
         try:
             traded, cost = self._traded(order_id, pair, row.order_date_utc)
@@ -954,6 +956,30 @@ class GhostGuard:
             reported,
             traded,
         )
+        return corrected
+
+    @staticmethod
+    def _no_fill_regression(row: Order, answer: dict[str, Any]) -> dict[str, Any]:
+        """A later answer for an order the database has closed may be stale (Freqtrade fetches
+        closed orders again, e.g. for fees): it never lowers a fill the database already holds."""
+        reported = as_amount(answer.get("filled"))
+        if reported is not None and reported >= row.safe_filled - AMOUNT_EPS:
+            return answer
+        logger.warning(
+            "GhostGuard: order %s (%s) answered filled=%s, below the %s already booked: "
+            "keeping the booked fill",
+            row.order_id,
+            row.ft_pair,
+            reported,
+            row.safe_filled,
+        )
+        corrected = dict(answer)
+        corrected["filled"] = row.safe_filled
+        corrected["remaining"] = max(row.safe_amount - row.safe_filled, 0.0)
+        corrected["status"] = row.status or answer.get("status")
+        if row.average:
+            corrected["average"] = row.average
+            corrected["cost"] = row.average * row.safe_filled
         return corrected
 
     def _note_verified_fill(self, order_id: str, traded: float) -> None:
