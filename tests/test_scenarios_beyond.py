@@ -206,3 +206,20 @@ def test_write_ahead_intent_survives_a_restart(bot_on_sim, events, tmp_path) -> 
         assert len(orders_of(sim)) == 1
         trade = _open_trade()
         assert trade is not None and trade.orders[0].order_id == str(first.order_id)
+
+
+def test_s11_lost_create_found_in_open_orders_when_the_lookup_lags(bot_on_sim) -> None:
+    """The status query answers -2013 for the lost order (lag); the open-orders list shows it:
+    it is taken, not refused as a duplicate and left working unknown to the database."""
+    with bot_on_sim() as (sim, bot):
+        sim.fault_lost_create(1)
+        loop(bot)
+        [first] = orders_of(sim)
+        sim.fault_not_found(first.order_id, None)
+        loop(bot)
+        sim.clear_faults(first.order_id)
+        loop(bot)
+        assert len(orders_of(sim)) == 1  # nothing sent twice
+        trade = _open_trade()
+        assert trade is not None
+        assert [o.order_id for o in trade.orders] == [str(first.order_id)]

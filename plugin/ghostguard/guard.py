@@ -598,9 +598,11 @@ class GhostGuard:
         try:
             found = self._orig["fetch_order"]("", pair, {"clientOrderId": client_id}, count=0)
         except Exception as error:
-            if is_not_found(error):
-                return None
-            raise
+            if not is_not_found(error):
+                raise
+            # The query side may lag the matching engine (-2013 for a live order): the open
+            # orders list is a second witness.
+            return self._find_open_by_client_id(pair, client_id)
         if not isinstance(found, dict) or not found.get("id"):
             raise ValueError(f"lookup answer={found!r}")
         stamp = as_amount(found.get("timestamp"))
@@ -622,6 +624,15 @@ class GhostGuard:
                 found["cost"] = cost
                 found["average"] = cost / traded
         return found
+
+    def _find_open_by_client_id(self, pair: str, client_id: str) -> dict[str, Any] | None:
+        orders = self.exchange._api.fetch_open_orders(pair)
+        if not isinstance(orders, list):
+            raise ValueError(f"open orders answer={orders!r}")
+        for order in orders:
+            if isinstance(order, dict) and order.get("clientOrderId") == client_id:
+                return self.exchange._order_contracts_to_amount(order)
+        return None
 
     def _resolve_lost_create(self, plan: Placement, lost: dict[str, Any]) -> Any:
         """A create whose answer was lost: look its client order id up before sending again.
