@@ -310,9 +310,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.count / run_seconds:.2f} schedules/s ({runs / run_seconds:.2f} runs/s)",
         file=out,
     )
+
+    def count(guard: bool) -> str:  # a side that did not run is "-", never a made-up 0
+        return str(summary.violations(guard)) if guard in guards else "-"
+
     print(
-        f"CHAOS RESULT schedules={args.count} guard_on_violations={summary.violations(True)}"
-        f" guard_off_violations={summary.violations(False)} seconds={seconds:.1f}",
+        f"CHAOS RESULT schedules={args.count} guard_on_violations={count(True)}"
+        f" guard_off_violations={count(False)} seconds={seconds:.1f}",
         file=out,
     )
     return 1 if summary.violations(True) else 0
