@@ -34,7 +34,7 @@ from freqtrade.exceptions import DependencyException, InvalidOrderException, Tem
 from freqtrade.persistence import Order, PairLocks, Trade
 from sqlalchemy import select
 
-from ghostguard import binance, events
+from ghostguard import binance, events, unified
 from ghostguard.checks import (
     AMOUNT_EPS,
     GONE_STATUSES,
@@ -334,35 +334,16 @@ class GhostGuard:
         if self.dry_run:
             return self._dry_run_position(pair)
         if not self.futures:
-            balances = self.exchange.get_balances(count=0)
-            base = self.exchange.get_pair_base_currency(pair)
-            entry = balances.get(base) if isinstance(balances, dict) else None
-            total = as_amount(entry.get("total")) if isinstance(entry, dict) else None
-            if entry is not None and total is None:
-                raise ValueError(f"unreadable balance {entry!r}")
-            return total or 0.0
+            return unified.spot_position(
+                self.exchange.get_balances(count=0), self.exchange.get_pair_base_currency(pair)
+            )
         if self._binance_usdm:
             market = self.exchange.markets[pair]
             answer = self.exchange._api.fapiPrivateV3GetPositionRisk({"symbol": market["id"]})
             return binance.parse_position_risk(
                 answer, market["id"], binance.contract_size_of(market)
             )
-        positions = self.exchange.fetch_positions(pair, count=0)
-        if not isinstance(positions, list):
-            raise ValueError(f"positions answer={positions!r}")
-        net = 0.0
-        for position in positions:
-            if not isinstance(position, dict) or position.get("symbol") != pair:
-                continue
-            contracts = as_amount(position.get("contracts"))
-            size = as_amount(position.get("contractSize") or 1.0)
-            side = position.get("side")
-            if contracts is None or size is None:
-                raise ValueError(f"unreadable position {position.get('info', position)!r}")
-            if contracts > 0 and side not in ("long", "short"):
-                raise ValueError(f"position side={side!r}")
-            net += contracts * size * (-1 if side == "short" else 1)
-        return net
+        return unified.net_position(self.exchange.fetch_positions(pair, count=0), pair)
 
     def _dry_run_position(self, pair: str) -> float:
         """In dry-run the exchange is Freqtrade's own simulation: net of its filled orders."""
@@ -403,30 +384,7 @@ class GhostGuard:
             ]
         else:
             orders = self.exchange._api.fetch_open_orders(pair)
-        if not isinstance(orders, list):
-            raise ValueError(f"open orders answer={orders!r}")
-        found = []
-        for order in orders:
-            if not isinstance(order, dict) or order.get("id") in (None, ""):
-                raise ValueError(f"open order={order!r}")
-            if order.get("status") not in (None, "open"):
-                continue
-            order_type = str(order.get("type") or "").lower()
-            if order.get("stopPrice") or order.get("triggerPrice") or "stop" in order_type:
-                continue
-            if "take_profit" in order_type:
-                continue
-            if self.futures:
-                order_role = "exit" if order.get("reduceOnly") else "entry"
-            else:
-                order_role = "entry" if order.get("side") == entry_side else "exit"
-            if order_role != role:
-                continue
-            remaining = as_amount(order.get("remaining"))
-            if remaining is None:
-                raise ValueError(f"open order remaining={order.get('remaining')!r}")
-            found.append((str(order["id"]), remaining))
-        return found
+        return unified.open_orders_of_role(orders, role, entry_side, self.futures)
 
     def _fact_open_orders(self, pair: str, role: Role, entry_side: str) -> OpenOrdersFact:
         try:
