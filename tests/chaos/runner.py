@@ -35,12 +35,13 @@ import tests.harness as harness
 from ghostguard.sim import SimExchange, install, uninstall
 from tests.chaos.schedule import Schedule
 from tests.harness import close_bot, make_bot
+from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE, SCRIPT, SCRIPT_DEFAULTS
 
 
 PAIR = "BTC/USDT:USDT"
 STRATEGY = "ChaosMakerStrategy"
 EPS = 1e-9
-STAKE = 1000.0  # ~0.02 BTC per entry: partial fills of 0.001 exist (ChaosMakerStrategy DCA too)
+STAKE = CHAOS_STAKE  # ~0.02 BTC per entry: partial fills of 0.001 exist (DCA adds the same)
 SETTLE_LOOPS = 8
 SETTLE_ADVANCE_S = 45.0  # 8 x 45 s: past the watchlist's 300 s interval and the 60 s lock re-check
 
@@ -54,15 +55,6 @@ INVARIANTS: dict[str, str] = {
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}
 
-_SCRIPT_DEFAULTS = {
-    "enter_long": 1,
-    "enter_short": 0,
-    "exit_long": 0,
-    "exit_short": 0,
-    "enter_tag": "scripted",
-    "reprice": False,
-    "dca": False,
-}
 
 
 class SimulatedCrash(BaseException):
@@ -98,12 +90,6 @@ class _Capture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.sink.append(record)
-
-
-def _script() -> dict[str, Any]:
-    from tests.strategies import ScriptedMakerStrategy as scripted
-
-    return scripted.SCRIPT
 
 
 def _signal(script: dict[str, Any], to: str) -> None:
@@ -268,7 +254,7 @@ class _Run:
     def apply(self, event: dict[str, Any]) -> None:
         kind = event["kind"]
         sim = self.sim
-        script = _script()
+        script = SCRIPT
         applied = True
         text = kind
         if kind == "signal":
@@ -388,7 +374,7 @@ class _Run:
                 if guard is not None and hasattr(guard, "before_send"):
                     guard.before_send = None
             elif action == "reprice_restore":
-                _script()["reprice"] = self.reprice
+                SCRIPT["reprice"] = self.reprice
         self.later = keep
 
     def _reprice_tick(self) -> None:
@@ -483,7 +469,7 @@ class _Run:
         self.later = [(self.step, a) for _, a in self.later]
         self._undo_later()
         self.reprice = False
-        _script()["reprice"] = False
+        SCRIPT["reprice"] = False
         guard = self._guard_obj()
         if guard is not None and hasattr(guard, "before_send"):
             guard.before_send = None
@@ -494,9 +480,9 @@ class _Run:
 
     def run(self) -> Result:
         started = time.perf_counter()
-        script = _script()
+        script = SCRIPT
         script.clear()
-        script.update(_SCRIPT_DEFAULTS)
+        script.update(SCRIPT_DEFAULTS)
         _signal(script, self.schedule.start_signal)
         harness.SLEEPS.clear()
         by_step: dict[int, list[dict[str, Any]]] = {}
@@ -531,7 +517,7 @@ class _Run:
                 if self.workdir is not None:
                     shutil.rmtree(self.workdir, ignore_errors=True)
                 script.clear()
-                script.update(_SCRIPT_DEFAULTS)
+                script.update(SCRIPT_DEFAULTS)
         return self.result
 
     def render_log(self) -> list[str]:

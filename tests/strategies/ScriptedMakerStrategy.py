@@ -1,7 +1,9 @@
 """Test strategies: real IStrategy subclasses with GhostGuardMixin whose signals a test scripts.
 
 `SCRIPT` is read on every analysis: the latest candle gets exactly the signals it names, so a
-test decides when the signal is on, flips or ends.
+test decides when the signal is on, flips or ends. `ChaosMakerStrategy` (the fault campaign's,
+tests/chaos) also re-prices while `SCRIPT["reprice"]` is on and adds one entry while
+`SCRIPT["dca"]` is.
 """
 
 from __future__ import annotations
@@ -23,19 +25,21 @@ from ghostguard import GhostGuardMixin
 _STATE = sys.modules.setdefault(
     "_ghostguard_test_script", types.ModuleType("_ghostguard_test_script")
 )
+SCRIPT_DEFAULTS: dict[str, Any] = {
+    "enter_long": 1,
+    "enter_short": 0,
+    "exit_long": 0,
+    "exit_short": 0,
+    "enter_tag": "scripted",
+    "reprice": False,
+    "dca": False,
+}
 if not hasattr(_STATE, "SCRIPT"):
-    _STATE.SCRIPT = {  # type: ignore[attr-defined]
-        "enter_long": 1,
-        "enter_short": 0,
-        "exit_long": 0,
-        "exit_short": 0,
-        "enter_tag": "scripted",
-        "reprice": False,
-        "dca": False,
-    }
+    _STATE.SCRIPT = dict(SCRIPT_DEFAULTS)  # type: ignore[attr-defined]
     _STATE.CALLS = []  # type: ignore[attr-defined]
 SCRIPT: dict[str, Any] = _STATE.SCRIPT  # type: ignore[attr-defined]
 CALLS: list[str] = _STATE.CALLS  # type: ignore[attr-defined]
+CHAOS_STAKE = 1000.0  # the campaign's stake_amount: orders of ~0.02 BTC, so partial fills exist
 
 
 class _Scripted(IStrategy):
@@ -121,6 +125,34 @@ class OverridingMakerStrategy(GhostGuardMixin, _Scripted):
         **kwargs: Any,
     ) -> float | None:
         CALLS.append("adjust_order_price")
+        if SCRIPT["reprice"]:
+            return proposed_rate
+        return current_order_rate
+
+
+class ChaosMakerStrategy(GhostGuardMixin, _Scripted):
+    """The fault campaign's maker: re-prices to the book and adds one entry on script."""
+
+    max_entry_position_adjustment = 1
+
+    def adjust_trade_position(self, trade: Trade, current_time: datetime, **kwargs: Any):
+        if SCRIPT["dca"] and not trade.has_open_orders and trade.nr_of_successful_entries == 1:
+            return CHAOS_STAKE
+        return None
+
+    def adjust_order_price(
+        self,
+        trade: Trade,
+        order: Order | None,
+        pair: str,
+        current_time: datetime,
+        proposed_rate: float,
+        current_order_rate: float,
+        entry_tag: str | None,
+        side: str,
+        is_entry: bool,
+        **kwargs: Any,
+    ) -> float | None:
         if SCRIPT["reprice"]:
             return proposed_rate
         return current_order_rate
