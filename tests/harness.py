@@ -31,6 +31,7 @@ from freqtrade.misc import deep_merge_dicts
 from freqtrade.persistence import Trade
 
 from ghostguard.sim import SimExchange, install, uninstall
+from ghostguard.sim.ftconfig import base_config, ccxt_options
 
 
 TESTS_DIR = Path(__file__).parent
@@ -112,63 +113,23 @@ def build_config(
     extra_config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The config file content (before Freqtrade's own processing)."""
-    ccxt_options = {
-        "defaultType": "swap",
-        "fetchMarkets": {"types": ["linear"]},
-        "fetchCurrencies": False,
-        "fetchMargins": False,
-    }
     # ccxt's urls stay Binance's own: the transport routes every request to the sim anyway,
     # and ccxt picks its futures error table (-5022 -> OrderNotFillable) by the URL's host.
-    ccxt_config = {"enableRateLimit": False, "options": ccxt_options}
-    config: dict[str, Any] = {
-        "bot_name": "ghostguard-sim",
-        "strategy": strategy,
-        "strategy_path": str(strategy_path),
-        "trading_mode": "futures",
-        "margin_mode": "isolated",
-        "dry_run": dry_run,
-        "dry_run_wallet": sim.wallet_balance,
-        "db_url": db_url,
-        "max_open_trades": 1,
-        "stake_currency": "USDT",
-        "stake_amount": 100,
-        "tradable_balance_ratio": 0.99,
-        "initial_state": "running",
-        "force_entry_enable": True,
-        "cancel_open_orders_on_exit": False,
-        "unfilledtimeout": {"entry": 10, "exit": 10, "exit_timeout_count": 0, "unit": "minutes"},
-        "entry_pricing": {
-            "price_side": "same",
-            "use_order_book": True,
-            "order_book_top": 1,
-            "price_last_balance": 0.0,
-            "check_depth_of_market": {"enabled": False, "bids_to_ask_delta": 1},
-        },
-        "exit_pricing": {"price_side": "same", "use_order_book": True, "order_book_top": 1},
-        "order_time_in_force": {"entry": "PO", "exit": "PO"},
-        "exchange": {
-            "name": "binance",
-            "key": SimExchange.SIM_API_KEY,
-            "secret": SimExchange.SIM_API_SECRET,
-            "enable_ws": False,
-            "ccxt_config": ccxt_config,
-            "ccxt_async_config": json.loads(json.dumps(ccxt_config)),
-            "pair_whitelist": [spec.symbol for spec in sim.specs.values()],
-            "pair_blacklist": [],
-        },
-        "pairlists": [{"method": "StaticPairList"}],
-        "telegram": {"enabled": False, "token": "", "chat_id": ""},
-        "api_server": {
-            "enabled": False,
-            "listen_ip_address": "127.0.0.1",
-            "listen_port": 8080,
-            "username": "sim",
-            "password": "sim",
-            "jwt_secret_key": "ghostguard-sim-jwt-secret-0123456789",
-        },
-        "internals": {"process_throttle_secs": 5, "heartbeat_interval": 0},
-    }
+    config = base_config(
+        sim, ccxt_options(), strategy=strategy, strategy_path=strategy_path, dry_run=dry_run
+    )
+    config.update(
+        {
+            "db_url": db_url,
+            "max_open_trades": 1,
+            "stake_amount": 100,
+            "force_entry_enable": True,
+            "unfilledtimeout": {
+                "entry": 10, "exit": 10, "exit_timeout_count": 0, "unit": "minutes"
+            },
+            "internals": {"process_throttle_secs": 5, "heartbeat_interval": 0},
+        }
+    )
     if extra_config:
         config = deep_merge_dicts(json.loads(json.dumps(extra_config)), config)
     return config

@@ -56,12 +56,10 @@ _URL_SUFFIXES: dict[str, str] = {
 }
 
 
-def ccxt_config(server_url: str) -> dict[str, Any]:
-    """`exchange.ccxt_config` (and `ccxt_async_config`) pointing ccxt binance at the server."""
-    parts = urlsplit(server_url)
-    if parts.hostname != "127.0.0.1":
-        raise ValueError(f"the simulator runs on 127.0.0.1 only, not {server_url}")
-    config: dict[str, Any] = {
+def ccxt_options() -> dict[str, Any]:
+    """The ccxt settings every run against the simulator uses (USD-M linear markets only, no
+    rate limit); the URLs stay Binance's own unless `ccxt_config` points them at a server."""
+    return {
         "enableRateLimit": False,
         "options": {
             "defaultType": "swap",
@@ -70,6 +68,14 @@ def ccxt_config(server_url: str) -> dict[str, Any]:
             "fetchMargins": False,
         },
     }
+
+
+def ccxt_config(server_url: str) -> dict[str, Any]:
+    """`exchange.ccxt_config` (and `ccxt_async_config`) pointing ccxt binance at the server."""
+    parts = urlsplit(server_url)
+    if parts.hostname != "127.0.0.1":
+        raise ValueError(f"the simulator runs on 127.0.0.1 only, not {server_url}")
+    config = ccxt_options()
     if parts.scheme == "https":
         base = f"https://fapi.binance.com@{parts.netloc}"
         config["hostname"] = f"binance.com@{parts.netloc}"
@@ -80,34 +86,30 @@ def ccxt_config(server_url: str) -> dict[str, Any]:
     return config
 
 
-def freqtrade_config(
+def base_config(
     sim: SimExchange,
-    server_url: str,
+    ccxt: dict[str, Any],
     *,
-    strategy: str = "SimMakerStrategy",
-    strategy_path: str | Path | None = None,
-    dry_run: bool = False,
-    guard: bool = True,
-    sim_settings: dict[str, Any] | None = None,
-    extra: dict[str, Any] | None = None,
+    strategy: str,
+    strategy_path: str | Path,
+    dry_run: bool,
 ) -> dict[str, Any]:
-    """A complete config for `freqtrade trade` (live futures unless dry_run)."""
-    ccxt = ccxt_config(server_url)
-    config: dict[str, Any] = {
+    """What every Freqtrade run against the simulator shares: live (or dry-run) Binance USD-M
+    futures, post-only maker pricing at the top of the book, the simulator's test key, every
+    simulated symbol whitelisted, Telegram and the API server off. Callers add the stake,
+    timeouts, throttle and their own sections."""
+    return {
         "bot_name": "ghostguard-sim",
         "strategy": strategy,
-        "strategy_path": str(strategy_path or Path(__file__).parent / "strategies"),
+        "strategy_path": str(strategy_path),
         "trading_mode": "futures",
         "margin_mode": "isolated",
         "dry_run": dry_run,
         "dry_run_wallet": sim.wallet_balance,
-        "max_open_trades": len(sim.specs),
         "stake_currency": "USDT",
-        "stake_amount": 110,  # 100 would round down to 0.001 BTC above 50000
         "tradable_balance_ratio": 0.99,
         "initial_state": "running",
         "cancel_open_orders_on_exit": False,
-        "unfilledtimeout": {"entry": 30, "exit": 30, "exit_timeout_count": 0, "unit": "seconds"},
         "entry_pricing": {
             "price_side": "same",
             "use_order_book": True,
@@ -137,10 +139,40 @@ def freqtrade_config(
             "password": "sim",
             "jwt_secret_key": "ghostguard-sim-jwt-secret-0123456789",
         },
-        "internals": {"process_throttle_secs": 1, "heartbeat_interval": 0},
-        "ghost_guard": {"enabled": guard},
-        "ghostguard_sim": dict(sim_settings or {}),
     }
+
+
+def freqtrade_config(
+    sim: SimExchange,
+    server_url: str,
+    *,
+    strategy: str = "SimMakerStrategy",
+    strategy_path: str | Path | None = None,
+    dry_run: bool = False,
+    guard: bool = True,
+    sim_settings: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A complete config for `freqtrade trade` (live futures unless dry_run)."""
+    config = base_config(
+        sim,
+        ccxt_config(server_url),
+        strategy=strategy,
+        strategy_path=strategy_path or Path(__file__).parent / "strategies",
+        dry_run=dry_run,
+    )
+    config.update(
+        {
+            "max_open_trades": len(sim.specs),
+            "stake_amount": 110,  # 100 would round down to 0.001 BTC above 50000
+            "unfilledtimeout": {
+                "entry": 30, "exit": 30, "exit_timeout_count": 0, "unit": "seconds"
+            },
+            "internals": {"process_throttle_secs": 1, "heartbeat_interval": 0},
+            "ghost_guard": {"enabled": guard},
+            "ghostguard_sim": dict(sim_settings or {}),
+        }
+    )
     for key, value in (extra or {}).items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key] = {**config[key], **value}
@@ -149,4 +181,4 @@ def freqtrade_config(
     return config
 
 
-__all__ = ["ccxt_config", "freqtrade_config"]
+__all__ = ["base_config", "ccxt_config", "ccxt_options", "freqtrade_config"]
