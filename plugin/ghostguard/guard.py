@@ -139,6 +139,11 @@ class Placement:
     def is_replacement(self) -> bool:
         return self.gone is not None
 
+    @property
+    def entry_side(self) -> str:
+        """The order side that opens this direction (buy for long, sell for short)."""
+        return "buy" if self.direction > 0 else "sell"
+
 
 class GhostGuard:
     """One per bot: installed on the bot's exchange object by the strategy mixin."""
@@ -404,12 +409,13 @@ class GhostGuard:
         trade = Trade.get_trades_proxy(pair=plan.pair, is_open=True)
         open_trade = trade[0] if trade else None
         db_position = signed_db_position(open_trade)
-        entry_side = "buy" if plan.direction > 0 else "sell"
         readings = 2 if settings.position_check == "double" else 1
         # The three exchange checks, issued concurrently, at the last moment before sending.
         original = self._pool.submit(self._fact_original, plan.gone, plan.pair)
         position = self._pool.submit(self._fact_position, plan.pair, readings)
-        open_orders = self._pool.submit(self._fact_open_orders, plan.pair, plan.role, entry_side)
+        open_orders = self._pool.submit(
+            self._fact_open_orders, plan.pair, plan.role, plan.entry_side
+        )
         # Checks 4-6 need no network: gathered while the requests are in flight.
         if plan.role == "entry":
             internal = InternalStateFact(
@@ -633,8 +639,7 @@ class GhostGuard:
 
     def _sweep_duplicates(self, plan: Placement, order: Any) -> None:
         """Right after a replacement: a second working order of the same role is cancelled."""
-        entry_side = "buy" if plan.direction > 0 else "sell"
-        working = self._read_open_orders(plan.pair, plan.role, entry_side)
+        working = self._read_open_orders(plan.pair, plan.role, plan.entry_side)
         if len(working) < 2:
             return
         ordered = sorted(working, key=lambda item: (len(item[0]), item[0]))
