@@ -41,6 +41,19 @@ def _place_entry(sim: SimExchange, bot: object) -> tuple[Trade, int]:
     return trades[0], order.order_id
 
 
+def _post_only_buy(bot: Any, rate: float) -> dict[str, Any]:
+    """A post-only buy of 0.002 BTC through Freqtrade's own `Exchange.create_order`."""
+    return bot.exchange.create_order(
+        pair=BTC,
+        ordertype="limit",
+        side="buy",
+        amount=0.002,
+        rate=rate,
+        leverage=1,
+        time_in_force="PO",
+    )
+
+
 def test_live_bot_starts_against_sim() -> None:
     with sim_bot() as (sim, bot):
         assert bot.config["runmode"] == RunMode.LIVE
@@ -104,15 +117,7 @@ def test_post_only_crossing_is_invalid_order() -> None:
     with sim_bot() as (sim, bot):
         _, ask = sim.best_bid_ask(BTC)
         with pytest.raises(InvalidOrderException) as info:
-            bot.exchange.create_order(
-                pair=BTC,
-                ordertype="limit",
-                side="buy",
-                amount=0.002,
-                rate=ask,
-                leverage=1,
-                time_in_force="PO",
-            )
+            _post_only_buy(bot, ask)
         assert type(info.value.__cause__) is ccxt.OrderNotFillable
         assert sim.open_orders() == []
         assert sim.ledger[-1]["event"] == "reject"
@@ -122,15 +127,7 @@ def test_post_only_expire_mode() -> None:
     sim = SimExchange(post_only_mode="expire")
     with sim_bot(sim) as (sim, bot):
         _, ask = sim.best_bid_ask(BTC)
-        order = bot.exchange.create_order(
-            pair=BTC,
-            ordertype="limit",
-            side="buy",
-            amount=0.002,
-            rate=ask,
-            leverage=1,
-            time_in_force="PO",
-        )
+        order = _post_only_buy(bot, ask)
         assert order["status"] == "expired" and order["filled"] == 0
 
 
@@ -165,15 +162,7 @@ def test_lost_create_raises_temporary_error_but_order_exists() -> None:
         sim.fault_lost_create()
         bid, _ = sim.best_bid_ask(BTC)
         with pytest.raises(TemporaryError) as info:
-            bot.exchange.create_order(
-                pair=BTC,
-                ordertype="limit",
-                side="buy",
-                amount=0.002,
-                rate=bid,
-                leverage=1,
-                time_in_force="PO",
-            )
+            _post_only_buy(bot, bid)
         assert isinstance(info.value.__cause__, ccxt.RequestTimeout)
         assert len(sim.open_orders(BTC)) == 1
 
