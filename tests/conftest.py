@@ -110,3 +110,15 @@ def hide_trades(sim: SimExchange, order_id: int) -> None:
         return status, body
 
     sim.handle = lagging  # type: ignore[method-assign]
+
+
+def entry_filled_but_answered_cancelled(sim: SimExchange, bot: FreqtradeBot) -> Any:
+    """The bot places its entry; the order fills, but the status query says "cancelled,
+    nothing filled" and the trade history lags (scenario 2 with both witnesses wrong).
+    Returns the filled order."""
+    loop(bot)
+    [first] = orders_of(sim)
+    sim.fill_order(first.order_id)
+    sim.fault_stale_status(first.order_id, "CANCELED")
+    hide_trades(sim, first.order_id)
+    return first

@@ -7,7 +7,7 @@ from typing import Any
 
 from freqtrade.persistence import PairLocks
 
-from tests.conftest import PAIR, hide_trades, loop, orders_of
+from tests.conftest import PAIR, entry_filled_but_answered_cancelled, loop, orders_of
 
 
 def test_replace_response_detection(bot_on_sim, events, script) -> None:
@@ -56,11 +56,7 @@ def test_watchlist_reports_a_late_fill_and_locks_the_pair(bot_on_sim, events) ->
 def test_notify_sends_a_telegram_message_per_block(bot_on_sim, events, mocker) -> None:
     with bot_on_sim(extra={"ghost_guard": {"notify": True}}) as (sim, bot):
         send = mocker.spy(bot.rpc, "send_msg")
-        loop(bot)
-        [first] = orders_of(sim)
-        sim.fill_order(first.order_id)
-        sim.fault_stale_status(first.order_id, "CANCELED")
-        hide_trades(sim, first.order_id)
+        entry_filled_but_answered_cancelled(sim, bot)
         loop(bot)
         texts = [c.args[0].get("status", "") for c in send.call_args_list]
         assert any(t.startswith("REPLACEMENT_BLOCKED") for t in texts)
@@ -69,11 +65,7 @@ def test_notify_sends_a_telegram_message_per_block(bot_on_sim, events, mocker) -
 def test_no_message_without_notify(bot_on_sim, events, mocker) -> None:
     with bot_on_sim() as (sim, bot):
         send = mocker.spy(bot.rpc, "send_msg")
-        loop(bot)
-        [first] = orders_of(sim)
-        sim.fill_order(first.order_id)
-        sim.fault_stale_status(first.order_id, "CANCELED")
-        hide_trades(sim, first.order_id)
+        entry_filled_but_answered_cancelled(sim, bot)
         loop(bot)
         assert events.named("REPLACEMENT_BLOCKED")
         texts = [str(c.args[0].get("status", "")) for c in send.call_args_list]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from freqtrade.persistence import Order, PairLocks, Trade
 
-from tests.conftest import PAIR, hide_trades, loop, orders_of
+from tests.conftest import PAIR, entry_filled_but_answered_cancelled, hide_trades, loop, orders_of
 
 
 def _entries(sim: Any) -> list[Any]:
@@ -79,11 +79,9 @@ def test_s2_stale_answer_is_corrected_from_the_exchanges_trades(bot_on_sim, even
 @pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
 def test_s2_stale_cancelled_answer_for_a_filled_order(bot_on_sim, events, guard, strategy) -> None:
     with bot_on_sim(guard=guard, strategy=strategy) as (sim, bot):
-        loop(bot)
-        [first] = _entries(sim)
-        sim.fill_order(first.order_id)
-        sim.fault_stale_status(first.order_id, "CANCELED")  # lies: cancelled, nothing filled
-        hide_trades(sim, first.order_id)  # and the trade history lags as well
+        # Filled, but the status answer lies ("cancelled, nothing filled") and the trade
+        # history lags as well.
+        first = entry_filled_but_answered_cancelled(sim, bot)
         loop(bot)
         entries = _entries(sim)
         if guard:
@@ -107,11 +105,7 @@ def test_s2_stale_cancelled_answer_for_a_filled_order(bot_on_sim, events, guard,
 def test_s2_honest_status_check_one_blocks_too(bot_on_sim, events) -> None:
     """The first status answer is stale, the guard's own query is honest: check 1 blocks."""
     with bot_on_sim() as (sim, bot):
-        loop(bot)
-        [first] = _entries(sim)
-        sim.fill_order(first.order_id)
-        sim.fault_stale_status(first.order_id, "CANCELED")
-        hide_trades(sim, first.order_id)
+        first = entry_filled_but_answered_cancelled(sim, bot)
         real_handle = sim.handle
 
         def stale_once(method: str, path: str, params: Any, *args: Any, **kwargs: Any) -> Any:
