@@ -119,6 +119,23 @@ def signed_db_position(trade: Trade | None) -> float:
     return -net if trade.is_short else net
 
 
+def with_verified_fill(
+    answer: dict[str, Any], filled: float, amount: float, traded: float, cost: float | None
+) -> dict[str, Any]:
+    """A copy of an order answer carrying the fill the exchange verified (`filled`; `traded`
+    and `cost` are what its trades record): `remaining` follows, a gone status becomes closed
+    when the order is in fact fully filled, and cost and average come from the trades."""
+    corrected = dict(answer)
+    corrected["filled"] = filled
+    corrected["remaining"] = max(amount - filled, 0.0)
+    if corrected.get("status") in GONE_STATUSES and filled >= amount - AMOUNT_EPS:
+        corrected["status"] = "closed"
+    if cost is not None and traded > 0:
+        corrected["cost"] = cost
+        corrected["average"] = cost / traded
+    return corrected
+
+
 def _error_text(error: BaseException) -> str:
     return events.scrub(f"{type(error).__name__}: {error}")[:300]
 
@@ -579,14 +596,7 @@ class GhostGuard:
         reported = as_amount(found.get("filled")) or 0.0
         if traded > reported + AMOUNT_EPS:
             amount = as_amount(found.get("amount")) or traded
-            found = dict(found)
-            found["filled"] = traded
-            found["remaining"] = max(amount - traded, 0.0)
-            if found.get("status") in GONE_STATUSES and traded >= amount - AMOUNT_EPS:
-                found["status"] = "closed"
-            if cost is not None:
-                found["cost"] = cost
-                found["average"] = cost / traded
+            found = with_verified_fill(found, traded, amount, traded, cost)
         return found
 
     def _find_open_by_client_id(self, pair: str, client_id: str) -> dict[str, Any] | None:
@@ -902,18 +912,12 @@ class GhostGuard:
         if reported is not None and traded <= reported + AMOUNT_EPS:
             return answer
         amount = as_amount(answer.get("amount")) or row.safe_amount
-        corrected = dict(answer)
-        corrected["filled"] = traded
-        corrected["remaining"] = max(amount - traded, 0.0)
-        if traded >= amount - AMOUNT_EPS:
-            corrected["status"] = "closed"
+        corrected = with_verified_fill(answer, traded, amount, traded, cost)
+        if corrected["status"] == "closed":
             # It filled: nothing went away, so the next order of this pair is no replacement.
             gone_key = f"gone:{pair}:{self._role_of_row(row)}"
             if (self.store.get(gone_key) or {}).get("order_id") == order_id:
                 self.store.delete(gone_key)
-        if cost is not None and traded > 0:
-            corrected["cost"] = cost
-            corrected["average"] = cost / traded
         self.stats["fills_corrected"] += 1
         self._safe(
             self._detected,
@@ -1207,13 +1211,7 @@ class GhostGuard:
                 return
             how = "cancel: exchange does not know it either"
         try:
-            fills = self.exchange.get_trades_for_order(order_id, pair, row.order_date_utc)
-            if not isinstance(fills, list):
-                raise ValueError(f"trades answer={fills!r}")
-            amounts = [as_amount(t.get("amount")) for t in fills]
-            costs = [as_amount(t.get("cost")) for t in fills]
-            if any(a is None for a in amounts):
-                raise ValueError("unreadable trade amount")
+            traded, cost = self._traded(order_id, pair, row.order_date_utc)
         except Exception as error:  # noqa: BLE001
             logger.warning(
                 "GhostGuard: fills of suspect %s not readable (%s); retrying next loop",
@@ -1221,17 +1219,10 @@ class GhostGuard:
                 _error_text(error),
             )
             return
-        traded = sum(a or 0.0 for a in amounts)
         filled = max(traded, cancel_filled)
-        amount = row.safe_amount
-        ccxt_order = row.to_ccxt_object()
-        ccxt_order["filled"] = filled
-        ccxt_order["remaining"] = max(amount - filled, 0.0)
-        ccxt_order["status"] = "closed" if filled >= amount - AMOUNT_EPS else "canceled"
-        if traded > 0 and all(c is not None for c in costs):
-            cost = sum(c or 0.0 for c in costs)
-            ccxt_order["cost"] = cost
-            ccxt_order["average"] = cost / traded
+        ccxt_order = with_verified_fill(
+            {**row.to_ccxt_object(), "status": "canceled"}, filled, row.safe_amount, traded, cost
+        )
         now = self.clock()
         window = self.settings(pair).watchlist_minutes * 60.0
         record.update(
