@@ -47,6 +47,8 @@ from ghostguard.checks import (
     Role,
     Verdict,
     as_amount,
+    check_attempt_limit,
+    check_cooldown,
     decide,
 )
 from ghostguard.config import GuardConfig, GuardSettings
@@ -446,11 +448,6 @@ class GhostGuard:
                 db_unexpected_position=False,
                 db_has_position=db_position * plan.direction > AMOUNT_EPS,
             )
-        signal_state = self.store.get(f"sig:{plan.pair}:{plan.role}") or {}
-        approved = (
-            int(signal_state.get("approved", 0)) if signal_state.get("signal") == plan.signal else 0
-        )
-        cooldown = self.store.get(f"cool:{plan.pair}:{plan.role}") or {}
         extra: tuple[Denial, ...] = ()
         if not settings.auto_replace_cancelled_orders:
             extra = (Denial(0, "auto_replace_disabled"),)
@@ -463,15 +460,25 @@ class GhostGuard:
             open_orders=open_orders.result(),
             internal=internal,
             db_position=db_position,
-            approved_so_far=approved,
+            approved_so_far=self._approved_so_far(plan.pair, plan.role, plan.signal),
             max_replacements=settings.max_replacements_per_signal,
-            last_approved_at=cooldown.get("at"),
+            last_approved_at=self._last_approved_at(plan.pair, plan.role),
             now=self.clock(),
             cooldown_s=settings.replacement_cooldown_s,
             unknown_amount=self._unknown_amount(plan.pair, plan.role),
             extra=extra,
         )
         return decide(facts)
+
+    def _approved_so_far(self, pair: str, role: Role, signal: str) -> int:
+        """Replacements approved for this signal (check 5's count; a new signal starts at 0)."""
+        state = self.store.get(f"sig:{pair}:{role}") or {}
+        return int(state.get("approved", 0)) if state.get("signal") == signal else 0
+
+    def _last_approved_at(self, pair: str, role: Role) -> float | None:
+        """When the last replacement of this pair and role was approved (check 6)."""
+        at = (self.store.get(f"cool:{pair}:{role}") or {}).get("at")
+        return None if at is None else float(at)
 
     def _unknown_amount(self, pair: str, role: Role) -> float:
         """Amount of orders of the pair and role whose state the exchange has not confirmed:
@@ -1327,15 +1334,13 @@ class GhostGuard:
         if trade is None:
             return None
         signal = self._trade_signal_key(trade) if is_entry else f"exit|{pair}|trade{trade.id}"
-        state = self.store.get(f"sig:{pair}:{role}") or {}
-        approved = int(state.get("approved", 0)) if state.get("signal") == signal else 0
-        if approved >= settings.max_replacements_per_signal:
-            return "max_replacement_attempts"
-        cooldown = self.store.get(f"cool:{pair}:{role}") or {}
-        if cooldown.get("at") is not None and (
-            self.clock() - float(cooldown["at"]) < settings.replacement_cooldown_s
-        ):
-            return "cooldown_active"
+        denial = check_attempt_limit(
+            self._approved_so_far(pair, role, signal), settings.max_replacements_per_signal
+        ) or check_cooldown(
+            self._last_approved_at(pair, role), self.clock(), settings.replacement_cooldown_s
+        )
+        if denial is not None:
+            return denial.reason
         for order in trade.open_orders:
             record = self.store.get(f"ord:{order.order_id}") or {}
             if record.get("not_found"):
