@@ -1042,14 +1042,8 @@ class GhostGuard:
             return
         record["detected"] = detection
         if not self.dry_run and not record.get("watch_until"):
-            now = self.clock()
-            record.update(
-                watch_until=now + self.settings(row.ft_pair).watchlist_minutes * 60.0,
-                next_check=now + WATCH_FIRST_INTERVAL_S,
-                interval=WATCH_FIRST_INTERVAL_S,
-                verified_filled=max(row.safe_filled, float(record.get("verified_filled") or 0)),
-                since=row.order_date_utc.timestamp(),
-            )
+            known = max(row.safe_filled, float(record.get("verified_filled") or 0))
+            record.update(self._watch_from_now(row, known))
         self.store.put(key, record)
         self.stats[f"detected:{detection}"] += 1
         log_event(
@@ -1066,6 +1060,18 @@ class GhostGuard:
             if row.order_id not in seen:
                 seen.append(row.order_id)
             self._update_custom_data(trade.id, ghost_orders=seen)
+
+    def _watch_from_now(self, row: Order, verified_filled: float) -> dict[str, Any]:
+        """Watchlist fields of an order record: re-check it for `watchlist_minutes`, first
+        after WATCH_FIRST_INTERVAL_S, for fills beyond `verified_filled`."""
+        now = self.clock()
+        return {
+            "watch_until": now + self.settings(row.ft_pair).watchlist_minutes * 60.0,
+            "next_check": now + WATCH_FIRST_INTERVAL_S,
+            "interval": WATCH_FIRST_INTERVAL_S,
+            "verified_filled": verified_filled,
+            "since": row.order_date_utc.timestamp(),
+        }
 
     def _update_custom_data(self, trade_id: int | None, **values: Any) -> None:
         if trade_id is None:
@@ -1088,7 +1094,9 @@ class GhostGuard:
             PairLocks.lock_pair(pair, now + timedelta(days=365), reason=reason, side="*")
             self.stats["locks"] += 1
             logger.warning("GhostGuard locked %s for new entries: %s", pair, reason)
-        self.store.put(f"lock:{pair}", {"reason": reason, "next_check": self.clock() + 60.0})
+        self.store.put(
+            f"lock:{pair}", {"reason": reason, "next_check": self.clock() + LOCK_RECHECK_S}
+        )
 
     def _unlock_pair(self, pair: str) -> None:
         now = datetime.now(UTC)
@@ -1230,16 +1238,7 @@ class GhostGuard:
         ccxt_order = with_verified_fill(
             {**row.to_ccxt_object(), "status": "canceled"}, filled, row.safe_amount, traded, cost
         )
-        now = self.clock()
-        window = self.settings(pair).watchlist_minutes * 60.0
-        record.update(
-            resolved=True,
-            since=row.order_date_utc.timestamp(),
-            verified_filled=filled,
-            watch_until=now + window,
-            next_check=now + WATCH_FIRST_INTERVAL_S,
-            interval=WATCH_FIRST_INTERVAL_S,
-        )
+        record.update(resolved=True, **self._watch_from_now(row, filled))
         self.store.put(f"ord:{order_id}", record)
         self._detected(row, "circuit_breaker", f"{how}; verified filled={filled:g}")
         role = self._role_of_row(row)
