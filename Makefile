@@ -9,23 +9,23 @@ STAMP := $(VENV)/.installed
 COUNT ?= 2000
 SEED ?= 1
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml simulator/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test]" -e ./simulator
 	touch $(STAMP)
 
 install: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m ruff check plugin tests benchmarks user_data
+	$(PY) -m ruff check plugin simulator tests benchmarks user_data
 	$(PY) -m pytest -q tests
 
 lint: $(STAMP)
-	$(PY) -m ruff check plugin tests benchmarks user_data
+	$(PY) -m ruff check plugin simulator tests benchmarks user_data
 
 demo: $(STAMP)
-	$(PY) -m ghostguard.demo
+	$(PY) -m ghostsim.demo
 
 chaos: $(STAMP)
 	$(PY) -m tests.chaos --count $(COUNT) --seed $(SEED) --guard both
@@ -35,4 +35,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/backtest_overhead.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info plugin/*.egg-info
+	rm -rf $(VENV) build *.egg-info plugin/*.egg-info simulator/*.egg-info

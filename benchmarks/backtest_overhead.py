@@ -28,7 +28,7 @@ from freqtrade.data.history import get_datahandler  # noqa: E402
 from freqtrade.enums import CandleType  # noqa: E402
 from freqtrade.optimize.backtesting import Backtesting  # noqa: E402
 
-from ghostguard.sim import SimExchange, route_ccxt_to  # noqa: E402
+from ghostsim import SimExchange, route_ccxt_to  # noqa: E402
 from tests.harness import build_config  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from freqtrade.freqtradebot import FreqtradeBot
 
-from ghostguard.sim import SimExchange
+from ghostsim import SimExchange
 from tests.harness import run_loop, sim_bot
 from tests.strategies import ScriptedMakerStrategy as scripted
 

@@ -30,8 +30,8 @@ from freqtrade.freqtradebot import FreqtradeBot
 from freqtrade.misc import deep_merge_dicts
 from freqtrade.persistence import Trade
 
-from ghostguard.sim import SimExchange, install, uninstall
-from ghostguard.sim.ftconfig import base_config, ccxt_options
+from ghostsim import SimExchange, install, uninstall
+from ghostsim.ftconfig import base_config, ccxt_options
 
 
 TESTS_DIR = Path(__file__).parent

@@ -11,7 +11,7 @@ from freqtrade.enums import RunMode
 from freqtrade.persistence import Order, Trade
 
 from ghostguard.events import scrub
-from ghostguard.sim import SimExchange
+from ghostsim import SimExchange
 from tests.conftest import PAIR, loop, orders_of
 from tests.harness import make_bot, restart_bot
 

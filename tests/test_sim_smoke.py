@@ -13,7 +13,7 @@ from freqtrade.enums import RunMode
 from freqtrade.exceptions import InvalidOrderException, RetryableOrderError, TemporaryError
 from freqtrade.persistence import Trade
 
-from ghostguard.sim import SimExchange, route_ccxt_to
+from ghostsim import SimExchange, route_ccxt_to
 from tests.harness import SLEEPS, close_bot, restart_bot, run_loop, sim_bot
 
 

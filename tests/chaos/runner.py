@@ -32,7 +32,7 @@ from freqtrade.exceptions import OperationalException, TemporaryError
 from freqtrade.persistence import Order, PairLocks, Trade
 
 import tests.harness as harness
-from ghostguard.sim import SimExchange, install, uninstall
+from ghostsim import SimExchange, install, uninstall
 from tests.chaos.schedule import Schedule
 from tests.harness import close_bot, make_bot
 from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE, SCRIPT, SCRIPT_DEFAULTS

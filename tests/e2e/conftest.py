@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from ghostguard.sim import SimExchange
-from ghostguard.sim.ftrun import FreqtradeRun, event_seen
+from ghostsim import SimExchange
+from ghostsim.ftrun import FreqtradeRun, event_seen
 
 
 PAIR = "BTC/USDT:USDT"

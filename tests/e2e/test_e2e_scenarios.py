@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ghostguard.sim.ftrun import (
+from ghostsim.ftrun import (
     FreqtradeRun,
     bot_orders,
     double_position_episodes,
@@ -195,6 +195,6 @@ def test_dry_run_trades_on_the_simulators_market_data(e2e: Finished) -> None:
 
 
 def _locks(run: FreqtradeRun) -> list[Any]:
-    from ghostguard.sim.ftrun import db_rows
+    from ghostsim.ftrun import db_rows
 
     return db_rows(run.db_path, "SELECT * FROM pairlocks")

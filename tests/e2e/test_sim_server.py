@@ -9,11 +9,11 @@ from typing import Any
 import ccxt
 import pytest
 
-from ghostguard.sim import SimExchange
-from ghostguard.sim.driver import triangle, wave
-from ghostguard.sim.ftconfig import ccxt_config
-from ghostguard.sim.schedule import FaultSchedule, Rule, load_rules
-from ghostguard.sim.server import serve, start_server
+from ghostsim import SimExchange
+from ghostsim.driver import triangle, wave
+from ghostsim.ftconfig import ccxt_config
+from ghostsim.schedule import FaultSchedule, Rule, load_rules
+from ghostsim.server import serve, start_server
 
 
 PAIR = "BTC/USDT:USDT"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ghostguard.sim.market import SymbolSpec
+from ghostsim.market import SymbolSpec
 
 
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")

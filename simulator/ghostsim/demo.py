@@ -1,4 +1,4 @@
-"""`python -m ghostguard.demo` (`make demo`): GhostGuard against a misbehaving exchange.
+"""`python -m ghostsim.demo` (`make demo`): GhostGuard against a misbehaving exchange.
 
 Starts two simulated Binance USD-M exchanges on 127.0.0.1 with the same seed and fault schedule,
 runs the real `freqtrade trade` (live mode, futures, post-only maker strategy) against each for a
@@ -16,8 +16,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from ghostguard.sim.engine import SimExchange
-from ghostguard.sim.ftrun import FreqtradeRun, intended_size
+from ghostsim.engine import SimExchange
+from ghostsim.ftrun import FreqtradeRun, intended_size
 
 
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "BNB/USDT:USDT")
@@ -162,7 +162,7 @@ def result_line(on: FreqtradeRun, off: FreqtradeRun) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ghostguard.demo")
+    parser = argparse.ArgumentParser(prog="python -m ghostsim.demo")
     parser.add_argument("--seconds", type=float, default=75.0, help="length of each run")
     args = parser.parse_args(argv)
     print(f"GhostGuard demo: two real `freqtrade trade` processes (guard on / off) against "

@@ -1,6 +1,6 @@
 """A deterministic simulated Binance USD-M futures exchange: matching engine + fapi REST handler.
 
-Real ccxt ``binance`` objects talk to it unchanged through ``ghostguard.sim.transport``.
+Real ccxt ``binance`` objects talk to it unchanged through ``ghostsim.transport``.
 Everything is driven by a sim clock that starts at the real "now" and only moves forward
 (``advance``); nothing depends on wall time while matching.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from ghostguard.sim.book import (
+from ghostsim.book import (
     MAKER_FEE,
     OPEN_STATUSES,
     TAKER_FEE,
@@ -27,8 +27,8 @@ from ghostguard.sim.book import (
     SimOrder,
     SimTrade,
 )
-from ghostguard.sim.faults import FailRule, Faults, LostResponse, NotFoundRule
-from ghostguard.sim.market import (
+from ghostsim.faults import FailRule, Faults, LostResponse, NotFoundRule
+from ghostsim.market import (
     DEFAULT_START_PRICES,
     INTERVAL_MS,
     PricePath,

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ghostguard.sim.engine import SimExchange
+from ghostsim.engine import SimExchange
 
 
 _URL_SUFFIXES: dict[str, str] = {
@@ -170,7 +170,7 @@ def freqtrade_config(
             },
             "internals": {"process_throttle_secs": 1, "heartbeat_interval": 0},
             "ghost_guard": {"enabled": guard},
-            "ghostguard_sim": dict(sim_settings or {}),
+            "ghostsim": dict(sim_settings or {}),
         }
     )
     for key, value in (extra or {}).items():

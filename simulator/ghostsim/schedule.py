@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ghostguard.sim.engine import MSG_POST_ONLY, SimExchange
+from ghostsim.engine import MSG_POST_ONLY, SimExchange
 
 
 FOREIGN_PREFIX = "foreign-"

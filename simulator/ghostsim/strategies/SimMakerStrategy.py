@@ -1,6 +1,6 @@
 """A maker strategy for runs against the simulated exchange: it trades as often as it can.
 
-Post-only entries and exits, GhostGuard via the mixin. The `ghostguard_sim` config section and a
+Post-only entries and exits, GhostGuard via the mixin. The `ghostsim` config section and a
 signal file (rewritten by the fault schedule's `signal` action) steer it:
 
 - `signal` (default `"long"`): `long`, `short`, `auto` (long, or short while Freqtrade's
@@ -50,7 +50,7 @@ class SimMakerStrategy(GhostGuardMixin, IStrategy):
     order_time_in_force = {"entry": "PO", "exit": "PO"}
 
     def _settings(self) -> dict[str, Any]:
-        return dict(self.config.get("ghostguard_sim", {}))
+        return dict(self.config.get("ghostsim", {}))
 
     def _signal(self, pair: str) -> str:
         settings = self._settings()

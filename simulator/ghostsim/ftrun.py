@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ghostguard.sim.engine import SimExchange
-from ghostguard.sim.ftconfig import freqtrade_config
-from ghostguard.sim.server import SimServer, serve
+from ghostsim.engine import SimExchange
+from ghostsim.ftconfig import freqtrade_config
+from ghostsim.server import SimServer, serve
 
 
 EVENT_NAMES = (

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ghostguard.sim.engine import SimExchange
+from ghostsim.engine import SimExchange
 
 
 def wave(step: int, amplitudes: tuple[int, ...]) -> int:

@@ -1,8 +1,8 @@
 """Deterministic simulated Binance USD-M futures exchange for in-process tests."""
 
-from ghostguard.sim.engine import BinanceError, RequestRecord, SimExchange
-from ghostguard.sim.faults import LostResponse
-from ghostguard.sim.transport import install, route_ccxt_to, uninstall
+from ghostsim.engine import BinanceError, RequestRecord, SimExchange
+from ghostsim.faults import LostResponse
+from ghostsim.transport import install, route_ccxt_to, uninstall
 
 
 __all__ = [

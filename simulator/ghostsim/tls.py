@@ -2,7 +2,7 @@
 
 Why TLS on loopback at all: ccxt's binance chooses its USD-M error table (where -5022 means
 ``OrderNotFillable``) by the request URL, which must start with ``https://fapi.<hostname>/``.
-See ``ghostguard.sim.ftconfig.ccxt_urls``.
+See ``ghostsim.ftconfig.ccxt_urls``.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl, urlsplit
 import ccxt
 import ccxt.async_support as ccxt_async
 
-from ghostguard.sim.engine import SimExchange
-from ghostguard.sim.faults import LostResponse
+from ghostsim.engine import SimExchange
+from ghostsim.faults import LostResponse
 
 
 _REASONS: dict[int, str] = {

@@ -1,6 +1,6 @@
 """The Binance USD-M REST face of ``SimExchange``: FastAPI on uvicorn, bound to 127.0.0.1 only.
 
-    python -m ghostguard.sim.server --port 8931 --seed 7 --fault-script faults.json
+    python -m ghostsim.server --port 8931 --seed 7 --fault-script faults.json
 
 or, in-process::
 
@@ -29,11 +29,11 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
-from ghostguard.sim.driver import PriceDriver
-from ghostguard.sim.engine import SimExchange
-from ghostguard.sim.faults import LostResponse
-from ghostguard.sim.schedule import FaultSchedule
-from ghostguard.sim.transport import _split_request
+from ghostsim.driver import PriceDriver
+from ghostsim.engine import SimExchange
+from ghostsim.faults import LostResponse
+from ghostsim.schedule import FaultSchedule
+from ghostsim.transport import _split_request
 
 
 LOOPBACK = "127.0.0.1"
@@ -122,7 +122,7 @@ def serve(
     tls_dir: Path | None = None
     ssl: dict[str, str] = {}
     if tls:
-        from ghostguard.sim.tls import write_self_signed
+        from ghostsim.tls import write_self_signed
 
         tls_dir = Path(tempfile.mkdtemp(prefix="ghostguard-sim-tls-"))
         cert, key = write_self_signed(tls_dir)
@@ -164,7 +164,7 @@ def start_server(sim: SimExchange, port: int = 0, **kwargs: Any) -> tuple[str, C
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m ghostguard.sim.server",
+        prog="python -m ghostsim.server",
         description="Simulated Binance USD-M futures exchange on 127.0.0.1",
     )
     parser.add_argument("--host", default=LOOPBACK, help="must be 127.0.0.1")
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = SimExchange(args.symbols.split(","), seed=args.seed, post_only_mode=args.post_only)
     running = serve(sim, args.port, host=args.host, schedule=args.fault_script,
                     signal_file=args.signal_file, drive=not args.no_drive, tls=args.tls)
-    from ghostguard.sim.ftconfig import ccxt_config
+    from ghostsim.ftconfig import ccxt_config
 
     print(f"SimExchange listening on {running.url}", flush=True)
     print(json.dumps({"ccxt_config": ccxt_config(running.url)}, indent=2), flush=True)
