@@ -265,10 +265,11 @@ def test_dry_run_uses_freqtrades_own_simulation(events) -> None:
         SCRIPT["reprice"] = False
         private = [r for r in sim.requests if r.path in ("/fapi/v3/positionRisk", "/fapi/v1/order")]
         assert private == []  # dry-run never asks the exchange's private endpoints
-        decisions = events.named("GHOST_ORDER_RECOVERY_APPROVED") + events.named(
-            "REPLACEMENT_BLOCKED"
-        )
-        assert decisions, "the re-price went through the gate"
+        stats = bot.strategy.ghost_guard.stats
+        assert stats["decisions"] >= 1, "the re-price went through the gate"
+        # A re-price passes the checks without using up a ghost replacement's attempt.
+        assert stats["reprices_approved"] + stats["blocked"] >= 1
+        assert events.named("GHOST_ORDER_RECOVERY_APPROVED") == []
 
 
 def test_inert_in_backtesting() -> None:

@@ -244,6 +244,14 @@ def check_cooldown(last_approved_at: float | None, now: float, cooldown_s: float
     return None
 
 
+def check_auto_replace(auto_replace: bool) -> Denial | None:
+    """`auto_replace_cancelled_orders: false`: ghosts are detected and resolved, never
+    re-placed automatically (a re-price the strategy asks for is not a ghost re-placement)."""
+    if not auto_replace:
+        return Denial(0, "auto_replace_disabled")
+    return None
+
+
 # --- the verdict ----------------------------------------------------------------------------
 
 
@@ -265,7 +273,30 @@ class ReplacementFacts:
     now: float
     cooldown_s: float
     unknown_amount: float = 0.0
+    # A ghost replacement (the exchange took the order away) is rationed by checks 5 and 6 and
+    # by `auto_replace_cancelled_orders`; a re-price (the bot cancelled its own order to move
+    # it) is checked by 1-4 and the exposure rule only: a strategy that chases the book keeps
+    # chasing.
+    rationed: bool = True
+    auto_replace: bool = True
     extra: tuple[Denial, ...] = field(default_factory=tuple)
+
+
+def rationing_denials(
+    approved_so_far: int,
+    max_replacements: int,
+    last_approved_at: float | None,
+    now: float,
+    cooldown_s: float,
+    auto_replace: bool,
+) -> list[Denial]:
+    """Checks 5 and 6 and the auto-replace switch: what limits ghost replacements only."""
+    found = (
+        check_attempt_limit(approved_so_far, max_replacements),
+        check_cooldown(last_approved_at, now, cooldown_s),
+        check_auto_replace(auto_replace),
+    )
+    return [denial for denial in found if denial is not None]
 
 
 def decide(facts: ReplacementFacts) -> Verdict:
@@ -283,12 +314,17 @@ def decide(facts: ReplacementFacts) -> Verdict:
     if open_orders:
         denials.append(open_orders)
     denials.extend(check_internal_state(facts.role, facts.internal))
-    limit = check_attempt_limit(facts.approved_so_far, facts.max_replacements)
-    if limit:
-        denials.append(limit)
-    cooldown = check_cooldown(facts.last_approved_at, facts.now, facts.cooldown_s)
-    if cooldown:
-        denials.append(cooldown)
+    if facts.rationed:
+        denials.extend(
+            rationing_denials(
+                facts.approved_so_far,
+                facts.max_replacements,
+                facts.last_approved_at,
+                facts.now,
+                facts.cooldown_s,
+                facts.auto_replace,
+            )
+        )
     exposure = check_exposure(
         facts.role,
         facts.position,

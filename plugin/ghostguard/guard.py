@@ -24,17 +24,23 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import ccxt
+from freqtrade import __version__ as freqtrade_version
 from freqtrade.enums import RPCMessageType, TradingMode
-from freqtrade.exceptions import DependencyException, InvalidOrderException, TemporaryError
+from freqtrade.exceptions import (
+    DependencyException,
+    InvalidOrderException,
+    OperationalException,
+    TemporaryError,
+)
 from freqtrade.persistence import Order, PairLocks, Trade
 from sqlalchemy import select
 
-from ghostguard import binance, events, unified
+from ghostguard import binance, compat, events, unified
 from ghostguard.checks import (
     AMOUNT_EPS,
     GONE_STATUSES,
@@ -47,8 +53,6 @@ from ghostguard.checks import (
     Role,
     Verdict,
     as_amount,
-    check_attempt_limit,
-    check_cooldown,
     decide,
 )
 from ghostguard.config import GuardConfig, GuardSettings
@@ -77,6 +81,11 @@ LOST_CREATE_GRACE_S = 60.0
 PRUNE_EVERY_S = 600.0
 CLIENT_ID_KEEP_S = 7 * 86400.0
 WRAPPED_METHODS = ("create_order", "fetch_order", "cancel_order_with_result", "_get_params")
+# Venue methods the guard calls for one attempt only (the retrier's `count=0`).
+ONE_ATTEMPT_METHODS = ("fetch_order", "cancel_order", "get_balances", "fetch_positions")
+# Detections of a gone order that the bot itself caused (it cancelled its own order to re-price
+# it, or on its unfilled-timeout): what follows is checked but never rationed.
+OWN_CANCEL_DETECTIONS = frozenset({"cancel"})
 
 
 class GhostGuardBlocked(DependencyException):
@@ -138,6 +147,13 @@ def with_verified_fill(
     return corrected
 
 
+def _settings_text(values: dict[str, Any]) -> str:
+    return " ".join(
+        f"{key}={str(value).lower() if isinstance(value, bool) else value}"
+        for key, value in values.items()
+    )
+
+
 def _error_text(error: BaseException) -> str:
     return events.scrub(f"{type(error).__name__}: {error}")[:300]
 
@@ -157,6 +173,12 @@ class Placement:
     @property
     def is_replacement(self) -> bool:
         return self.gone is not None
+
+    @property
+    def rationed(self) -> bool:
+        """A ghost replacement (the exchange took the order away) counts against checks 5 and
+        6; a re-price (the bot cancelled its own order) does not."""
+        return self.gone is not None and self.gone.get("detection") not in OWN_CANCEL_DETECTIONS
 
     @property
     def entry_side(self) -> str:
@@ -186,6 +208,7 @@ class GhostGuard:
         self._binance_usdm = self.futures and self.exchange.id == "binance" and not self.dry_run
         self.stats: Counter[str] = Counter()
         self._orig: dict[str, Callable[..., Any]] = {}
+        self._takes_count: dict[str, bool] = {}
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ghostguard")
         self._cancelling: set[str] = set()
         self._starting_up = True
@@ -199,19 +222,46 @@ class GhostGuard:
     # --- installation ---------------------------------------------------------------------
 
     def install(self) -> None:
+        """Verify Freqtrade's internals, then wrap. Raises `OperationalException` naming every
+        internal that moved: the bot does not start rather than trade unguarded."""
+        moved = compat.problems(self.exchange, self.bot)
+        if moved:
+            raise OperationalException(
+                f"GhostGuard refuses to start on freqtrade {freqtrade_version}: internals it "
+                "relies on have moved: " + "; ".join(moved)
+            )
         self.store.load()
         api = getattr(self.exchange, "_api", None)
         for attr in ("apiKey", "secret", "password", "uid"):
             events.register_secret(getattr(api, attr, None))
+        # Which venue methods take the retrier's `count` (an override may not: Bybit's
+        # fetch_order, for one); read before wrapping.
+        self._takes_count = {
+            name: compat.accepts_retry_count(getattr(self.exchange, name))
+            for name in ONE_ATTEMPT_METHODS
+        }
         for name in WRAPPED_METHODS:
             self._orig[name] = getattr(self.exchange, name)
             setattr(self.exchange, name, getattr(self, f"_wrapped_{name}"))
-        logger.info(
-            "GhostGuard installed on %s (%s, %s): gating %s",
-            self.exchange.name,
-            "dry-run" if self.dry_run else "live",
-            self.exchange.trading_mode.value,
-            ", ".join(WRAPPED_METHODS),
+        logger.info("%s", self.startup_line())
+
+    def startup_line(self) -> str:
+        """What runs: version, venue, mode, effective settings, the Freqtrade version check."""
+        default = self.config.default
+        overrides = []
+        for pair, settings in sorted(self.config.pairs.items()):
+            changed = {
+                key: value
+                for key, value in asdict(settings).items()
+                if value != getattr(default, key)
+            }
+            overrides.append(f"{pair}{{{_settings_text(changed)}}}")
+        return (
+            f"GhostGuard {compat.guard_version()} installed on {self.exchange.name} "
+            f"({'dry-run' if self.dry_run else 'live'}, {self.exchange.trading_mode.value}): "
+            f"gating {', '.join(WRAPPED_METHODS)}; settings {_settings_text(asdict(default))}; "
+            f"per-pair {', '.join(overrides) if overrides else 'none'}; "
+            f"{compat.version_verdict(freqtrade_version, compat.declared_range())}"
         )
 
     def uninstall(self) -> None:
@@ -219,6 +269,11 @@ class GhostGuard:
             self.exchange.__dict__.pop(name, None)
         self._orig.clear()
         self._pool.shutdown(wait=False)
+
+    def _once(self, name: str) -> dict[str, Any]:
+        """Keyword arguments for one attempt, no retry back-off: `count=0` where the venue's
+        method takes it, nothing where it does not (never an argument it rejects)."""
+        return {"count": 0} if self._takes_count.get(name) else {}
 
     def settings(self, pair: str) -> GuardSettings:
         return self.config.for_pair(pair)
@@ -338,7 +393,7 @@ class GhostGuard:
         if gone.get("rejected_at_create") or not order_id:
             return OriginalOrderFact(order_id=None, rejected_at_create=True)
         try:
-            answer = self._orig["fetch_order"](order_id, pair, count=0)
+            answer = self._orig["fetch_order"](order_id, pair, **self._once("fetch_order"))
         except Exception as error:  # noqa: BLE001 - every failure is a fact that blocks
             if is_not_found(error):
                 return OriginalOrderFact(
@@ -359,7 +414,8 @@ class GhostGuard:
             return self._dry_run_position(pair)
         if not self.futures:
             return unified.spot_position(
-                self.exchange.get_balances(count=0), self.exchange.get_pair_base_currency(pair)
+                self.exchange.get_balances(**self._once("get_balances")),
+                self.exchange.get_pair_base_currency(pair),
             )
         if self._binance_usdm:
             market = self.exchange.markets[pair]
@@ -367,7 +423,8 @@ class GhostGuard:
             return binance.parse_position_risk(
                 answer, market["id"], binance.contract_size_of(market)
             )
-        return unified.net_position(self.exchange.fetch_positions(pair, count=0), pair)
+        positions = self.exchange.fetch_positions(pair, **self._once("fetch_positions"))
+        return unified.net_position(positions, pair)
 
     def _dry_run_position(self, pair: str) -> float:
         """In dry-run the exchange is Freqtrade's own simulation: net of its filled orders."""
@@ -448,9 +505,6 @@ class GhostGuard:
                 db_unexpected_position=False,
                 db_has_position=db_position * plan.direction > AMOUNT_EPS,
             )
-        extra: tuple[Denial, ...] = ()
-        if not settings.auto_replace_cancelled_orders:
-            extra = (Denial(0, "auto_replace_disabled"),)
         facts = ReplacementFacts(
             role=plan.role,
             direction=plan.direction,
@@ -466,7 +520,8 @@ class GhostGuard:
             now=self.clock(),
             cooldown_s=settings.replacement_cooldown_s,
             unknown_amount=self._unknown_amount(plan.pair, plan.role),
-            extra=extra,
+            rationed=plan.rationed,
+            auto_replace=settings.auto_replace_cancelled_orders,
         )
         return decide(facts)
 
@@ -547,10 +602,10 @@ class GhostGuard:
             self._client_id_for_send = None
         if client_id is not None:
             self._safe(self.store.delete, lost_key)
-        self._safe(self._after_create, plan, order, attempt)
+        self._safe(self._after_create, plan, order, attempt, plan.is_replacement)
         if client_id is not None:
             self._safe(self._advance_client_id, plan)
-        if attempt is not None and not self.dry_run:
+        if plan.is_replacement and not self.dry_run:
             self._safe(self._sweep_duplicates, plan, order)
         return order
 
@@ -584,7 +639,9 @@ class GhostGuard:
         from the exchange's trades (a stale status must not hide a fill). None: not found.
         Raises when the exchange cannot tell."""
         try:
-            found = self._orig["fetch_order"]("", pair, {"clientOrderId": client_id}, count=0)
+            found = self._orig["fetch_order"](
+                "", pair, {"clientOrderId": client_id}, **self._once("fetch_order")
+            )
         except Exception as error:
             if not is_not_found(error):
                 raise
@@ -642,7 +699,7 @@ class GhostGuard:
                     found.get("status"),
                     filled,
                 )
-                self._after_create(plan, found, None)
+                self._after_create(plan, found, None, False)
                 self._advance_client_id(plan)
                 return found
             self._advance_client_id(plan)  # it existed and is gone: its id is used up
@@ -671,8 +728,9 @@ class GhostGuard:
                 reason=f"second working {plan.role} order; kept {ordered[0][0]}",
             )
 
-    def _gate(self, plan: Placement, kwargs: dict[str, Any]) -> int:
-        """Decide a replacement; raise `GhostGuardBlocked` or return the approved attempt no."""
+    def _gate(self, plan: Placement, kwargs: dict[str, Any]) -> int | None:
+        """Decide a replacement; raise `GhostGuardBlocked` or return the approved attempt no.
+        (None for an approved re-price: it uses up no attempt)."""
         self.stats["decisions"] += 1
         try:
             verdict = self._decide(plan, kwargs)
@@ -682,7 +740,7 @@ class GhostGuard:
         if not verdict.approved:
             self._safe(self._on_blocked, plan, verdict)
             raise GhostGuardBlocked(plan.pair, verdict)
-        attempt = self._on_approved(plan)
+        attempt = self._on_approved(plan) if plan.rationed else self._on_reprice_approved(plan)
         if plan.role == "exit" and verdict.exit_amount is not None:
             if verdict.exit_amount < float(kwargs["amount"]):
                 logger.info(
@@ -715,6 +773,17 @@ class GhostGuard:
         )
         self._update_custom_data(plan.trade_id, attempts=attempt, last_verdict="approved")
         return attempt
+
+    def _on_reprice_approved(self, plan: Placement) -> None:
+        """A re-price passed checks 1-4 and the exposure rule: it uses up no attempt."""
+        self.stats["reprices_approved"] += 1
+        logger.debug(
+            "GhostGuard: re-price on %s (%s) passed the checks; original %s",
+            plan.pair,
+            plan.role,
+            (plan.gone or {}).get("order_id"),
+        )
+        return None
 
     def _on_blocked(self, plan: Placement, verdict: Verdict) -> None:
         settings = self.settings(plan.pair)
@@ -750,7 +819,11 @@ class GhostGuard:
         if settings.notify:
             self.bot.rpc.send_msg({"type": RPCMessageType.WARNING, "status": line})
 
-    def _after_create(self, plan: Placement, order: Any, attempt: int | None) -> None:
+    def _after_create(
+        self, plan: Placement, order: Any, attempt: int | None, replaced: bool
+    ) -> None:
+        """Record the order sent; `replaced`: it replaced a gone order (ghost or re-price),
+        `attempt`: the ghost replacement's number (None for a re-price or a first order)."""
         order_id = str(order.get("id")) if isinstance(order, dict) else None
         status = order.get("status") if isinstance(order, dict) else None
         if order_id:
@@ -764,8 +837,9 @@ class GhostGuard:
                     "not_found": 0,
                 },
             )
-        if attempt is not None:
+        if replaced:
             self.store.delete(f"gone:{plan.pair}:{plan.role}")
+        if attempt is not None:
             if plan.trade_id is None and order_id:
                 self._custom_data_by_order[order_id] = {
                     "attempts": attempt,
@@ -814,7 +888,12 @@ class GhostGuard:
         self, order_id: str, pair: str, params: dict | None = None, **kwargs: Any
     ) -> Any:
         record = self.store.get(f"ord:{order_id}")
-        if record and int(record.get("not_found", 0)) > 0 and "count" not in kwargs:
+        if (
+            record
+            and int(record.get("not_found", 0)) > 0
+            and "count" not in kwargs
+            and self._takes_count.get("fetch_order")
+        ):
             # A suspect costs one request a loop, not Freqtrade's ~35 s of back-off.
             kwargs["count"] = 0
         try:
@@ -1212,7 +1291,7 @@ class GhostGuard:
             return
         cancel_filled = 0.0
         try:
-            answer = self.exchange.cancel_order(order_id, pair, count=0)
+            answer = self.exchange.cancel_order(order_id, pair, **self._once("cancel_order"))
             if isinstance(answer, dict):
                 cancel_filled = as_amount(answer.get("filled")) or 0.0
             how = "cancel succeeded: the order was live"
@@ -1269,7 +1348,7 @@ class GhostGuard:
         record["next_check"] = now + interval
         record["interval"] = interval
         try:
-            answer = self._orig["fetch_order"](order_id, pair, count=0)
+            answer = self._orig["fetch_order"](order_id, pair, **self._once("fetch_order"))
         except Exception:  # noqa: BLE001 - not found (or unreachable): the trades still tell
             answer = {}
         if not isinstance(answer, dict):
@@ -1320,28 +1399,18 @@ class GhostGuard:
 
     # --- in-loop veto before a re-price cancels anything ---------------------------------
 
-    def reprice_veto(self, pair: str, is_entry: bool, trade_id: int | None) -> str | None:
-        """Checks 5 and 6 before Freqtrade cancels an order to re-price it (no network).
+    def reprice_veto(self, pair: str, open_order_ids: list[str]) -> str | None:
+        """Before Freqtrade cancels an order to re-price it (no network): an order the exchange
+        has answered "not found" for is not cancelled for a re-price (the cancel could not be
+        confirmed; the circuit breaker resolves it instead). A re-price is never rationed:
+        checks 5 and 6 do not apply to it.
 
         Returns the reason to keep the current order, or None to let the re-price proceed.
         """
-        settings = self.settings(pair)
-        if not settings.enabled:
+        if not self.settings(pair).enabled:
             return None
-        role: Role = "entry" if is_entry else "exit"
-        trade = self._open_trade(pair)
-        if trade is None:
-            return None
-        signal = self._trade_signal_key(trade) if is_entry else f"exit|{pair}|trade{trade.id}"
-        denial = check_attempt_limit(
-            self._approved_so_far(pair, role, signal), settings.max_replacements_per_signal
-        ) or check_cooldown(
-            self._last_approved_at(pair, role), self.clock(), settings.replacement_cooldown_s
-        )
-        if denial is not None:
-            return denial.reason
-        for order in trade.open_orders:
-            record = self.store.get(f"ord:{order.order_id}") or {}
+        for order_id in open_order_ids:
+            record = self.store.get(f"ord:{order_id}") or {}
             if record.get("not_found"):
                 return "original_order_unknown_status"
         return None

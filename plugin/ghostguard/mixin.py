@@ -2,21 +2,38 @@
 
     class MyStrategy(GhostGuardMixin, IStrategy): ...
 
-The mixin validates the `ghost_guard` config section when the strategy is built (a wrong key
-stops start-up), installs the guard in `bot_start` (live and dry-run only) and runs its
-per-loop work in `bot_loop_start`. A strategy that overrides `bot_start`, `bot_loop_start` or
-`adjust_order_price` keeps its own code: `__init_subclass__` wraps the override so the guard's
-part runs whether or not the override calls `super()`.
+The mixin is invisible to Freqtrade: it defines none of `IStrategy`'s callbacks on the class,
+so every check Freqtrade runs on a strategy class (which callbacks it overrides, whether its
+`custom_stoploss` takes `after_fill`, its hyperoptable parameters) sees exactly the strategy
+without the mixin. What the guard needs from the callbacks it takes on the instance, in live
+and dry-run only, when the strategy is built:
+
+- `bot_start`: the guard is installed on the bot's exchange first, then the strategy's own
+  `bot_start` runs;
+- `bot_loop_start`: the guard's per-loop work first, then the strategy's own;
+- `adjust_order_price`: whatever the strategy re-prices with (`adjust_order_price`, or
+  `adjust_entry_price` / `adjust_exit_price`, which Freqtrade's own `adjust_order_price`
+  dispatches to), the guard looks at the answer before Freqtrade cancels anything.
+
+Each is the strategy's own (bound) method wrapped, so an override that never calls `super()`
+is guarded all the same. In backtesting, hyperopt and every other run mode the strategy is left
+untouched.
+
+Placing the mixin after `IStrategy` (where it would never run) stops the strategy from loading,
+and the `ghost_guard` section is validated when the strategy is built, in every run mode.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from freqtrade.enums import RunMode
+from freqtrade.exceptions import ConfigurationError, OperationalException
+from freqtrade.strategy.interface import IStrategy
 
 from ghostguard.config import CONFIG_SECTION, GuardConfig, parse_guard_config
 from ghostguard.events import REPLACEMENT_BLOCKED, log_event
@@ -26,14 +43,15 @@ from ghostguard.guard import GhostGuard
 logger = logging.getLogger("ghostguard")
 
 _GUARDED_RUNMODES = (RunMode.LIVE, RunMode.DRY_RUN)
-_WRAP_MARK = "_ghostguard_wrapped"
+# The callbacks the guard takes on the instance (never on the class).
+GUARDED_CALLBACKS = ("bot_start", "bot_loop_start", "adjust_order_price")
 
 
 def find_bot(strategy: Any) -> Any | None:
     """The running FreqtradeBot, reached from the strategy's DataProvider (None when absent).
 
     Freqtrade hands strategies no reference to the bot; this private chain is the only one
-    (pinned by a test against Freqtrade 2026.9).
+    (checked by the start-up self-check and pinned by a test).
     """
     dp = getattr(strategy, "dp", None)
     rpc_manager = getattr(dp, "_DataProvider__rpc", None)
@@ -41,33 +59,32 @@ def find_bot(strategy: Any) -> Any | None:
     return getattr(rpc, "_freqtrade", None)
 
 
-def _with_guard(name: str, user_method: Callable[..., Any]) -> Callable[..., Any]:
-    if name == "bot_start":
+def misspelled_sections(config: dict[str, Any]) -> list[str]:
+    """Top-level config keys that look like a misspelled `ghost_guard` section."""
+    def squash(key: str) -> str:
+        return "".join(ch for ch in key.lower() if ch.isalnum())
 
-        @functools.wraps(user_method)
-        def bot_start(self: Any, **kwargs: Any) -> None:
-            self.ghost_guard_start()
-            return user_method(self, **kwargs)
+    found = []
+    for key in config:
+        if not isinstance(key, str) or key == CONFIG_SECTION:
+            continue
+        if squash(key) == squash(CONFIG_SECTION) or difflib.get_close_matches(
+            key.lower(), [CONFIG_SECTION], n=1, cutoff=0.85
+        ):
+            found.append(key)
+    return found
 
-        wrapper: Callable[..., Any] = bot_start
-    elif name == "bot_loop_start":
 
-        @functools.wraps(user_method)
-        def bot_loop_start(self: Any, current_time: Any, **kwargs: Any) -> None:
-            self.ghost_guard_loop(current_time)
-            return user_method(self, current_time=current_time, **kwargs)
-
-        wrapper = bot_loop_start
-    else:
-
-        @functools.wraps(user_method)
-        def adjust_order_price(self: Any, *args: Any, **kwargs: Any) -> Any:
-            proposed = user_method(self, *args, **kwargs)
-            return self.ghost_guard_filter_reprice(proposed, **kwargs)
-
-        wrapper = adjust_order_price
-    setattr(wrapper, _WRAP_MARK, True)
-    return wrapper
+def _placement_error(cls: type) -> str | None:
+    """Why the mixin would never run in this class (None when it is placed right)."""
+    mro = cls.__mro__
+    if IStrategy in mro and mro.index(IStrategy) < mro.index(GhostGuardMixin):
+        return (
+            f"GhostGuard: in strategy '{cls.__name__}', GhostGuardMixin comes after IStrategy, "
+            "so it would never run and the strategy would trade unguarded. Put the mixin "
+            f"first: class {cls.__name__}(GhostGuardMixin, IStrategy)."
+        )
+    return None
 
 
 class GhostGuardMixin:
@@ -79,19 +96,28 @@ class GhostGuardMixin:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for name in ("bot_start", "bot_loop_start", "adjust_order_price"):
-            method = cls.__dict__.get(name)
-            if method is not None and not getattr(method, _WRAP_MARK, False):
-                setattr(cls, name, _with_guard(name, method))
+        error = _placement_error(cls)
+        if error is not None:
+            raise OperationalException(error)
 
     def __init__(self, config: dict[str, Any]) -> None:
         # Validate before anything runs: a bad section stops start-up, naming the key.
+        wrong = misspelled_sections(config)
+        if wrong:
+            raise ConfigurationError(
+                f"Invalid GhostGuard config: section '{wrong[0]}' is not read; the section is "
+                f"called '{CONFIG_SECTION}'."
+            )
         self.ghost_guard_config = parse_guard_config(
             config.get(CONFIG_SECTION), self.ghost_guard_defaults
         )
         self.ghost_guard = None
         self._ghost_guard_last_loop: Any = None
         super().__init__(config)  # type: ignore[call-arg]
+        if config.get("runmode") in _GUARDED_RUNMODES:
+            for name in GUARDED_CALLBACKS:
+                own = getattr(self, name)  # the strategy's method (or IStrategy's), bound
+                setattr(self, name, _guarded(name, own, self))
 
     # --- the guard's part of each callback ----------------------------------------------------
 
@@ -106,7 +132,7 @@ class GhostGuardMixin:
             return
         bot = find_bot(self)
         if bot is None:
-            raise RuntimeError(
+            raise OperationalException(
                 "GhostGuard: cannot reach the running bot; refusing to trade unguarded"
             )
         guard = GhostGuard(self.ghost_guard_config, self, bot)
@@ -120,15 +146,18 @@ class GhostGuardMixin:
         self.ghost_guard.on_loop_start()
 
     def ghost_guard_filter_reprice(self, proposed: Any, **kwargs: Any) -> Any:
-        """Keep the current order when a re-price would be a replacement the guard must block."""
+        """Keep the current order when re-pricing it would cancel an order whose state the
+        exchange has not confirmed (see `GhostGuard.reprice_veto`)."""
         guard = self.ghost_guard
         current = kwargs.get("current_order_rate")
         if guard is None or proposed is None or proposed == current:
             return proposed
         trade = kwargs.get("trade")
+        order = kwargs.get("order")
         pair = kwargs.get("pair") or getattr(trade, "pair", "")
+        order_id = getattr(order, "order_id", None)
         try:
-            reason = guard.reprice_veto(pair, bool(kwargs.get("is_entry", True)), None)
+            reason = guard.reprice_veto(pair, [order_id] if order_id else [])
         except Exception:  # noqa: BLE001 - the gate in create_order still holds
             logger.exception("GhostGuard re-price pre-check failed on %s", pair)
             return proposed
@@ -138,25 +167,38 @@ class GhostGuardMixin:
             REPLACEMENT_BLOCKED,
             type="entry" if kwargs.get("is_entry", True) else "exit",
             pair=pair,
+            order_id=order_id,
             reason=reason,
             detection="reprice",
         )
         return current
 
-    # --- default callbacks (used when the strategy does not override them) -------------------
 
-    def bot_start(self, **kwargs: Any) -> None:
-        self.ghost_guard_start()
-        super().bot_start(**kwargs)  # type: ignore[misc]
+def _guarded(name: str, own: Callable[..., Any], strategy: GhostGuardMixin) -> Callable[..., Any]:
+    """The strategy's own bound callback with the guard's part in front (or after, for the
+    re-price answer). `functools.wraps` keeps its name and qualified name, so Freqtrade's
+    `strategy_safe_wrapper` treats it exactly as the strategy's own method."""
+    if name == "bot_start":
 
-    def bot_loop_start(self, current_time: Any, **kwargs: Any) -> None:
-        self.ghost_guard_loop(current_time)
-        super().bot_loop_start(current_time=current_time, **kwargs)  # type: ignore[misc]
+        @functools.wraps(own)
+        def bot_start(*args: Any, **kwargs: Any) -> Any:
+            strategy.ghost_guard_start()
+            return own(*args, **kwargs)
 
-    def adjust_order_price(self, *args: Any, **kwargs: Any) -> Any:
-        proposed = super().adjust_order_price(*args, **kwargs)  # type: ignore[misc]
-        return self.ghost_guard_filter_reprice(proposed, **kwargs)
+        return bot_start
+    if name == "bot_loop_start":
 
+        @functools.wraps(own)
+        def bot_loop_start(*args: Any, **kwargs: Any) -> Any:
+            current_time = kwargs.get("current_time", args[0] if args else None)
+            strategy.ghost_guard_loop(current_time)
+            return own(*args, **kwargs)
 
-for _name in ("bot_start", "bot_loop_start", "adjust_order_price"):
-    setattr(getattr(GhostGuardMixin, _name), _WRAP_MARK, True)
+        return bot_loop_start
+
+    @functools.wraps(own)
+    def adjust_order_price(*args: Any, **kwargs: Any) -> Any:
+        proposed = own(*args, **kwargs)
+        return strategy.ghost_guard_filter_reprice(proposed, **kwargs)
+
+    return adjust_order_price
