@@ -156,3 +156,39 @@ class ChaosMakerStrategy(GhostGuardMixin, _Scripted):
         if SCRIPT["reprice"]:
             return proposed_rate
         return current_order_rate
+
+
+class ChasingMakerStrategy(GhostGuardMixin, _Scripted):
+    """Chases the book with Freqtrade's `adjust_entry_price` / `adjust_exit_price` (not
+    `adjust_order_price`): while `SCRIPT["reprice"]` is on, every new candle moves the order to
+    the proposed price."""
+
+    def adjust_entry_price(
+        self,
+        trade: Trade,
+        order: Order | None,
+        pair: str,
+        current_time: datetime,
+        proposed_rate: float,
+        current_order_rate: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float | None:
+        CALLS.append("adjust_entry_price")
+        return proposed_rate if SCRIPT["reprice"] else current_order_rate
+
+    def adjust_exit_price(
+        self,
+        trade: Trade,
+        order: Order | None,
+        pair: str,
+        current_time: datetime,
+        proposed_rate: float,
+        current_order_rate: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float | None:
+        CALLS.append("adjust_exit_price")
+        return proposed_rate if SCRIPT["reprice"] else current_order_rate
