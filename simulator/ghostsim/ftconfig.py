@@ -86,6 +86,23 @@ def ccxt_config(server_url: str) -> dict[str, Any]:
     return config
 
 
+def exchange_overlay(server_url: str) -> dict[str, Any]:
+    """A Freqtrade config file to load after the user's own (`-c config.json -c sim.json`):
+    everything that points a run at the simulator, the test key and secret included (a live
+    run signs its requests with them; dry-run needs only the URLs)."""
+    ccxt = ccxt_config(server_url)
+    return {
+        "exchange": {
+            "name": "binance",
+            "key": SimExchange.SIM_API_KEY,
+            "secret": SimExchange.SIM_API_SECRET,
+            "enable_ws": False,
+            "ccxt_config": ccxt,
+            "ccxt_async_config": json.loads(json.dumps(ccxt)),
+        }
+    }
+
+
 def base_config(
     sim: SimExchange,
     ccxt: dict[str, Any],
@@ -181,4 +198,4 @@ def freqtrade_config(
     return config
 
 
-__all__ = ["base_config", "ccxt_config", "ccxt_options", "freqtrade_config"]
+__all__ = ["base_config", "ccxt_config", "ccxt_options", "exchange_overlay", "freqtrade_config"]

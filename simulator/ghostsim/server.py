@@ -176,6 +176,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--post-only", choices=("reject", "expire"), default="reject")
     parser.add_argument("--tls", action="store_true", help="serve https (self-signed)")
     parser.add_argument("--no-drive", action="store_true", help="keep prices still")
+    parser.add_argument(
+        "--write-config",
+        type=Path,
+        help="write a Freqtrade config file pointing at this server (load it after your own: "
+        "freqtrade trade -c config.json -c THIS_FILE)",
+    )
     return parser.parse_args(argv)
 
 
@@ -187,10 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     sim = SimExchange(args.symbols.split(","), seed=args.seed, post_only_mode=args.post_only)
     running = serve(sim, args.port, host=args.host, schedule=args.fault_script,
                     signal_file=args.signal_file, drive=not args.no_drive, tls=args.tls)
-    from ghostsim.ftconfig import ccxt_config
+    from ghostsim.ftconfig import exchange_overlay
 
+    overlay = exchange_overlay(running.url)
     print(f"SimExchange listening on {running.url}", flush=True)
-    print(json.dumps({"ccxt_config": ccxt_config(running.url)}, indent=2), flush=True)
+    print(f"API key: {sim.SIM_API_KEY}  secret: {sim.SIM_API_SECRET}", flush=True)
+    print("Freqtrade config for this server (key, secret, URLs):", flush=True)
+    print(json.dumps(overlay, indent=2), flush=True)
+    if args.write_config is not None:
+        args.write_config.write_text(json.dumps(overlay, indent=2))
+        print(f"written to {args.write_config}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
