@@ -1,0 +1,364 @@
+"""Strategies nobody on this project wrote, with the mixin in front.
+
+The strategies are produced at test time from the installed Freqtrade (tests/foreign/generate.py):
+the ``--template advanced`` strategy of ``freqtrade new-strategy`` (every callback stubbed), the
+shipped ``sample_strategy.py``, and the advanced template re-pricing through
+``adjust_entry_price`` / ``adjust_exit_price``. The guarded variant of each is the user's edit
+of the class line: ``class X(GhostGuardMixin, IStrategy):`` plus the import.
+
+1. Freqtrade's own ``StrategyResolver.load_strategy`` loads each, plain and guarded, in dry-run
+   and backtest run mode, and sees the same strategy: the same ``check_override`` answer for
+   every callback, the same implementer for ``strategy_safe_wrapper``, the same settings, the
+   same hyperoptable parameters.
+2. Each guarded strategy runs a real dry-run bot on the simulator with the guard installed.
+3. Backtesting plain and guarded on the same generated candles gives the same trades.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from freqtrade.configuration import Configuration
+from freqtrade.enums import RunMode
+from freqtrade.optimize.backtesting import Backtesting
+from freqtrade.persistence import Order
+from freqtrade.resolvers import strategy_resolver
+from freqtrade.resolvers.strategy_resolver import StrategyResolver, check_override
+from freqtrade.strategy import IStrategy
+from freqtrade.strategy.hyper import detect_all_parameters
+
+from ghostguard import GhostGuardMixin
+from ghostguard.guard import GhostGuard
+from ghostsim import SimExchange, route_ccxt_to
+from tests.foreign.candles import write_futures_data
+from tests.foreign.generate import ForeignStrategy, write_strategies
+from tests.harness import build_config, run_loop, sim_bot
+
+
+KEYS = ["advanced", "sample", "entry_exit"]
+RUNMODES = [RunMode.DRY_RUN, RunMode.BACKTEST]
+PAIR = "BTC/USDT:USDT"
+BACKTEST_PAIRS = {"BTC/USDT:USDT": 50_000.0, "ETH/USDT:USDT": 3_000.0}
+BACKTEST_END = pd.Timestamp("2026-01-01", tz="UTC")
+BACKTEST_DAYS = 7
+
+
+# --- what Freqtrade looks at ------------------------------------------------------------------
+
+
+def _resolver_checked_names() -> list[str]:
+    """Every callback name the installed StrategyResolver passes to check_override."""
+    source = inspect.getsource(strategy_resolver)
+    return re.findall(r'check_override\(\s*strategy,\s*IStrategy,\s*"(\w+)"\s*\)', source)
+
+
+def _istrategy_callbacks() -> list[str]:
+    """Every public method of IStrategy (and its HyperStrategyMixin base), except Freqtrade's
+    own ``ft_*`` machinery, which is no callback a strategy implements."""
+    names: set[str] = set()
+    for cls in IStrategy.__mro__:
+        if cls is object:
+            continue
+        names.update(
+            name
+            for name, value in vars(cls).items()
+            if inspect.isfunction(value) and not name.startswith(("_", "ft_"))
+        )
+    return sorted(names)
+
+
+RESOLVER_CHECKED = _resolver_checked_names()
+CALLBACKS = sorted(set(_istrategy_callbacks()) | set(RESOLVER_CHECKED))
+
+# The attributes StrategyResolver.load_strategy overrides from config, plus every public setting
+# IStrategy declares, plus the after_fill flag the resolver derives from custom_stoploss.
+SETTINGS = sorted(
+    {
+        "minimal_roi", "timeframe", "stoploss", "trailing_stop", "trailing_stop_positive",
+        "trailing_stop_positive_offset", "trailing_only_offset_is_reached",
+        "use_custom_stoploss", "process_only_new_candles", "order_types",
+        "order_time_in_force", "stake_currency", "stake_amount", "startup_candle_count",
+        "unfilledtimeout", "use_exit_signal", "exit_profit_only", "ignore_roi_if_entry_signal",
+        "exit_profit_offset", "disable_dataframe_checks", "ignore_buying_expired_candle_after",
+        "position_adjustment_enable", "max_entry_position_adjustment", "max_open_trades",
+        "_ft_stop_uses_after_fill",
+    }
+    | {
+        name
+        for name in dir(IStrategy)
+        if not name.startswith("_") and not inspect.isfunction(getattr(IStrategy, name))
+    }
+)
+
+
+def test_the_enumerations_cover_what_freqtrade_checks() -> None:
+    assert len(RESOLVER_CHECKED) >= 10, RESOLVER_CHECKED
+    assert {"adjust_order_price", "adjust_entry_price", "custom_stoploss"} <= set(
+        RESOLVER_CHECKED
+    )
+    assert {"bot_start", "bot_loop_start", "custom_entry_price", "confirm_trade_entry"} <= set(
+        CALLBACKS
+    )
+
+
+# --- producing and loading the strategies -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ForeignStrategy]:
+    return write_strategies(tmp_path_factory.mktemp("foreign"))
+
+
+def _config(
+    strategy: ForeignStrategy, guarded: bool, runmode: RunMode, workdir: Path,
+    sim: SimExchange | None = None, **args: Any,
+) -> dict[str, Any]:
+    """Freqtrade's own processed config (as the CLI builds it) for one variant."""
+    sim = sim or SimExchange()
+    path = strategy.strategy_dir(guarded)
+    content = build_config(sim, strategy.class_name, path, dry_run=True)
+    content["exchange"]["pair_whitelist"] = [PAIR]
+    content["ghost_guard"] = {}
+    label = "guarded" if guarded else "plain"
+    config_file = workdir / f"{strategy.class_name}-{label}-{runmode.value}.json"
+    config_file.write_text(json.dumps(content))
+    (workdir / "user_data").mkdir(exist_ok=True)
+    cli_args = {
+        "config": [str(config_file)],
+        "strategy": strategy.class_name,
+        "strategy_path": str(path),
+        "user_data_dir": str(workdir / "user_data"),
+        **args,
+    }
+    return Configuration(cli_args, runmode).get_config()
+
+
+def _load(
+    strategy: ForeignStrategy, guarded: bool, runmode: RunMode, workdir: Path
+) -> IStrategy:
+    loaded = StrategyResolver.load_strategy(_config(strategy, guarded, runmode, workdir))
+    assert isinstance(loaded, GhostGuardMixin) is guarded
+    return loaded
+
+
+@pytest.mark.parametrize("runmode", RUNMODES, ids=lambda m: m.value)
+@pytest.mark.parametrize("key", KEYS)
+def test_loads_with_the_mixin_in_front(foreign, key, runmode, tmp_path) -> None:
+    plain = _load(foreign[key], False, runmode, tmp_path)
+    guarded = _load(foreign[key], True, runmode, tmp_path)
+    assert type(guarded).__mro__[1] is GhostGuardMixin
+    assert type(guarded).__name__ == type(plain).__name__ == foreign[key].class_name
+    assert guarded.config["runmode"] == plain.config["runmode"] == runmode
+
+
+@pytest.mark.parametrize("runmode", RUNMODES, ids=lambda m: m.value)
+@pytest.mark.parametrize("key", KEYS)
+def test_check_override_sees_the_same_strategy(foreign, key, runmode, tmp_path) -> None:
+    plain = _load(foreign[key], False, runmode, tmp_path)
+    guarded = _load(foreign[key], True, runmode, tmp_path)
+    differs = {
+        name: {"plain": check_override(plain, IStrategy, name),
+               "guarded": check_override(guarded, IStrategy, name)}
+        for name in CALLBACKS
+        if check_override(guarded, IStrategy, name) != check_override(plain, IStrategy, name)
+    }
+    assert differs == {}
+    assert guarded._ft_stop_uses_after_fill == plain._ft_stop_uses_after_fill
+
+
+@pytest.mark.parametrize("runmode", RUNMODES, ids=lambda m: m.value)
+@pytest.mark.parametrize("key", KEYS)
+def test_safe_wrapper_sees_the_same_implementer(foreign, key, runmode, tmp_path) -> None:
+    """strategy_safe_wrapper deep-copies `trade` for a callback unless the callable it is
+    handed (the instance's attribute) has a qualname starting with 'IStrategy.'."""
+    plain = _load(foreign[key], False, runmode, tmp_path)
+    guarded = _load(foreign[key], True, runmode, tmp_path)
+
+    def from_istrategy(strategy: IStrategy, name: str) -> bool:
+        return getattr(getattr(strategy, name), "__qualname__", "").startswith("IStrategy.")
+
+    differs = {
+        name: {"plain": from_istrategy(plain, name), "guarded": from_istrategy(guarded, name)}
+        for name in CALLBACKS
+        if from_istrategy(plain, name) != from_istrategy(guarded, name)
+    }
+    assert differs == {}
+
+
+@pytest.mark.parametrize("runmode", RUNMODES, ids=lambda m: m.value)
+@pytest.mark.parametrize("key", KEYS)
+def test_the_same_settings(foreign, key, runmode, tmp_path) -> None:
+    plain = _load(foreign[key], False, runmode, tmp_path)
+    guarded = _load(foreign[key], True, runmode, tmp_path)
+    missing = object()
+    differs = {
+        name: {"plain": getattr(plain, name, missing), "guarded": getattr(guarded, name, missing)}
+        for name in SETTINGS
+        if getattr(plain, name, missing) != getattr(guarded, name, missing)
+    }
+    assert differs == {}
+
+
+def _described(params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        space: {name: (type(p).__name__, repr(p), dict(vars(p))) for name, p in found.items()}
+        for space, found in params.items()
+    }
+
+
+@pytest.mark.parametrize("runmode", RUNMODES, ids=lambda m: m.value)
+@pytest.mark.parametrize("key", KEYS)
+def test_the_same_hyperoptable_parameters(foreign, key, runmode, tmp_path) -> None:
+    plain = _load(foreign[key], False, runmode, tmp_path)
+    guarded = _load(foreign[key], True, runmode, tmp_path)
+    expected = _described(detect_all_parameters(type(plain)))
+    assert expected, "the template declares hyperoptable parameters"
+    assert _described(detect_all_parameters(type(guarded))) == expected
+    for strategy in (plain, guarded):
+        strategy.ft_load_hyper_params(hyperopt=False)
+    assert _described(guarded._ft_hyper_params) == _described(plain._ft_hyper_params)
+    assert [(n, p.value) for n, p in guarded.enumerate_parameters()] == [
+        (n, p.value) for n, p in plain.enumerate_parameters()
+    ]
+    assert guarded.get_no_optimize_params() == plain.get_no_optimize_params()
+
+
+# --- 2. a real dry-run bot on the simulator ---------------------------------------------------
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def _capture(logger_name: str) -> Iterator[_Records]:
+    handler = _Records()
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def _problems(records: list[logging.LogRecord]) -> list[str]:
+    """Errors anywhere, and the warning strategy_safe_wrapper logs when a callback raised."""
+    return [
+        f"{r.levelname} {r.name}: {r.getMessage()}"
+        for r in records
+        if r.levelno >= logging.ERROR
+        or (r.levelno >= logging.WARNING and r.name.startswith("freqtrade.strategy"))
+    ]
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_guarded_dry_run_bot_runs_with_the_guard_installed(foreign, key) -> None:
+    strategy = foreign[key]
+    config = {"exchange": {"pair_whitelist": [PAIR]}, "ghost_guard": {}}
+    with (
+        _capture("ghostguard") as guard_log,
+        sim_bot(
+            strategy=strategy.class_name,
+            strategy_path=strategy.guarded_dir,
+            extra_config=config,
+            dry_run=True,
+            startup=False,
+        ) as (sim, bot),
+        _capture("") as everything,  # after the bot's logging set-up replaced the root's
+    ):
+        assert isinstance(bot.strategy, GhostGuardMixin)
+        bot.startup()
+        caught = run_loop(bot, 3)
+        assert bot.execute_entry(PAIR, 100.0), "a dry-run entry through the template's callbacks"
+        caught += run_loop(bot, 3)  # the open order: the template's re-price callback each loop
+
+        assert caught == []
+        assert _problems(everything.records) == []
+        create_order = vars(bot.exchange).get("create_order")
+        assert isinstance(getattr(create_order, "__self__", None), GhostGuard)
+        assert any(
+            "GhostGuard" in r.getMessage() and "installed" in r.getMessage()
+            for r in guard_log.records
+        )
+        analyzed, _ = bot.dataprovider.get_analyzed_dataframe(PAIR, "5m")
+        assert len(analyzed) > 0 and {"rsi", "tema"} <= set(analyzed.columns)
+        orders = Order.session.query(Order).all()
+        assert [o.order_id.startswith("dry_run") for o in orders] == [True]
+        private = [r for r in sim.requests if r.path in ("/fapi/v1/order", "/fapi/v3/positionRisk")]
+        assert private == []  # dry-run: Freqtrade's own simulation, the venue never sees it
+
+
+# --- 3. backtesting: the same trades ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def backtest_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    datadir = tmp_path_factory.mktemp("foreign-candles")
+    return datadir, write_futures_data(datadir, BACKTEST_PAIRS, BACKTEST_END, BACKTEST_DAYS)
+
+
+def _backtest(
+    strategy: ForeignStrategy, guarded: bool, data: tuple[Path, str], workdir: Path
+) -> dict[str, Any]:
+    datadir, timerange = data
+    sim = SimExchange(symbols=list(BACKTEST_PAIRS))
+    with route_ccxt_to(sim):  # markets from the simulator, in-process: no network
+        config = _config(
+            strategy, guarded, RunMode.BACKTEST, workdir, sim,
+            datadir=str(datadir), timerange=timerange, timeframe="5m", export="none",
+            cache="none",
+        )
+        config["exchange"]["pair_whitelist"] = list(BACKTEST_PAIRS)
+        config["max_open_trades"] = len(BACKTEST_PAIRS)
+        backtesting = Backtesting(config)
+        try:
+            backtesting.start()
+            [loaded] = backtesting.strategylist
+            assert isinstance(loaded, GhostGuardMixin) is guarded
+            assert "create_order" not in vars(backtesting.exchange)  # inert in backtesting
+            return backtesting.results["strategy"][strategy.class_name]
+        finally:
+            Backtesting.cleanup()  # database use back on for the tests that follow
+            backtesting.exchange.close()
+
+
+COUNTERS = (
+    "rejected_signals", "timedout_entry_orders", "timedout_exit_orders",
+    "canceled_trade_entries", "canceled_entry_orders", "replaced_entry_orders",
+)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_backtesting_gives_the_same_trades(foreign, key, backtest_data, tmp_path) -> None:
+    plain = _backtest(foreign[key], False, backtest_data, tmp_path)
+    guarded = _backtest(foreign[key], True, backtest_data, tmp_path)
+    trades = plain["trades"]
+    assert len(trades) > 0, "the candles must make the template trade, or equality proves nothing"
+    key_fields = [
+        (t["pair"], t["open_date"], t["close_date"], t["open_rate"], t["close_rate"],
+         t["amount"], t["exit_reason"])
+        for t in trades
+    ]
+    assert [
+        (t["pair"], t["open_date"], t["close_date"], t["open_rate"], t["close_rate"],
+         t["amount"], t["exit_reason"])
+        for t in guarded["trades"]
+    ] == key_fields
+    # Every field of every trade (orders, fees, stops, profits), not only the ones above.
+    as_json = json.dumps(trades, default=str, sort_keys=True)
+    assert json.dumps(guarded["trades"], default=str, sort_keys=True) == as_json
+    assert {c: guarded[c] for c in COUNTERS} == {c: plain[c] for c in COUNTERS}
