@@ -20,6 +20,8 @@ import inspect
 import json
 import logging
 import re
+import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -265,6 +267,31 @@ def _problems(records: list[logging.LogRecord]) -> list[str]:
     ]
 
 
+@contextmanager
+def _calls_into(source: Path) -> Iterator[Counter[str]]:
+    """Count the calls (main thread) of functions defined in the strategy file `source`."""
+    files = {str(source), str(source.resolve())}
+    called: Counter[str] = Counter()
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename in files:
+            called[frame.f_code.co_name] += 1
+
+    sys.setprofile(profile)
+    try:
+        yield called
+    finally:
+        sys.setprofile(None)
+
+
+# The callbacks a forced entry and a few loops with the entry order open reach.
+DRY_RUN_PATH = (
+    "bot_loop_start", "populate_indicators", "populate_entry_trend", "populate_exit_trend",
+    "custom_entry_price", "custom_stake_amount", "leverage", "confirm_trade_entry",
+    "check_entry_timeout", "adjust_order_price", "adjust_entry_price",
+)
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_guarded_dry_run_bot_runs_with_the_guard_installed(foreign, key) -> None:
     strategy = foreign[key]
@@ -281,12 +308,21 @@ def test_guarded_dry_run_bot_runs_with_the_guard_installed(foreign, key) -> None
         _capture("") as everything,  # after the bot's logging set-up replaced the root's
     ):
         assert isinstance(bot.strategy, GhostGuardMixin)
-        bot.startup()
-        caught = run_loop(bot, 3)
-        assert bot.execute_entry(PAIR, 100.0), "a dry-run entry through the template's callbacks"
-        caught += run_loop(bot, 3)  # the open order: the template's re-price callback each loop
+        with _calls_into(Path(type(bot.strategy).__file__)) as called:
+            bot.startup()
+            # A forced entry first (as /forceenter would): it goes through the template's entry
+            # callbacks and the guard's create_order, and fills max_open_trades, so no signal of
+            # the (wall-clock dependent) simulated candles can add a second order.
+            assert bot.execute_entry(PAIR, 100.0), "a dry-run entry through the template"
+            # Older than the last closed candle (Freqtrade re-prices an order only then), younger
+            # than the 10-minute unfilled timeout: each loop asks the template's re-price callback.
+            for order in bot.exchange._dry_run_open_orders.values():
+                order["timestamp"] -= 6 * 60_000
+            caught = run_loop(bot, 4)
 
         assert caught == []
+        implemented = {name for name in DRY_RUN_PATH if name in vars(type(bot.strategy))}
+        assert implemented - set(called) == set(), "the template's own callbacks all ran"
         assert _problems(everything.records) == []
         create_order = vars(bot.exchange).get("create_order")
         assert isinstance(getattr(create_order, "__self__", None), GhostGuard)
@@ -297,7 +333,8 @@ def test_guarded_dry_run_bot_runs_with_the_guard_installed(foreign, key) -> None
         analyzed, _ = bot.dataprovider.get_analyzed_dataframe(PAIR, "5m")
         assert len(analyzed) > 0 and {"rsi", "tema"} <= set(analyzed.columns)
         orders = Order.session.query(Order).all()
-        assert [o.order_id.startswith("dry_run") for o in orders] == [True]
+        assert orders and orders[0].ft_order_side == "buy"
+        assert all(o.order_id.startswith("dry_run") for o in orders)
         private = [r for r in sim.requests if r.path in ("/fapi/v1/order", "/fapi/v3/positionRisk")]
         assert private == []  # dry-run: Freqtrade's own simulation, the venue never sees it
 
