@@ -11,6 +11,7 @@ from freqtrade.enums import RunMode
 from freqtrade.persistence import Order, Trade
 
 from ghostguard.events import scrub
+from ghostguard.records import OrderRecord
 from ghostsim import SimExchange
 from tests.conftest import PAIR, loop, orders_of
 from tests.harness import make_bot, restart_bot
@@ -293,7 +294,7 @@ def test_state_of_finished_trades_is_pruned(bot_on_sim, script) -> None:
         sim.fill_order(orders_of(sim, reduce_only=True)[0].order_id)
         loop(bot)
         assert Trade.get_open_trades() == []
-        assert guard.store.keys("ord:")
+        assert guard.store.all(OrderRecord)
         now[0] += 601
         loop(bot)
-        assert guard.store.keys("ord:") == []
+        assert guard.store.all(OrderRecord) == []

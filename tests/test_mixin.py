@@ -122,11 +122,12 @@ def test_a_venue_method_without_count_is_called_without_it(bot_on_sim) -> None:
         def venue_fetch_order(order_id: str, pair: str, params: dict | None = None) -> Any:
             return {}
 
-        assert compat.accepts_retry_count(guard._orig["fetch_order"])
+        venue = guard.ctx.venue
+        assert compat.accepts_retry_count(venue.original["fetch_order"])
         assert not compat.accepts_retry_count(venue_fetch_order)
-        guard._takes_count["fetch_order"] = compat.accepts_retry_count(venue_fetch_order)
-        assert guard._once("fetch_order") == {}
-        assert guard._once("cancel_order") == {"count": 0}
+        venue.takes_count["fetch_order"] = compat.accepts_retry_count(venue_fetch_order)
+        assert venue.once("fetch_order") == {}
+        assert venue.once("cancel_order") == {"count": 0}
 
 
 def test_the_start_up_line_names_version_venue_mode_settings_and_range(bot_on_sim, caplog):

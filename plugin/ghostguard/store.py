@@ -1,8 +1,15 @@
-"""GhostGuard's state in Freqtrade's own database (one small table), cached in memory.
+"""The guard's own store: typed records in one table of Freqtrade's database, written through
+the guard's own connection.
 
-Attempt counters, cooldowns, breaker counts, suspected-gone orders and the watchlist must
-survive a restart and outlive a deleted zero-fill trade (whose custom data Freqtrade deletes),
-so they live in their own table next to Freqtrade's, written through Freqtrade's session.
+Attempt counters, cooldowns, breaker counts, suspected-gone orders, the watchlist and write-ahead
+intents must survive a restart and outlive a deleted zero-fill trade (whose custom data
+Freqtrade deletes), so they live in Freqtrade's database file, in the table `ghostguard_state`.
+But the guard never commits Freqtrade's session: every write is a short transaction of its own,
+on a connection of its own (an engine on the same database URL), so Freqtrade's pending changes
+are committed when Freqtrade decides, never by the guard. An in-memory database (tests) gets an
+in-memory store of its own: nothing of it would outlive the process anyway.
+
+Records are cached in memory; `keys` maps them to rows.
 """
 
 from __future__ import annotations
@@ -10,19 +17,23 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from freqtrade.persistence import Trade
 from freqtrade.persistence.base import ModelBase, SessionType
-from sqlalchemy import String, Text, select
+from sqlalchemy import Engine, String, Text, create_engine, delete, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.pool import StaticPool
+
+from ghostguard import keys
+from ghostguard.records import OrderRecord, Record
 
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("ghostguard")
+R = TypeVar("R")
 
 
 class GhostGuardState(ModelBase):
-    """One JSON document per key (`sig:`, `gone:`, `ord:`, `cool:`, `lock:` prefixes)."""
+    """One JSON document per key (see `keys`)."""
 
     __tablename__ = "ghostguard_state"
     session: ClassVar[SessionType]
@@ -32,51 +43,101 @@ class GhostGuardState(ModelBase):
     updated_at: Mapped[datetime] = mapped_column(nullable=False)
 
 
+_TABLE = GhostGuardState.__table__
+
+
+def own_engine(freqtrade_engine: Engine) -> Engine:
+    """An engine of the guard's own on Freqtrade's database (a separate in-memory one when
+    Freqtrade's is in memory)."""
+    url = freqtrade_engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    connect_args = {"check_same_thread": False} if url.get_backend_name() == "sqlite" else {}
+    return create_engine(url, connect_args=connect_args)
+
+
 class GuardStore:
-    """Write-through cache of the `ghostguard_state` table."""
+    """Write-through cache of the guard's records."""
 
-    def __init__(self) -> None:
-        self._cache: dict[str, dict[str, Any]] = {}
+    def __init__(self, engine: Engine | None = None) -> None:
+        self._engine = engine
+        self._cache: dict[str, Record] = {}
 
-    @staticmethod
-    def _session() -> SessionType:
-        return Trade.session
+    def open(self, freqtrade_engine: Engine) -> None:
+        """Connect beside Freqtrade's engine and load every record."""
+        self._engine = own_engine(freqtrade_engine)
+        self.load()
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
 
     def load(self) -> None:
-        session = self._session()
-        GhostGuardState.__table__.create(session.get_bind(), checkfirst=True)  # type: ignore[attr-defined]
+        assert self._engine is not None, "store not opened"
+        _TABLE.create(self._engine, checkfirst=True)
         self._cache = {}
-        for row in session.scalars(select(GhostGuardState)).all():
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(_TABLE.c.key, _TABLE.c.value)).all()
+        for key, value in rows:
             try:
-                self._cache[row.key] = json.loads(row.value)
-            except ValueError:
-                logger.warning("GhostGuard: unreadable state row %s ignored", row.key)
+                record = keys.decode(key, json.loads(value))
+            except (ValueError, TypeError, KeyError):
+                record = None
+            if record is None:
+                logger.warning("GhostGuard: unreadable state row %s ignored", key)
+                continue
+            self._cache[key] = record
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        value = self._cache.get(key)
-        return dict(value) if value is not None else None
+    # --- reads (memory) -----------------------------------------------------------------
 
-    def keys(self, prefix: str) -> list[str]:
-        return [k for k in self._cache if k.startswith(prefix)]
+    def all(self, kind: type[R]) -> list[R]:
+        return [r for r in self._cache.values() if isinstance(r, kind)]
 
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        self._cache[key] = dict(value)
-        session = self._session()
-        row = session.get(GhostGuardState, key)
-        text = json.dumps(value, sort_keys=True, default=str)
-        now = datetime.now(UTC)
-        if row is None:
-            session.add(GhostGuardState(key=key, value=text, updated_at=now))
-        else:
-            row.value = text
-            row.updated_at = now
-        session.commit()
+    def _get(self, key: str, kind: type[R]) -> R | None:
+        record = self._cache.get(key)
+        return record if isinstance(record, kind) else None
+
+    def order(self, order_id: str) -> OrderRecord | None:
+        return self._get(keys.order_key(order_id), OrderRecord)
+
+    def of_pair_role(self, kind: type[R], pair: str, role: str) -> R | None:
+        return self._get(keys.pair_role_key(kind, pair, role), kind)
+
+    def of_digest(self, kind: type[R], digest: str) -> R | None:
+        return self._get(keys.digest_key(digest), kind)
+
+    def of_pair(self, kind: type[R], pair: str) -> R | None:
+        return self._get(keys.lock_key(pair), kind)
+
+    def has_any(self, *kinds: type) -> bool:
+        return any(isinstance(r, kinds) for r in self._cache.values())
+
+    # --- writes (memory and the guard's own transaction) ----------------------------------
+
+    def put(self, record: Record) -> None:
+        key, doc = keys.encode(record)
+        self._cache[key] = record
+        self._write(key, doc)
+
+    def remove(self, record: Record) -> None:
+        self.delete(keys.key_of(record))
 
     def delete(self, key: str) -> None:
         if self._cache.pop(key, None) is None:
             return
-        session = self._session()
-        row = session.get(GhostGuardState, key)
-        if row is not None:
-            session.delete(row)
-            session.commit()
+        assert self._engine is not None, "store not opened"
+        with self._engine.begin() as connection:
+            connection.execute(delete(_TABLE).where(_TABLE.c.key == key))
+
+    def _write(self, key: str, doc: dict[str, Any]) -> None:
+        assert self._engine is not None, "store not opened"
+        values = {
+            "value": json.dumps(doc, sort_keys=True, default=str),
+            "updated_at": datetime.now(UTC),
+        }
+        with self._engine.begin() as connection:
+            done = connection.execute(update(_TABLE).where(_TABLE.c.key == key).values(**values))
+            if done.rowcount == 0:
+                connection.execute(insert(_TABLE).values(key=key, **values))

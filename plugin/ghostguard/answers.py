@@ -1,0 +1,104 @@
+"""Pure maths on exchange answers and errors: what an error means, what a fill really is.
+
+No I/O: functions of an answer (a ccxt order dict), an error, or the amounts on a trade's
+orders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ccxt
+
+from ghostguard import events
+from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, as_amount
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__
+    return seen
+
+
+def is_not_found(error: BaseException) -> bool:
+    """A definitive "order does not exist", recognised by ccxt's error class on any exchange."""
+    return any(isinstance(e, ccxt.OrderNotFound) for e in _chain(error))
+
+
+def is_post_only_rejection(error: BaseException) -> bool:
+    """A post-only order refused at placement because it would have taken liquidity."""
+    return any(
+        isinstance(e, ccxt.OrderImmediatelyFillable | ccxt.OrderNotFillable) for e in _chain(error)
+    )
+
+
+def error_text(error: BaseException) -> str:
+    return events.scrub(f"{type(error).__name__}: {error}")[:300]
+
+
+def signed_position(orders: list[tuple[bool, float]], is_short: bool) -> float:
+    """Net filled amount of a trade's orders, long > 0, short < 0 (`(is_entry, filled)`)."""
+    net = sum(filled if is_entry else -filled for is_entry, filled in orders)
+    return -net if is_short else net
+
+
+def with_verified_fill(
+    answer: dict[str, Any], filled: float, amount: float, traded: float, cost: float | None
+) -> dict[str, Any]:
+    """A copy of an order answer carrying the fill the exchange verified (`filled`; `traded`
+    and `cost` are what its trades record): `remaining` follows, a gone status becomes closed
+    when the order is in fact fully filled, and cost and average come from the trades."""
+    corrected = dict(answer)
+    corrected["filled"] = filled
+    corrected["remaining"] = max(amount - filled, 0.0)
+    if corrected.get("status") in GONE_STATUSES and filled >= amount - AMOUNT_EPS:
+        corrected["status"] = "closed"
+    if cost is not None and traded > 0:
+        corrected["cost"] = cost
+        corrected["average"] = cost / traded
+    return corrected
+
+
+def with_booked_fill(
+    answer: dict[str, Any],
+    booked_filled: float,
+    booked_amount: float,
+    booked_status: str | None,
+    booked_average: float | None,
+) -> dict[str, Any] | None:
+    """A later answer for an order the database has closed may be stale (Freqtrade fetches
+    closed orders again, e.g. for fees): it never lowers a fill the database already holds.
+    Returns the corrected answer, or None when the answer needs no correction."""
+    reported = as_amount(answer.get("filled"))
+    if reported is not None and reported >= booked_filled - AMOUNT_EPS:
+        return None
+    corrected = dict(answer)
+    corrected["filled"] = booked_filled
+    corrected["remaining"] = max(booked_amount - booked_filled, 0.0)
+    corrected["status"] = booked_status or answer.get("status")
+    if booked_average:
+        corrected["average"] = booked_average
+        corrected["cost"] = booked_average * booked_filled
+    return corrected
+
+
+def traded_amounts(fills: Any) -> tuple[float, float | None]:
+    """(amount, cost) of an order's trades; raises `ValueError` when the answer is unreadable."""
+    if not isinstance(fills, list):
+        raise ValueError(f"trades answer={fills!r}")
+    amounts = [as_amount(t.get("amount")) if isinstance(t, dict) else None for t in fills]
+    if any(a is None for a in amounts):
+        raise ValueError("unreadable trade amount")
+    costs = [as_amount(t.get("cost")) for t in fills]
+    cost = sum(c or 0.0 for c in costs) if all(c is not None for c in costs) else None
+    return sum(a or 0.0 for a in amounts), cost
+
+
+def settings_text(values: dict[str, Any]) -> str:
+    return " ".join(
+        f"{key}={str(value).lower() if isinstance(value, bool) else value}"
+        for key, value in values.items()
+    )

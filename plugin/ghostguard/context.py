@@ -1,0 +1,49 @@
+"""What every part of the guard shares: the config, the bot and its strategy, the venue, the
+guard's store, its clock and its counters."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ghostguard import events
+from ghostguard.config import GuardConfig, GuardSettings
+from ghostguard.store import GuardStore
+from ghostguard.venue import Venue
+
+
+logger = logging.getLogger("ghostguard")
+T = TypeVar("T")
+
+
+@dataclass
+class GuardContext:
+    config: GuardConfig
+    strategy: Any
+    bot: Any
+    venue: Venue
+    store: GuardStore
+    dry_run: bool
+    clock: Callable[[], float] = time.time
+    stats: Counter[str] = field(default_factory=Counter)
+
+    def settings(self, pair: str) -> GuardSettings:
+        return self.config.for_pair(pair)
+
+
+def safe(func: Callable[..., T], *args: Any) -> T | None:
+    """Run bookkeeping that must never break Freqtrade's own flow (the failure is logged,
+    scrubbed of signed URLs and keys)."""
+    try:
+        return func(*args)
+    except Exception as error:  # noqa: BLE001
+        logger.warning(
+            "GhostGuard bookkeeping failed in %s: %s",
+            getattr(func, "__name__", func),
+            events.scrub(f"{type(error).__name__}: {error}"),
+        )
+        return None

@@ -1,0 +1,245 @@
+"""Detection: what the guard learns from Freqtrade's own status queries and cancels.
+
+- `fetch_order` answers: "not found" counts toward the circuit breaker (one request a loop for
+  a suspect, no retry back-off); a gone answer (cancelled/expired/rejected) for an order the
+  database holds open is a detected ghost, and its fills are read from the exchange's trades
+  before Freqtrade acts on it; a later answer never lowers a fill the database booked.
+- `cancel_order_with_result`: never lets Freqtrade's made-up `{"status": "canceled",
+  "filled": 0}` through (raises `TemporaryError` instead, which Freqtrade's worker catches).
+
+Which order the cancel wrapper is cancelling travels to the fetch wrapper inside it in a
+context variable, set only for the duration of that cancel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from freqtrade.exceptions import InvalidOrderException, TemporaryError
+from freqtrade.persistence import Order
+
+from ghostguard import answers, ftmodel, lifecycle
+from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, as_amount
+from ghostguard.context import GuardContext, safe
+from ghostguard.ledger import Ledger
+from ghostguard.records import PendingReplacement
+
+
+logger = logging.getLogger("ghostguard")
+
+CANCELLING: ContextVar[frozenset[str]] = ContextVar(
+    "ghostguard_cancelling", default=frozenset()
+)
+
+
+@contextmanager
+def cancelling(order_id: str) -> Iterator[None]:
+    token = CANCELLING.set(CANCELLING.get() | {order_id})
+    try:
+        yield
+    finally:
+        CANCELLING.reset(token)
+
+
+class Detection:
+    def __init__(self, ctx: GuardContext, ledger: Ledger) -> None:
+        self.ctx = ctx
+        self.ledger = ledger
+        # Until the first bot loop: Freqtrade's start-up takes an unfetchable order as
+        # cancelled; the guard keeps it open for the breaker to verify instead.
+        self.starting_up = True
+
+    # --- fetch_order ----------------------------------------------------------------------
+
+    def fetch_order(
+        self,
+        fetch: Callable[..., Any],
+        order_id: str,
+        pair: str,
+        params: dict | None,
+        kwargs: dict[str, Any],
+    ) -> Any:
+        record = self.ctx.store.order(order_id)
+        if (
+            record is not None
+            and record.not_found > 0
+            and "count" not in kwargs
+            and self.ctx.venue.takes_count.get("fetch_order")
+        ):
+            # A suspect costs one request a loop, not Freqtrade's ~35 s of back-off.
+            kwargs["count"] = 0
+        try:
+            order = fetch(order_id, pair, params, **kwargs)
+        except InvalidOrderException as error:
+            if answers.is_not_found(error):
+                safe(self.on_not_found, order_id, pair)
+                if self.starting_up:
+                    raise TemporaryError(
+                        f"GhostGuard: order {order_id} ({pair}) not found at start-up; "
+                        "kept open for verification"
+                    ) from error
+            raise
+        safe(self.on_status_answer, order_id, pair, order)
+        if order_id not in CANCELLING.get():
+            order = self.verify_gone_answer(order_id, pair, order)
+        return order
+
+    def on_not_found(self, order_id: str, pair: str) -> None:
+        row = ftmodel.db_order(order_id)
+        if not ftmodel.is_guarded_row(row):
+            return
+        assert row is not None
+        threshold = self.ctx.settings(pair).circuit_breaker_threshold
+        self.ledger.apply(
+            lifecycle.on_not_found(self.ledger.record_for(row), threshold, self.ctx.clock())
+        )
+
+    def on_status_answer(self, order_id: str, pair: str, order: Any) -> None:
+        record = self.ctx.store.order(order_id)
+        if record is not None:
+            stepped, effects = lifecycle.on_answer(record)
+            if stepped != record:
+                self.ledger.apply((stepped, effects))
+        if order_id in CANCELLING.get() or not isinstance(order, dict):
+            return
+        if order.get("status") not in GONE_STATUSES:
+            return
+        row = ftmodel.db_order(order_id)
+        if not ftmodel.is_guarded_row(row):
+            return
+        assert row is not None
+        self.ledger.detected(row, "rest_status", f"status={order.get('status')}")
+        self.ledger.record_gone(pair, ftmodel.role_of_row(row), order_id, "rest_status")
+
+    # --- fills: the exchange's trades, never a status answer's `filled` alone ---------------
+
+    def verify_gone_answer(self, order_id: str, pair: str, answer: Any) -> Any:
+        """A cancelled/expired/rejected answer for an order the database holds open: its fills
+        are read from the exchange's trades before Freqtrade acts on it (a stale "cancelled,
+        filled 0" for a filled order would otherwise drop the trade and lose the fill).
+
+        Returns the answer, with `filled` (and `status` closed when fully filled) raised to
+        what the trades show. Raises `TemporaryError` when the trades cannot be read: Freqtrade
+        then skips the order this loop instead of acting on an unverified cancel.
+        """
+        if self.ctx.dry_run or not isinstance(answer, dict):
+            return answer
+        row = ftmodel.db_order(order_id)
+        if row is None or row.ft_order_side == "stoploss":
+            return answer
+        if not row.ft_is_open:
+            return self._no_fill_regression(row, answer)
+        if answer.get("status") not in GONE_STATUSES:
+            return answer
+        try:
+            traded, cost = self.ctx.venue.traded(order_id, pair, row.order_date_utc)
+        except Exception as error:  # noqa: BLE001
+            raise TemporaryError(
+                f"GhostGuard: fills of order {order_id} ({pair}) unreadable after a "
+                f"'{answer.get('status')}' answer ({answers.error_text(error)}); "
+                "re-checking next loop"
+            ) from error
+        safe(self._note_verified_fill, order_id, traded)
+        reported = as_amount(answer.get("filled"))
+        if reported is not None and traded <= reported + AMOUNT_EPS:
+            return answer
+        amount = as_amount(answer.get("amount")) or row.safe_amount
+        corrected = answers.with_verified_fill(answer, traded, amount, traded, cost)
+        if corrected["status"] == "closed":
+            # It filled: nothing went away, so the next order of this pair is no replacement.
+            role = ftmodel.role_of_row(row)
+            pending = self.ctx.store.of_pair_role(PendingReplacement, pair, role)
+            if pending is not None and pending.order_id == order_id:
+                self.ctx.store.remove(pending)
+        self.ctx.stats["fills_corrected"] += 1
+        safe(
+            self.ledger.detected,
+            row,
+            "rest_status",
+            f"answer said {answer.get('status')} filled={reported}; trades show {traded:g}",
+        )
+        logger.warning(
+            "GhostGuard: order %s (%s) answered %s with filled=%s, but the exchange's trades "
+            "show %s filled: taking the trades",
+            order_id,
+            pair,
+            answer.get("status"),
+            reported,
+            traded,
+        )
+        return corrected
+
+    @staticmethod
+    def _no_fill_regression(row: Order, answer: dict[str, Any]) -> dict[str, Any]:
+        corrected = answers.with_booked_fill(
+            answer, row.safe_filled, row.safe_amount, row.status, row.average
+        )
+        if corrected is None:
+            return answer
+        logger.warning(
+            "GhostGuard: order %s (%s) answered filled=%s, below the %s already booked: "
+            "keeping the booked fill",
+            row.order_id,
+            row.ft_pair,
+            answer.get("filled"),
+            row.safe_filled,
+        )
+        return corrected
+
+    def _note_verified_fill(self, order_id: str, traded: float) -> None:
+        record = self.ctx.store.order(order_id)
+        if record is not None:
+            self.ledger.apply(lifecycle.on_fill_verified(record, traded))
+
+    # --- cancel_order_with_result (no made-up answers) ----------------------------------------
+
+    def cancel_with_result(self, order_id: str, pair: str) -> Any:
+        exchange = self.ctx.venue.exchange
+        with cancelling(order_id):
+            cancel_error: Exception | None = None
+            try:
+                answer = exchange.cancel_order(order_id, pair)
+                if exchange.is_cancel_order_result_suitable(answer):
+                    answer = self.verify_gone_answer(order_id, pair, answer)
+                    safe(self._after_cancel, order_id, pair, answer, None)
+                    return answer
+            except InvalidOrderException as error:
+                cancel_error = error
+                logger.warning("Could not cancel order %s for %s.", order_id, pair)
+            try:
+                answer = exchange.fetch_order(order_id, pair)
+            except InvalidOrderException as error:
+                self.ctx.stats["fabricated_refused"] += 1
+                logger.warning(
+                    "GhostGuard: cancel of %s (%s) unconfirmed (cancel: %s; fetch: %s); "
+                    "refusing Freqtrade's made-up 'canceled' answer, nothing is replaced",
+                    order_id,
+                    pair,
+                    answers.error_text(cancel_error) if cancel_error else "no usable answer",
+                    answers.error_text(error),
+                )
+                raise TemporaryError(
+                    f"GhostGuard: cancel of order {order_id} ({pair}) not confirmed by the "
+                    "exchange; will re-check next loop"
+                ) from error
+            answer = self.verify_gone_answer(order_id, pair, answer)
+            safe(self._after_cancel, order_id, pair, answer, cancel_error)
+            return answer
+
+    def _after_cancel(
+        self, order_id: str, pair: str, answer: Any, cancel_error: Exception | None
+    ) -> None:
+        if not isinstance(answer, dict) or answer.get("status") not in GONE_STATUSES:
+            return
+        row = ftmodel.db_order(order_id)
+        if row is None or row.ft_order_side == "stoploss":
+            return
+        detection = "cancel"  # the bot's own cancel: a re-price (checked, never rationed)
+        if cancel_error is not None and answers.is_not_found(cancel_error):
+            detection = "replace_response"
+            self.ledger.detected(row, detection, "cancel answered: already gone")
+        self.ledger.record_gone(pair, ftmodel.role_of_row(row), order_id, detection)

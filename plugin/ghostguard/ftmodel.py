@@ -1,0 +1,146 @@
+"""Reading and writing Freqtrade's own model: orders, trades, the strategy's signals, custom
+data and pair locks. Main thread only (Freqtrade's session is thread-scoped).
+
+Changes to Freqtrade's model go through Freqtrade's own API (`set_custom_data`,
+`PairLocks.lock_pair`, a lock's `active` flag), the way Freqtrade itself makes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from freqtrade.persistence import Order, PairLocks, Trade
+from sqlalchemy import select
+
+from ghostguard import answers
+from ghostguard.checks import Role
+
+
+logger = logging.getLogger("ghostguard")
+
+LOCK_REASON_PREFIX = "GhostGuard"
+CUSTOM_DATA_KEY = "ghostguard"
+
+
+def db_order(order_id: str) -> Order | None:
+    return Order.session.scalars(select(Order).filter(Order.order_id == order_id)).first()
+
+
+def open_trade(pair: str) -> Trade | None:
+    trades = Trade.get_trades_proxy(pair=pair, is_open=True)
+    return trades[0] if trades else None
+
+
+def role_of_row(row: Order) -> Role:
+    return "entry" if row.ft_order_side == row.trade.entry_side else "exit"
+
+
+def is_guarded_row(row: Order | None) -> bool:
+    """An open entry or exit order of the database (stop orders are not the guard's)."""
+    return row is not None and row.ft_is_open and row.ft_order_side != "stoploss"
+
+
+def signed_db_position(trade: Trade | None) -> float:
+    """Filled amount of the trade per Freqtrade's database, long > 0, short < 0."""
+    if trade is None:
+        return 0.0
+    orders = [(o.ft_order_side == trade.entry_side, o.safe_filled) for o in trade.orders]
+    return answers.signed_position(orders, trade.is_short)
+
+
+# --- the strategy's signals (its analyzed dataframe) -----------------------------------------
+
+
+def _analyzed(strategy: Any, pair: str) -> Any:
+    dataframe, _ = strategy.dp.get_analyzed_dataframe(pair, strategy.timeframe)
+    return dataframe
+
+
+def entry_signal_key(strategy: Any, pair: str, direction: int) -> str:
+    """(pair, direction, entry tag, first candle of the signal's current run)."""
+    side = "long" if direction > 0 else "short"
+    column = f"enter_{side}"
+    dataframe = _analyzed(strategy, pair)
+    if dataframe is None or len(dataframe) == 0 or column not in dataframe.columns:
+        return f"entry|{pair}|{side}|-|no-signal"
+    tags = dataframe["enter_tag"] if "enter_tag" in dataframe.columns else None
+    last = len(dataframe) - 1
+    if dataframe[column].iloc[last] != 1:
+        return f"entry|{pair}|{side}|-|no-signal"
+    tag = tags.iloc[last] if tags is not None else None
+    first = last
+    while first > 0 and dataframe[column].iloc[first - 1] == 1:
+        if tags is not None and tags.iloc[first - 1] != tag:
+            break
+        first -= 1
+    date = dataframe["date"].iloc[first]
+    return f"entry|{pair}|{side}|{tag or '-'}|{date.isoformat()}"
+
+
+def signal_active(strategy: Any, pair: str, direction: int) -> bool:
+    """False once the latest candle signals an exit of this direction or the opposite entry."""
+    dataframe = _analyzed(strategy, pair)
+    if dataframe is None or len(dataframe) == 0:
+        return False
+    row = dataframe.iloc[-1]
+    exit_col, opposite_col = (
+        ("exit_long", "enter_short") if direction > 0 else ("exit_short", "enter_long")
+    )
+    return not (row.get(exit_col, 0) == 1 or row.get(opposite_col, 0) == 1)
+
+
+# --- custom data -----------------------------------------------------------------------------
+
+
+def update_custom_data(trade_id: int | None, **values: Any) -> None:
+    """Merge `values` into the trade's `ghostguard` custom data (open trades only)."""
+    if trade_id is None:
+        return
+    match = [t for t in Trade.get_trades_proxy(is_open=True) if t.id == trade_id]
+    if not match:
+        return
+    current = dict(match[0].get_custom_data(CUSTOM_DATA_KEY, {}) or {})
+    current.update(values)
+    match[0].set_custom_data(CUSTOM_DATA_KEY, current)
+
+
+def note_ghost_order(row: Order) -> None:
+    """Add the order to its trade's list of ghost orders seen."""
+    trade = row.trade
+    if trade is None or trade.id is None:
+        return
+    seen = list(trade.get_custom_data(CUSTOM_DATA_KEY, {}).get("ghost_orders", []))
+    if row.order_id not in seen:
+        seen.append(row.order_id)
+    update_custom_data(trade.id, ghost_orders=seen)
+
+
+# --- pair locks --------------------------------------------------------------------------------
+
+
+def lock_reason(why: str) -> str:
+    return f"{LOCK_REASON_PREFIX}: exchange and database disagree ({why})"
+
+
+def lock_pair(pair: str, reason: str) -> bool:
+    """Lock the pair for new entries unless the guard has locked it already; True if new."""
+    now = datetime.now(UTC)
+    if any(
+        lock.reason and lock.reason.startswith(LOCK_REASON_PREFIX)
+        for lock in PairLocks.get_pair_locks(pair, now)
+    ):
+        return False
+    PairLocks.lock_pair(pair, now + timedelta(days=365), reason=reason, side="*")
+    logger.warning("GhostGuard locked %s for new entries: %s", pair, reason)
+    return True
+
+
+def unlock_pair(pair: str) -> None:
+    now = datetime.now(UTC)
+    for lock in PairLocks.get_pair_locks(pair, now):
+        if lock.reason and lock.reason.startswith(LOCK_REASON_PREFIX):
+            lock.active = False
+    Trade.commit()
+    logger.info("GhostGuard unlocked %s: exchange and database agree again", pair)

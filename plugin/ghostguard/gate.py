@@ -1,0 +1,368 @@
+"""The gate in front of `Exchange.create_order`: every order of every path passes here last.
+
+A first order goes out with its client id written ahead. A replacement (an order of a pair and
+role whose previous order went away) goes out only when the checks pass: checks 1-3 as three
+concurrent exchange requests at the last moment before sending, 4-6 and the exposure rule from
+memory and the database. A ghost replacement is rationed by checks 5 and 6; a re-price is not.
+A block raises `GhostGuardBlocked` (a Freqtrade `DependencyException`, which every caller of
+`create_order` catches).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from freqtrade.enums import RPCMessageType
+from freqtrade.exceptions import DependencyException, InvalidOrderException
+
+from ghostguard import answers, events, ftmodel
+from ghostguard.checks import (
+    AMOUNT_EPS,
+    Denial,
+    InternalStateFact,
+    ReplacementFacts,
+    Verdict,
+    as_amount,
+    decide,
+)
+from ghostguard.context import GuardContext, safe
+from ghostguard.events import log_event
+from ghostguard.intents import Intents, sending
+from ghostguard.ledger import Ledger
+from ghostguard.placement import Placement, plan_placement
+from ghostguard.records import (
+    Cooldown,
+    Intent,
+    OrderRecord,
+    PendingReplacement,
+    Phase,
+    SignalCounter,
+)
+
+
+logger = logging.getLogger("ghostguard")
+
+# Reasons that mean the exchange and the database disagree: the pair is locked for new entries.
+DISAGREEMENT_REASONS = frozenset(
+    {
+        "position_already_exists",
+        "position_mismatch",
+        "duplicate_working_order",
+        "original_order_filled",
+        "original_order_partial",
+    }
+)
+
+
+class GhostGuardBlocked(DependencyException):
+    """A replacement the checks did not prove safe. Freqtrade logs it and sends nothing."""
+
+    def __init__(self, pair: str, verdict: Verdict) -> None:
+        super().__init__(f"GhostGuard blocked replacement on {pair}: {verdict.describe()}")
+        self.verdict = verdict
+
+
+class Gate:
+    def __init__(self, ctx: GuardContext, ledger: Ledger, intents: Intents) -> None:
+        self.ctx = ctx
+        self.ledger = ledger
+        self.intents = intents
+        self.pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ghostguard")
+        # Test seam: called after a replacement is approved, just before it is sent.
+        self.before_send: Callable[[], None] | None = None
+
+    def create_order(self, send: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        """Freqtrade's `create_order(**kwargs)` through the gate (`send` is the original)."""
+        pair = kwargs.get("pair", "")
+        try:
+            plan = plan_placement(self.ledger, kwargs)
+        except Exception as error:  # noqa: BLE001 - fail safe: an unplanned order is blocked
+            verdict = Verdict((Denial(0, "guard_error", answers.error_text(error)),))
+            log_event(events.REPLACEMENT_BLOCKED, pair=pair, reason=verdict.describe())
+            raise GhostGuardBlocked(pair, verdict) from error
+        intent = self.intents.unresolved(plan)
+        if intent is not None and not self.ctx.dry_run:
+            found = self._claim_lost_create(plan, intent)
+            if found is not None:
+                return found
+            plan = replace(plan, gone=self.ledger.pending(pair, plan.role))
+        attempt: int | None = None
+        if plan.is_replacement:
+            attempt = self.check(plan, kwargs)
+            if self.before_send is not None:
+                self.before_send()
+        client_id = None if self.ctx.dry_run else self.intents.client_id(plan)
+        written: Intent | None = None
+        if client_id is not None:
+            # Written ahead: a crash or a lost answer leaves the intent to be looked up.
+            written = self.intents.write_ahead(plan, client_id, float(kwargs.get("amount") or 0))
+        try:
+            with sending(client_id):
+                order = send(**kwargs)
+        except Exception as error:
+            if written is not None and isinstance(error, InvalidOrderException):
+                safe(self.ctx.store.remove, written)  # refused: no order exists
+            safe(self._after_create_error, plan, error, attempt)
+            raise
+        if written is not None:
+            safe(self.ctx.store.remove, written)
+        safe(self.after_create, plan, order, attempt, plan.is_replacement)
+        if written is not None:
+            safe(self.intents.advance, self.intents.digest(plan))
+        if plan.is_replacement and not self.ctx.dry_run:
+            safe(self.intents.sweep, plan)
+        return order
+
+    def _claim_lost_create(self, plan: Placement, intent: Intent) -> Any:
+        try:
+            outcome = self.intents.resolve_before_send(plan, intent)
+        except Exception as error:  # noqa: BLE001
+            verdict = Verdict(
+                (Denial(0, "lost_create_unresolved", answers.error_text(error)),)
+            )
+            safe(self.on_blocked, plan, verdict)
+            raise GhostGuardBlocked(plan.pair, verdict) from error
+        if outcome.found is not None:
+            self.after_create(plan, outcome.found, None, False)
+        return outcome.found
+
+    # --- the decision -----------------------------------------------------------------------
+
+    def check(self, plan: Placement, kwargs: dict[str, Any]) -> int | None:
+        """Decide a replacement; raise `GhostGuardBlocked`, or return the approved ghost
+        replacement's attempt number (None for an approved re-price: it uses up none)."""
+        self.ctx.stats["decisions"] += 1
+        try:
+            verdict = self.decide(plan, float(kwargs["amount"]))
+        except Exception as error:  # noqa: BLE001
+            verdict = Verdict((Denial(0, "guard_error", answers.error_text(error)),))
+        if not verdict.approved:
+            safe(self.on_blocked, plan, verdict)
+            raise GhostGuardBlocked(plan.pair, verdict)
+        attempt = self._on_approved(plan) if plan.rationed else self._on_reprice_approved(plan)
+        if plan.role == "exit" and verdict.exit_amount is not None:
+            if verdict.exit_amount < float(kwargs["amount"]):
+                logger.info(
+                    "GhostGuard clamps exit on %s from %s to the position %s",
+                    plan.pair,
+                    kwargs["amount"],
+                    verdict.exit_amount,
+                )
+                kwargs["amount"] = verdict.exit_amount
+        return attempt
+
+    def decide(self, plan: Placement, amount: float) -> Verdict:
+        assert plan.gone is not None
+        settings = self.ctx.settings(plan.pair)
+        venue = self.ctx.venue
+        db_position = ftmodel.signed_db_position(ftmodel.open_trade(plan.pair))
+        readings = 2 if settings.position_check == "double" else 1
+        # The three exchange checks, issued concurrently, at the last moment before sending.
+        original = self.pool.submit(venue.original_fact, plan.gone)
+        position = self.pool.submit(venue.position_fact, plan.pair, readings)
+        open_orders = self.pool.submit(
+            venue.open_orders_fact, plan.pair, plan.role, plan.entry_side
+        )
+        # Checks 4-6 need no network: gathered while the requests are in flight.
+        if plan.role == "entry":
+            internal = InternalStateFact(
+                signal_active=ftmodel.signal_active(self.ctx.strategy, plan.pair, plan.direction),
+                db_unexpected_position=plan.initial and abs(db_position) > AMOUNT_EPS,
+                db_has_position=abs(db_position) > AMOUNT_EPS,
+            )
+        else:
+            internal = InternalStateFact(
+                signal_active=True,
+                db_unexpected_position=False,
+                db_has_position=db_position * plan.direction > AMOUNT_EPS,
+            )
+        counter = self._counter(plan)
+        cooldown = self.ctx.store.of_pair_role(Cooldown, plan.pair, plan.role)
+        facts = ReplacementFacts(
+            role=plan.role,
+            direction=plan.direction,
+            amount=amount,
+            original=original.result(),
+            position=position.result(),
+            open_orders=open_orders.result(),
+            internal=internal,
+            db_position=db_position,
+            approved_so_far=counter.approved,
+            max_replacements=settings.max_replacements_per_signal,
+            last_approved_at=cooldown.at if cooldown is not None else None,
+            now=self.ctx.clock(),
+            cooldown_s=settings.replacement_cooldown_s,
+            unknown_amount=self._unknown_amount(plan.pair, plan.role),
+            rationed=plan.rationed,
+            auto_replace=settings.auto_replace_cancelled_orders,
+        )
+        return decide(facts)
+
+    def _counter(self, plan: Placement) -> SignalCounter:
+        """Ghost replacements approved for this signal (a new signal starts at 0)."""
+        counter = self.ctx.store.of_pair_role(SignalCounter, plan.pair, plan.role)
+        if counter is None or counter.signal != plan.signal:
+            return SignalCounter(pair=plan.pair, role=plan.role, signal=plan.signal)
+        return counter
+
+    def _unknown_amount(self, pair: str, role: str) -> float:
+        """Amount of orders of the pair and role whose state the exchange has not confirmed:
+        suspects the breaker has not resolved, and creates whose answer was lost."""
+        total = 0.0
+        for record in self.ctx.store.all(OrderRecord):
+            if record.pair != pair or record.role != role or record.resolved:
+                continue
+            if not (record.phase == Phase.SUSPECTED or record.not_found > 0):
+                continue
+            row = ftmodel.db_order(record.order_id)
+            if row is not None and row.ft_is_open:
+                total += row.safe_remaining
+        intent = self.ctx.store.of_pair_role(Intent, pair, role)
+        if intent is not None:
+            total += intent.amount
+        return total
+
+    # --- after the verdict -----------------------------------------------------------------
+
+    def _on_approved(self, plan: Placement) -> int:
+        settings = self.ctx.settings(plan.pair)
+        counter = self._counter(plan)
+        counter = replace(counter, approved=counter.approved + 1)
+        self.ctx.store.put(counter)
+        self.ctx.store.put(Cooldown(pair=plan.pair, role=plan.role, at=self.ctx.clock()))
+        self.ctx.stats["approved"] += 1
+        log_event(
+            events.GHOST_ORDER_RECOVERY_APPROVED,
+            type=plan.role,
+            pair=plan.pair,
+            order_id=_gone_id(plan.gone),
+            attempt=f"{counter.approved}/{settings.max_replacements_per_signal}",
+            detection=_gone_detection(plan.gone),
+        )
+        ftmodel.update_custom_data(
+            plan.trade_id, attempts=counter.approved, last_verdict="approved"
+        )
+        return counter.approved
+
+    def _on_reprice_approved(self, plan: Placement) -> None:
+        """A re-price passed checks 1-4 and the exposure rule: it uses up no attempt."""
+        self.ctx.stats["reprices_approved"] += 1
+        logger.debug(
+            "GhostGuard: re-price on %s (%s) passed the checks; original %s",
+            plan.pair,
+            plan.role,
+            _gone_id(plan.gone),
+        )
+        return None
+
+    def on_blocked(self, plan: Placement, verdict: Verdict) -> None:
+        settings = self.ctx.settings(plan.pair)
+        self.ctx.stats["blocked"] += 1
+        for reason in verdict.reasons:
+            self.ctx.stats[f"blocked:{reason}"] += 1
+        line = log_event(
+            events.REPLACEMENT_BLOCKED,
+            type=plan.role,
+            pair=plan.pair,
+            order_id=_gone_id(plan.gone),
+            reason=verdict.describe(),
+            detection=_gone_detection(plan.gone),
+        )
+        if "max_replacement_attempts" in verdict.reasons:
+            counter = self._counter(plan)
+            if not counter.max_logged:
+                self.ctx.store.put(replace(counter, max_logged=True))
+                log_event(
+                    events.MAX_REPLACEMENT_ATTEMPTS_REACHED,
+                    type=plan.role,
+                    pair=plan.pair,
+                    order_id=_gone_id(plan.gone),
+                    attempt=f"{counter.approved}/{settings.max_replacements_per_signal}",
+                )
+        disagreement = sorted(DISAGREEMENT_REASONS.intersection(verdict.reasons))
+        if disagreement:
+            self.ledger.lock_pair(plan.pair, ",".join(disagreement))
+        ftmodel.update_custom_data(plan.trade_id, last_verdict=f"blocked:{verdict.describe()}")
+        if settings.notify:
+            self.ctx.bot.rpc.send_msg({"type": RPCMessageType.WARNING, "status": line})
+
+    def after_create(
+        self, plan: Placement, order: Any, attempt: int | None, replaced: bool
+    ) -> None:
+        """Record the order sent; `replaced`: it replaced a gone order (ghost or re-price),
+        `attempt`: the ghost replacement's number (None for a re-price or a first order)."""
+        order_id = str(order.get("id")) if isinstance(order, dict) else None
+        status = order.get("status") if isinstance(order, dict) else None
+        if order_id:
+            self.ctx.store.put(
+                OrderRecord(
+                    order_id=order_id,
+                    pair=plan.pair,
+                    role=plan.role,
+                    signal=plan.signal,
+                    placed_at=self.ctx.clock(),
+                )
+            )
+        if replaced:
+            pending = self.ctx.store.of_pair_role(PendingReplacement, plan.pair, plan.role)
+            if pending is not None:
+                self.ctx.store.remove(pending)
+        if attempt is not None:
+            if plan.trade_id is None and order_id:
+                self.ledger.custom_data_by_order[order_id] = {
+                    "attempts": attempt,
+                    "last_verdict": "approved",
+                }
+            log_event(
+                events.GHOST_ORDER_REPLACED,
+                type=plan.role,
+                pair=plan.pair,
+                order_id=order_id,
+                attempt=f"{attempt}/{self.ctx.settings(plan.pair).max_replacements_per_signal}",
+            )
+        if status in ("expired", "rejected") and not as_amount(order.get("filled")):
+            self._record_create_rejected(plan, order_id, f"status={status}")
+
+    def _after_create_error(self, plan: Placement, error: Exception, attempt: int | None) -> None:
+        if attempt is not None:
+            self.ctx.stats["failed"] += 1
+            log_event(
+                events.REPLACEMENT_FAILED,
+                type=plan.role,
+                pair=plan.pair,
+                attempt=f"{attempt}/{self.ctx.settings(plan.pair).max_replacements_per_signal}",
+                reason=answers.error_text(error),
+            )
+        if answers.is_post_only_rejection(error):
+            self._record_create_rejected(plan, None, answers.error_text(error))
+
+    def _record_create_rejected(self, plan: Placement, order_id: str | None, why: str) -> None:
+        self.ctx.stats["detected:create_rejected"] += 1
+        log_event(
+            events.GHOST_ORDER_DETECTED,
+            type=plan.role,
+            pair=plan.pair,
+            order_id=order_id or "-",
+            detection="create_rejected",
+            reason=why,
+        )
+        self.ledger.record_gone(
+            plan.pair, plan.role, order_id, "create_rejected", rejected_at_create=True
+        )
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False)
+
+
+def _gone_id(gone: PendingReplacement | None) -> str | None:
+    return gone.order_id if gone is not None else None
+
+
+def _gone_detection(gone: PendingReplacement | None) -> str | None:
+    return gone.detection if gone is not None else None
+
+

@@ -1,0 +1,221 @@
+"""Client order ids scoped to the intent, the write-ahead intent of every live order, lost
+creates, and the sweep right after a replacement.
+
+The client id travels from the create wrapper to the `_get_params` wrapper (which Freqtrade's
+`create_order` calls inside) in a context variable, set only for the duration of that one send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ghostguard import answers, events
+from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, as_amount
+from ghostguard.context import GuardContext
+from ghostguard.events import log_event
+from ghostguard.ledger import Ledger
+from ghostguard.placement import Placement
+from ghostguard.records import ClientIdSequence, Intent
+
+
+logger = logging.getLogger("ghostguard")
+
+SENDING_CLIENT_ID: ContextVar[str | None] = ContextVar("ghostguard_client_id", default=None)
+
+
+@contextmanager
+def sending(client_id: str | None) -> Iterator[None]:
+    """The client id `_get_params` adds to the order being sent inside this block."""
+    token = SENDING_CLIENT_ID.set(client_id)
+    try:
+        yield
+    finally:
+        SENDING_CLIENT_ID.reset(token)
+
+
+@dataclass(frozen=True)
+class LostCreateOutcome:
+    """What looking a lost create up found: the order to take (`found`), or nothing."""
+
+    found: dict[str, Any] | None
+
+
+class Intents:
+    def __init__(self, ctx: GuardContext, ledger: Ledger) -> None:
+        self.ctx = ctx
+        self.ledger = ledger
+
+    # --- client order ids -------------------------------------------------------------------
+
+    @staticmethod
+    def digest(plan: Placement) -> str:
+        return hashlib.sha1(f"{plan.signal}|{plan.role}".encode()).hexdigest()[:12]
+
+    def _sequence(self, digest: str) -> int:
+        record = self.ctx.store.of_digest(ClientIdSequence, digest)
+        return record.next if record is not None else 0
+
+    def client_id(self, plan: Placement) -> str:
+        """`gg` + hash(signal, role) + role letter + sequence: alphanumeric, at most ~20 chars
+        (Binance allows 36 of `[.A-Z:/a-z0-9_-]`). A retry after a lost answer reuses the id,
+        so the exchange itself refuses a second open order for the same intent."""
+        digest = self.digest(plan)
+        return f"gg{digest}{plan.role[0]}{self._sequence(digest)}"
+
+    def advance(self, digest: str) -> None:
+        self.ctx.store.put(
+            ClientIdSequence(digest=digest, next=self._sequence(digest) + 1, at=self.ctx.clock())
+        )
+
+    # --- the write-ahead intent ---------------------------------------------------------------
+
+    def write_ahead(self, plan: Placement, client_id: str, amount: float) -> Intent:
+        intent = Intent(
+            pair=plan.pair,
+            role=plan.role,
+            client_id=client_id,
+            digest=self.digest(plan),
+            amount=amount,
+            at=self.ctx.clock(),
+        )
+        self.ctx.store.put(intent)
+        return intent
+
+    def unresolved(self, plan: Placement) -> Intent | None:
+        return self.ctx.store.of_pair_role(Intent, plan.pair, plan.role)
+
+    # --- lost creates ---------------------------------------------------------------------------
+
+    def lookup(self, pair: str, client_id: str) -> dict[str, Any] | None:
+        """The order a lost create may have placed, by client order id, with its fills read
+        from the exchange's trades (a stale status must not hide a fill). None: not found.
+        Raises when the exchange cannot tell."""
+        venue = self.ctx.venue
+        try:
+            found = venue.fetch_order("", pair, {"clientOrderId": client_id})
+        except Exception as error:
+            if not answers.is_not_found(error):
+                raise
+            # The query side may lag the matching engine (-2013 for a live order): the open
+            # orders list is a second witness.
+            return venue.find_open_by_client_id(pair, client_id)
+        if not isinstance(found, dict) or not found.get("id"):
+            raise ValueError(f"lookup answer={found!r}")
+        stamp = as_amount(found.get("timestamp"))
+        since = (
+            datetime.fromtimestamp(stamp / 1000, UTC)
+            if stamp
+            else datetime.now(UTC) - timedelta(days=1)
+        )
+        traded, cost = venue.traded(str(found["id"]), pair, since)
+        reported = as_amount(found.get("filled")) or 0.0
+        if traded > reported + AMOUNT_EPS:
+            amount = as_amount(found.get("amount")) or traded
+            found = answers.with_verified_fill(found, traded, amount, traded, cost)
+        return found
+
+    def resolve_before_send(self, plan: Placement, intent: Intent) -> LostCreateOutcome:
+        """A create whose answer was lost, before the next placement of its pair and role: look
+        its client order id up. `found` is the order to take instead of sending (Freqtrade takes
+        it as the create's answer); None means go on, as a checked replacement that reuses the
+        same client order id. Raises when the exchange cannot tell (the caller blocks)."""
+        found = self.lookup(plan.pair, intent.client_id)
+        self.ctx.store.remove(intent)
+        if found is not None:
+            filled = as_amount(found.get("filled")) or 0.0
+            if found.get("status") not in GONE_STATUSES or filled > AMOUNT_EPS:
+                self.ctx.stats["lost_creates_found"] += 1
+                logger.warning(
+                    "GhostGuard: the lost create %s on %s was placed after all (order %s, %s, "
+                    "filled %s); taking it instead of sending a second order",
+                    intent.client_id,
+                    plan.pair,
+                    found.get("id"),
+                    found.get("status"),
+                    filled,
+                )
+                self.advance(self.digest(plan))
+                return LostCreateOutcome(found=found)
+            self.advance(self.digest(plan))  # it existed and is gone: its id is used up
+        # Not found (the exchange may lag) or gone: the placement that follows is a replacement
+        # decision (checks 2, 3 and exposure), and a not-found id is reused so that the
+        # exchange itself refuses a duplicate of a still-working original.
+        self.ledger.record_gone(
+            plan.pair,
+            plan.role,
+            None,
+            "lost_create",
+            rejected_at_create=True,
+            client_id=intent.client_id,
+        )
+        return LostCreateOutcome(found=None)
+
+    def settle(self, intent: Intent) -> None:
+        """A create with no answer that no later placement has claimed (after a crash, or the
+        signal went away): find it by client order id and make sure no unknown order stays
+        working and no fill stays unknown."""
+        pair, role = intent.pair, intent.role
+        try:
+            found = self.lookup(pair, intent.client_id)
+        except Exception as error:  # noqa: BLE001 - the exchange cannot tell: ask again later
+            logger.warning(
+                "GhostGuard: lost create %s not resolved: %s",
+                intent.client_id,
+                answers.error_text(error),
+            )
+            return
+        self.ctx.store.remove(intent)
+        # Whatever happened to it, the next placement for this pair and role is checked.
+        self.ledger.record_gone(
+            pair, role, None, "lost_create", rejected_at_create=True, client_id=intent.client_id
+        )
+        if found is None:
+            return
+        if intent.digest:
+            self.advance(intent.digest)
+        if found.get("status") == "open":
+            self.ctx.venue.exchange.cancel_order(str(found.get("id")), pair)
+            log_event(
+                events.DUPLICATE_CANCELLED,
+                type=role,
+                pair=pair,
+                order_id=found.get("id"),
+                reason=f"unclaimed order {intent.client_id} from a create whose answer was lost",
+            )
+        filled = as_amount(found.get("filled")) or 0.0
+        if filled > AMOUNT_EPS:
+            self.ctx.stats["late_fills"] += 1
+            log_event(
+                events.GHOST_LATE_FILL,
+                type=role,
+                pair=pair,
+                order_id=found.get("id"),
+                reason=f"filled={filled:g} of a create whose answer was lost ({intent.client_id})",
+            )
+            self.ledger.lock_pair(pair, f"fill of unclaimed order {found.get('id')}: {filled:g}")
+
+    # --- the sweep after a replacement -------------------------------------------------------
+
+    def sweep(self, plan: Placement) -> None:
+        """Right after a replacement: a second working order of the same role is cancelled."""
+        working = self.ctx.venue.open_orders(plan.pair, plan.role, plan.entry_side)
+        if len(working) < 2:
+            return
+        ordered = sorted(working, key=lambda item: (len(item[0]), item[0]))
+        for order_id, _ in ordered[1:]:
+            self.ctx.venue.exchange.cancel_order(order_id, plan.pair)
+            self.ctx.stats["duplicates_cancelled"] += 1
+            log_event(
+                events.DUPLICATE_CANCELLED,
+                type=plan.role,
+                pair=plan.pair,
+                order_id=order_id,
+                reason=f"second working {plan.role} order; kept {ordered[0][0]}",
+            )

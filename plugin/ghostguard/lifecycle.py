@@ -1,0 +1,235 @@
+"""An order's life as the guard tracks it, and a loop's work, as pure functions.
+
+    tracked ──not found──▶ not_found ×n ──n = threshold──▶ suspected (breaker tripped)
+       ▲                       │                              │ cancel by id + fills verified
+       └──── any answer ───────┴──────── any answer ──────────┤
+                                                              ▼
+    tracked ──gone answer (detected)──────────────────────▶ watching ──watch ends──▶ done
+
+`TRANSITIONS` is the only place a phase changes: every `on_*` function below looks its next
+phase up there and returns the new record with the effects to run (log lines); nothing here
+does I/O. `plan_loop` turns the records and the clock into the list of actions a bot loop runs
+(resolve suspects, re-check the watchlist, settle lost creates, re-check locks, prune), which
+the loop module then executes at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ghostguard.records import Intent, OrderRecord, PairLockRecord, PendingReplacement, Phase, Watch
+
+
+WATCH_FIRST_INTERVAL_S = 5.0
+WATCH_MAX_INTERVAL_S = 300.0
+LOCK_RECHECK_S = 60.0
+LOST_CREATE_GRACE_S = 60.0
+
+# Detections where the bot itself cancelled its order (a re-price, or Freqtrade's unfilled
+# timeout): the next order is checked but never rationed by checks 5 and 6.
+OWN_CANCEL_DETECTIONS = frozenset({"cancel"})
+
+_REST = "rest"  # back to normal: watching when a watch is set, else tracked
+TRANSITIONS: dict[tuple[Phase, str], Phase | str] = {
+    # "order does not exist" answers, counted across loops
+    (Phase.TRACKED, "not_found"): Phase.NOT_FOUND,
+    (Phase.NOT_FOUND, "not_found"): Phase.NOT_FOUND,
+    (Phase.SUSPECTED, "not_found"): Phase.SUSPECTED,
+    (Phase.WATCHING, "not_found"): Phase.WATCHING,
+    (Phase.DONE, "not_found"): Phase.DONE,
+    # the count reached the threshold (once per order)
+    (Phase.TRACKED, "breaker_tripped"): Phase.SUSPECTED,
+    (Phase.NOT_FOUND, "breaker_tripped"): Phase.SUSPECTED,
+    (Phase.WATCHING, "breaker_tripped"): Phase.SUSPECTED,
+    # any successful answer resets the count (and un-trips an unresolved breaker)
+    (Phase.TRACKED, "answered"): Phase.TRACKED,
+    (Phase.NOT_FOUND, "answered"): _REST,
+    (Phase.SUSPECTED, "answered"): _REST,
+    (Phase.WATCHING, "answered"): Phase.WATCHING,
+    (Phase.DONE, "answered"): Phase.DONE,
+    # a gone answer for an order the database holds open
+    (Phase.TRACKED, "detected"): _REST,
+    (Phase.NOT_FOUND, "detected"): _REST,
+    (Phase.SUSPECTED, "detected"): Phase.SUSPECTED,
+    (Phase.WATCHING, "detected"): Phase.WATCHING,
+    (Phase.DONE, "detected"): Phase.DONE,
+    # the guard verified a suspect gone (cancel by id, fills read) and resolved it
+    (Phase.SUSPECTED, "resolved"): Phase.WATCHING,
+    # a suspect whose database row is gone or closed: nothing to resolve
+    (Phase.SUSPECTED, "closed_elsewhere"): Phase.DONE,
+    # the watch window ended
+    (Phase.WATCHING, "watch_ended"): Phase.DONE,
+}
+
+
+@dataclass(frozen=True)
+class BreakerTripped:
+    record: OrderRecord
+
+
+@dataclass(frozen=True)
+class Detected:
+    record: OrderRecord
+    detection: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class LateFill:
+    record: OrderRecord
+    filled: float
+    known: float
+
+
+Effect = BreakerTripped | Detected | LateFill
+Step = tuple[OrderRecord, tuple[Effect, ...]]
+
+
+def _move(record: OrderRecord, event: str, **changes: object) -> OrderRecord:
+    """The record after `event`: its phase from TRANSITIONS (unknown pairs keep the phase)."""
+    changed = replace(record, **changes)  # type: ignore[arg-type]
+    target = TRANSITIONS.get((record.phase, event), record.phase)
+    if target == _REST:
+        target = Phase.WATCHING if changed.watch is not None else Phase.TRACKED
+    return replace(changed, phase=Phase(target))
+
+
+def on_not_found(record: OrderRecord, threshold: int, now: float) -> Step:
+    count = record.not_found + 1
+    if count >= threshold and record.tripped_at is None and record.phase != Phase.DONE:
+        tripped = _move(record, "breaker_tripped", not_found=count, tripped_at=now)
+        return tripped, (BreakerTripped(tripped),)
+    return _move(record, "not_found", not_found=count), ()
+
+
+def on_answer(record: OrderRecord) -> Step:
+    """Any successful status answer: the exchange knows the order again."""
+    if record.resolved or (record.not_found == 0 and record.phase != Phase.SUSPECTED):
+        return record, ()
+    return _move(record, "answered", not_found=0, tripped_at=None), ()
+
+
+def on_detected(
+    record: OrderRecord, detection: str, reason: str | None, watch: Watch | None
+) -> Step:
+    """A gone answer: logged once per order; the watch starts unless one runs already."""
+    if record.detected:
+        return record, ()
+    detected = _move(
+        record, "detected", detected=detection, watch=record.watch or watch
+    )
+    return detected, (Detected(detected, detection, reason),)
+
+
+def on_fill_verified(record: OrderRecord, traded: float) -> Step:
+    known = max(traded, record.verified_filled or 0.0)
+    return replace(record, verified_filled=known), ()
+
+
+def on_resolved(record: OrderRecord, filled: float, watch: Watch) -> Step:
+    resolved = _move(record, "resolved", resolved=True, verified_filled=filled, watch=watch)
+    return resolved, ()
+
+
+def on_closed_elsewhere(record: OrderRecord) -> Step:
+    return _move(record, "closed_elsewhere", resolved=True), ()
+
+
+def on_watch_ended(record: OrderRecord) -> Step:
+    return _move(record, "watch_ended", watch=None), ()
+
+
+def on_watch_checked(record: OrderRecord, now: float, filled: float) -> Step:
+    """A watch check ran: the next one at a doubled interval; a fill beyond what was known is
+    a late fill."""
+    assert record.watch is not None
+    interval = min(record.watch.interval * 2, WATCH_MAX_INTERVAL_S)
+    watch = replace(record.watch, next_check=now + interval, interval=interval)
+    known = record.verified_filled or 0.0
+    if filled > known + 1e-9:
+        late = replace(record, watch=watch, verified_filled=filled)
+        return late, (LateFill(late, filled, known),)
+    return replace(record, watch=watch), ()
+
+
+def new_watch(now: float, watchlist_minutes: float, since: float | None) -> Watch:
+    """Re-check for `watchlist_minutes`, first after WATCH_FIRST_INTERVAL_S."""
+    return Watch(
+        until=now + watchlist_minutes * 60.0,
+        next_check=now + WATCH_FIRST_INTERVAL_S,
+        interval=WATCH_FIRST_INTERVAL_S,
+        since=since,
+    )
+
+
+def is_rationed(pending: PendingReplacement | None) -> bool:
+    """A ghost replacement (the exchange took the order away) counts against checks 5 and 6;
+    a re-price (the bot cancelled its own order) does not."""
+    return pending is not None and pending.detection not in OWN_CANCEL_DETECTIONS
+
+
+def pending_expired(pending: PendingReplacement, now: float, watchlist_minutes: float) -> bool:
+    """A gone order stops making the next placement a replacement after its watch window."""
+    return now - pending.at > max(watchlist_minutes * 60.0, LOCK_RECHECK_S)
+
+
+# --- a loop's work, planned ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettleLostCreate:
+    intent: Intent
+
+
+@dataclass(frozen=True)
+class ResolveSuspect:
+    record: OrderRecord
+
+
+@dataclass(frozen=True)
+class CheckWatched:
+    record: OrderRecord
+
+
+@dataclass(frozen=True)
+class EndWatch:
+    record: OrderRecord
+
+
+@dataclass(frozen=True)
+class RecheckLock:
+    lock: PairLockRecord
+
+
+@dataclass(frozen=True)
+class Prune:
+    pass
+
+
+Action = SettleLostCreate | ResolveSuspect | CheckWatched | EndWatch | RecheckLock | Prune
+
+
+def plan_loop(
+    orders: list[OrderRecord],
+    intents: list[Intent],
+    locks: list[PairLockRecord],
+    now: float,
+    prune_due: bool,
+) -> list[Action]:
+    """What this loop has to do, in order: lost creates, suspects and the watchlist, locks,
+    pruning. Empty when nothing is pending (then the loop costs no request)."""
+    actions: list[Action] = [
+        SettleLostCreate(intent) for intent in intents if now - intent.at >= LOST_CREATE_GRACE_S
+    ]
+    for record in orders:
+        if record.phase == Phase.SUSPECTED:
+            actions.append(ResolveSuspect(record))
+        elif record.watch is not None and record.phase == Phase.WATCHING:
+            if now > record.watch.until:
+                actions.append(EndWatch(record))
+            elif now >= record.watch.next_check:
+                actions.append(CheckWatched(record))
+    actions.extend(RecheckLock(lock) for lock in locks if now >= lock.next_check)
+    if prune_due:
+        actions.append(Prune())
+    return actions

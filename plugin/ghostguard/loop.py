@@ -1,0 +1,188 @@
+"""Once per bot loop: the actions `lifecycle.plan_loop` planned, executed at the edge.
+
+Resolve suspected-gone orders (cancel by id, read the fills, resolve in Freqtrade's model),
+re-check the watchlist for late fills, settle lost creates nobody claimed, re-check locks,
+prune. No request unless one of those is pending. Runs under the bot's `_exit_lock`, the way
+Freqtrade's own order handling does.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from freqtrade.persistence import Trade
+
+from ghostguard import answers, events, ftmodel, lifecycle
+from ghostguard.checks import AMOUNT_EPS, as_amount
+from ghostguard.context import GuardContext, safe
+from ghostguard.events import log_event
+from ghostguard.intents import Intents
+from ghostguard.ledger import Ledger
+from ghostguard.records import ClientIdSequence, Intent, OrderRecord, PairLockRecord, Phase
+
+
+logger = logging.getLogger("ghostguard")
+
+PRUNE_EVERY_S = 600.0
+CLIENT_ID_KEEP_S = 7 * 86400.0
+
+
+class LoopWork:
+    def __init__(self, ctx: GuardContext, ledger: Ledger, intents: Intents) -> None:
+        self.ctx = ctx
+        self.ledger = ledger
+        self.intents = intents
+        self.next_prune = 0.0
+
+    def run(self) -> None:
+        self.ledger.flush_custom_data()
+        store = self.ctx.store
+        if not store.has_any(OrderRecord, PairLockRecord, Intent):
+            return
+        now = self.ctx.clock()
+        prune_due = now >= self.next_prune
+        if prune_due:
+            self.next_prune = now + PRUNE_EVERY_S
+        actions = lifecycle.plan_loop(
+            store.all(OrderRecord), store.all(Intent), store.all(PairLockRecord), now, prune_due
+        )
+        if not actions:
+            return
+        with self.ctx.bot._exit_lock:
+            for action in actions:
+                safe(self.execute, action)
+            Trade.commit()
+
+    def execute(self, action: lifecycle.Action) -> None:
+        if isinstance(action, lifecycle.SettleLostCreate):
+            self.intents.settle(action.intent)
+        elif isinstance(action, lifecycle.ResolveSuspect):
+            self.resolve_suspect(action.record)
+        elif isinstance(action, lifecycle.CheckWatched):
+            self.check_watched(action.record)
+        elif isinstance(action, lifecycle.EndWatch):
+            self.ledger.apply(lifecycle.on_watch_ended(action.record))
+        elif isinstance(action, lifecycle.RecheckLock):
+            self.recheck_lock(action.lock)
+        elif isinstance(action, lifecycle.Prune):
+            self.prune()
+
+    def resolve_suspect(self, record: OrderRecord) -> None:
+        """A tripped breaker: cancel by id, look up the fills, resolve in Freqtrade's model."""
+        venue = self.ctx.venue
+        order_id, pair = record.order_id, record.pair
+        row = ftmodel.db_order(order_id)
+        if row is None or not row.ft_is_open:
+            self.ledger.apply(lifecycle.on_closed_elsewhere(record))
+            return
+        cancel_filled = 0.0
+        try:
+            answer = venue.cancel_order(order_id, pair)
+            if isinstance(answer, dict):
+                cancel_filled = as_amount(answer.get("filled")) or 0.0
+            how = "cancel succeeded: the order was live"
+        except Exception as error:  # noqa: BLE001
+            if not answers.is_not_found(error):
+                logger.warning(
+                    "GhostGuard: cancel of suspect %s failed (%s); retrying next loop",
+                    order_id,
+                    answers.error_text(error),
+                )
+                return
+            how = "cancel: exchange does not know it either"
+        try:
+            traded, cost = venue.traded(order_id, pair, row.order_date_utc)
+        except Exception as error:  # noqa: BLE001
+            logger.warning(
+                "GhostGuard: fills of suspect %s not readable (%s); retrying next loop",
+                order_id,
+                answers.error_text(error),
+            )
+            return
+        filled = max(traded, cancel_filled)
+        ccxt_order = answers.with_verified_fill(
+            {**row.to_ccxt_object(), "status": "canceled"}, filled, row.safe_amount, traded, cost
+        )
+        watch = lifecycle.new_watch(
+            self.ctx.clock(),
+            self.ctx.settings(pair).watchlist_minutes,
+            row.order_date_utc.timestamp(),
+        )
+        self.ledger.apply(lifecycle.on_resolved(record, filled, watch))
+        self.ledger.detected(row, "circuit_breaker", f"{how}; verified filled={filled:g}")
+        self.ledger.record_gone(
+            pair,
+            ftmodel.role_of_row(row),
+            order_id,
+            "circuit_breaker",
+            breaker_tripped=True,
+            verified_filled=filled,
+        )
+        trade = row.trade
+        if ccxt_order["status"] == "closed":
+            self.ctx.bot.update_trade_state(trade, order_id, ccxt_order)
+        else:
+            self.ctx.bot.handle_cancel_order(ccxt_order, row, trade, "ghost order (GhostGuard)")
+        Trade.commit()
+
+    def check_watched(self, record: OrderRecord) -> None:
+        """Re-check a suspected-gone original for a late fill (and cancel it if it turned up
+        open)."""
+        venue = self.ctx.venue
+        order_id, pair = record.order_id, record.pair
+        try:
+            answer = venue.fetch_order(order_id, pair)
+        except Exception:  # noqa: BLE001 - not found (or unreachable): the trades still tell
+            answer = {}
+        if not isinstance(answer, dict):
+            answer = {}
+        filled = as_amount(answer.get("filled")) or 0.0
+        assert record.watch is not None
+        if record.watch.since is not None:
+            try:
+                since = datetime.fromtimestamp(record.watch.since, UTC)
+                filled = max(filled, venue.traded(order_id, pair, since)[0])
+            except Exception:  # noqa: BLE001 - unreadable now: look again at the next check
+                pass
+        if answer.get("status") == "open":
+            safe(venue.exchange.cancel_order, order_id, pair)
+            log_event(
+                events.DUPLICATE_CANCELLED,
+                type=record.role,
+                pair=pair,
+                order_id=order_id,
+                reason="suspected-gone order turned up open",
+            )
+        self.ledger.apply(lifecycle.on_watch_checked(record, self.ctx.clock(), filled))
+
+    def recheck_lock(self, lock: PairLockRecord) -> None:
+        """Lift the guard's lock once the exchange and the database agree again."""
+        self.ctx.store.put(
+            PairLockRecord(
+                pair=lock.pair,
+                reason=lock.reason,
+                next_check=self.ctx.clock() + lifecycle.LOCK_RECHECK_S,
+            )
+        )
+        position = self.ctx.venue.position_fact(lock.pair, 1)
+        if position.error is not None or not position.readings:
+            return
+        reading = position.readings[0]
+        db_position = ftmodel.signed_db_position(ftmodel.open_trade(lock.pair))
+        if reading is not None and abs(reading - db_position) <= AMOUNT_EPS:
+            self.ledger.unlock_pair(lock)
+
+    def prune(self) -> None:
+        """Forget orders whose trade is closed (or gone) and that nothing watches any more,
+        and client id sequences unused for a week."""
+        store = self.ctx.store
+        for record in store.all(OrderRecord):
+            if record.phase in (Phase.WATCHING, Phase.SUSPECTED):
+                continue
+            row = ftmodel.db_order(record.order_id)
+            if row is None or (not row.ft_is_open and not (row.trade and row.trade.is_open)):
+                store.remove(record)
+        for sequence in store.all(ClientIdSequence):
+            if self.ctx.clock() - sequence.at > CLIENT_ID_KEEP_S:
+                store.remove(sequence)

@@ -1,0 +1,172 @@
+"""Reading the venue: the one part of the guard that asks the exchange anything.
+
+Everything here goes through Freqtrade's own `Exchange` object (its ccxt instance for the raw
+Binance USD-M endpoints), with one attempt and no retry back-off where the venue's method takes
+the retrier's `count`, and never with an argument a venue's override does not accept. In
+dry-run the "exchange" is Freqtrade's own order simulation, read from memory.
+
+These methods run in the guard's worker threads during a decision: no database access here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from freqtrade.enums import TradingMode
+
+from ghostguard import answers, binance, compat, unified
+from ghostguard.checks import (
+    OpenOrdersFact,
+    OriginalOrderFact,
+    PositionFact,
+    Role,
+    as_amount,
+)
+from ghostguard.records import PendingReplacement
+
+
+# Venue methods the guard calls for one attempt only (the retrier's `count=0`).
+ONE_ATTEMPT_METHODS = ("fetch_order", "cancel_order", "get_balances", "fetch_positions")
+
+
+class Venue:
+    def __init__(self, exchange: Any, dry_run: bool) -> None:
+        self.exchange = exchange
+        self.dry_run = dry_run
+        self.futures = exchange.trading_mode == TradingMode.FUTURES
+        # Binance USD-M: strict raw readers for checks 2 and 3 (see ghostguard/binance.py).
+        self.binance_usdm = self.futures and exchange.id == "binance" and not dry_run
+        self.original: dict[str, Callable[..., Any]] = {}
+        self.takes_count: dict[str, bool] = {}
+
+    def capture(self, wrapped: tuple[str, ...]) -> None:
+        """Before the guard wraps anything: the exchange's own methods, and which of the
+        one-attempt methods take `count` on this venue."""
+        self.takes_count = {
+            name: compat.accepts_retry_count(getattr(self.exchange, name))
+            for name in ONE_ATTEMPT_METHODS
+        }
+        self.original = {name: getattr(self.exchange, name) for name in wrapped}
+
+    def once(self, name: str) -> dict[str, Any]:
+        """Keyword arguments for one attempt, no retry back-off: `count=0` where the venue's
+        method takes it, nothing where it does not (never an argument it rejects)."""
+        return {"count": 0} if self.takes_count.get(name) else {}
+
+    # --- orders ---------------------------------------------------------------------------
+
+    def fetch_order(self, order_id: str, pair: str, params: dict | None = None) -> Any:
+        """One status query through the exchange's own (unwrapped) `fetch_order`."""
+        return self.original["fetch_order"](order_id, pair, params, **self.once("fetch_order"))
+
+    def cancel_order(self, order_id: str, pair: str) -> Any:
+        return self.exchange.cancel_order(order_id, pair, **self.once("cancel_order"))
+
+    def traded(self, order_id: str, pair: str, since: datetime) -> tuple[float, float | None]:
+        """(amount, cost) the exchange's trades record for the order; raises when unreadable."""
+        return answers.traded_amounts(self.exchange.get_trades_for_order(order_id, pair, since))
+
+    def find_open_by_client_id(self, pair: str, client_id: str) -> dict[str, Any] | None:
+        orders = self.exchange._api.fetch_open_orders(pair)
+        if not isinstance(orders, list):
+            raise ValueError(f"open orders answer={orders!r}")
+        for order in orders:
+            if isinstance(order, dict) and order.get("clientOrderId") == client_id:
+                return self.exchange._order_contracts_to_amount(order)
+        return None
+
+    # --- positions and open orders ----------------------------------------------------------
+
+    def position(self, pair: str) -> float | None:
+        if self.dry_run:
+            return self.dry_run_position(pair)
+        if not self.futures:
+            return unified.spot_position(
+                self.exchange.get_balances(**self.once("get_balances")),
+                self.exchange.get_pair_base_currency(pair),
+            )
+        if self.binance_usdm:
+            market = self.exchange.markets[pair]
+            answer = self.exchange._api.fapiPrivateV3GetPositionRisk({"symbol": market["id"]})
+            return binance.parse_position_risk(
+                answer, market["id"], binance.contract_size_of(market)
+            )
+        positions = self.exchange.fetch_positions(pair, **self.once("fetch_positions"))
+        return unified.net_position(positions, pair)
+
+    def dry_run_position(self, pair: str) -> float:
+        """In dry-run the exchange is Freqtrade's own simulation: net of its filled orders."""
+        net = 0.0
+        for order in list(self.exchange._dry_run_open_orders.values()):
+            if order.get("symbol") != pair:
+                continue
+            filled = as_amount(order.get("filled")) or 0.0
+            net += filled if order.get("side") == "buy" else -filled
+        return net
+
+    def open_orders(self, pair: str, role: Role, entry_side: str) -> list[tuple[str, float]]:
+        """(id, remaining) of the pair's open orders of one role, stop orders excluded."""
+        if self.binance_usdm:
+            market_id = self.exchange.markets[pair]["id"]
+            answer = self.exchange._api.fapiPrivateGetOpenOrders({"symbol": market_id})
+            return [
+                (o.order_id, o.remaining)
+                for o in binance.parse_open_orders(answer, market_id)
+                if not o.is_stop and ("exit" if o.reduce_only else "entry") == role
+            ]
+        if self.dry_run:
+            orders: Any = [
+                o
+                for o in list(self.exchange._dry_run_open_orders.values())
+                if o.get("symbol") == pair and o.get("status") == "open"
+            ]
+        else:
+            orders = self.exchange._api.fetch_open_orders(pair)
+        return unified.open_orders_of_role(orders, role, entry_side, self.futures)
+
+    # --- the facts of checks 1-3 (each one request; every failure is a fact that blocks) ----
+
+    def original_fact(self, pending: PendingReplacement) -> OriginalOrderFact:
+        order_id = pending.order_id
+        if pending.rejected_at_create or not order_id:
+            return OriginalOrderFact(order_id=None, rejected_at_create=True)
+        try:
+            answer = self.fetch_order(order_id, pending.pair)
+        except Exception as error:  # noqa: BLE001
+            if answers.is_not_found(error):
+                return OriginalOrderFact(
+                    order_id=order_id,
+                    not_found=True,
+                    breaker_tripped=pending.breaker_tripped,
+                    verified_filled=pending.verified_filled,
+                )
+            return OriginalOrderFact(order_id=order_id, error=answers.error_text(error))
+        if not isinstance(answer, dict):
+            return OriginalOrderFact(order_id=order_id, error=f"answer={answer!r}")
+        return OriginalOrderFact(
+            order_id=order_id, status=answer.get("status"), filled=answer.get("filled")
+        )
+
+    def position_fact(self, pair: str, readings_wanted: int) -> PositionFact:
+        readings: list[float | None] = []
+        try:
+            for index in range(readings_wanted):
+                if index:
+                    time.sleep(0.5)
+                readings.append(self.position(pair))
+        except Exception as error:  # noqa: BLE001
+            return PositionFact(error=answers.error_text(error))
+        return PositionFact(readings=tuple(readings))
+
+    def open_orders_fact(self, pair: str, role: Role, entry_side: str) -> OpenOrdersFact:
+        try:
+            orders = self.open_orders(pair, role, entry_side)
+        except Exception as error:  # noqa: BLE001
+            return OpenOrdersFact(error=answers.error_text(error))
+        return OpenOrdersFact(
+            same_role_ids=tuple(order_id for order_id, _ in orders),
+            same_role_remaining=sum(remaining for _, remaining in orders),
+        )
