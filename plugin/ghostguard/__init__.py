@@ -14,4 +14,4 @@ __all__ = [
     "GuardSettings",
     "parse_guard_config",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
