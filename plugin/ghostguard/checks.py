@@ -155,6 +155,25 @@ def check_position(
     return None, min(amount, abs(position))
 
 
+def clamp_exit(fact: PositionFact, direction: int, amount: float) -> float:
+    """A risk-reducing exit is never held back, only clamped: to the exchange position when it
+    can be read and holds this direction, else the amount Freqtrade asked for (the exchange's
+    own reduce-only rule still applies)."""
+    position, _ = _position_of(fact)
+    if position is None or position * direction <= AMOUNT_EPS:
+        return amount
+    return min(amount, abs(position))
+
+
+def partial_fill_booked(role: Role, fact: PositionFact, db_position: float) -> bool:
+    """An exit whose predecessor partly filled may be re-placed for the rest once that fill is
+    booked: the exchange position equals the database's."""
+    position, _ = _position_of(fact)
+    if role != "exit" or position is None:
+        return False
+    return abs(position - db_position) <= max(AMOUNT_EPS, abs(db_position) * 1e-9)
+
+
 # --- check 3: duplicate working orders -----------------------------------------------------
 
 
@@ -303,7 +322,10 @@ def decide(facts: ReplacementFacts) -> Verdict:
     """Run all six checks and name every failing one (not only the first)."""
     denials: list[Denial] = []
     original = check_original_order(facts.original)
-    if original:
+    if original and not (
+        original.reason == "original_order_partial"
+        and partial_fill_booked(facts.role, facts.position, facts.db_position)
+    ):
         denials.append(original)
     position, exit_amount = check_position(
         facts.role, facts.position, facts.db_position, facts.direction, facts.amount

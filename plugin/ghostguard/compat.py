@@ -54,6 +54,8 @@ REQUIRED_METHODS: tuple[MethodShape, ...] = (
     MethodShape("exchange", "fetch_positions"),
     MethodShape("bot", "handle_cancel_order", ("order", "order_obj", "trade", "reason")),
     MethodShape("bot", "update_trade_state", ("trade", "order_id", "action_order")),
+    MethodShape("bot", "execute_trade_exit", ("trade", "limit", "exit_check", "exit_tag")),
+    MethodShape("bot", "startup_update_open_orders"),
 )
 REQUIRED_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("exchange", "_api"),

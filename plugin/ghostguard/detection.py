@@ -22,7 +22,7 @@ from typing import Any
 from freqtrade.exceptions import InvalidOrderException, TemporaryError
 from freqtrade.persistence import Order
 
-from ghostguard import answers, ftmodel, lifecycle
+from ghostguard import answers, ftmodel, lifecycle, scopes
 from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, as_amount
 from ghostguard.context import GuardContext, safe
 from ghostguard.ledger import Ledger
@@ -49,9 +49,6 @@ class Detection:
     def __init__(self, ctx: GuardContext, ledger: Ledger) -> None:
         self.ctx = ctx
         self.ledger = ledger
-        # Until the first bot loop: Freqtrade's start-up takes an unfetchable order as
-        # cancelled; the guard keeps it open for the breaker to verify instead.
-        self.starting_up = True
 
     # --- fetch_order ----------------------------------------------------------------------
 
@@ -63,21 +60,23 @@ class Detection:
         params: dict | None,
         kwargs: dict[str, Any],
     ) -> Any:
-        record = self.ctx.store.order(order_id)
         if (
-            record is not None
-            and record.not_found > 0
-            and "count" not in kwargs
+            "count" not in kwargs
             and self.ctx.venue.takes_count.get("fetch_order")
+            and self._tracked(order_id)
         ):
-            # A suspect costs one request a loop, not Freqtrade's ~35 s of back-off.
+            # An order the guard tracks costs one request and no retry back-off: the breaker
+            # counts "not found" across loops, so Freqtrade's ~35 s of sleeps buy nothing.
             kwargs["count"] = 0
         try:
             order = fetch(order_id, pair, params, **kwargs)
         except InvalidOrderException as error:
             if answers.is_not_found(error):
                 safe(self.on_not_found, order_id, pair)
-                if self.starting_up:
+                if scopes.STARTING_UP.get():
+                    # Freqtrade's start-up pass would take this as "cancelled" with the
+                    # database's fill; it catches TemporaryError and keeps the order open
+                    # for the breaker to verify.
                     raise TemporaryError(
                         f"GhostGuard: order {order_id} ({pair}) not found at start-up; "
                         "kept open for verification"
@@ -87,6 +86,12 @@ class Detection:
         if order_id not in CANCELLING.get():
             order = self.verify_gone_answer(order_id, pair, order)
         return order
+
+    def _tracked(self, order_id: str) -> bool:
+        """An order the guard has a record of, or one the database holds open."""
+        if self.ctx.store.order(order_id) is not None:
+            return True
+        return ftmodel.is_guarded_row(ftmodel.db_order(order_id))
 
     def on_not_found(self, order_id: str, pair: str) -> None:
         row = ftmodel.db_order(order_id)

@@ -19,7 +19,7 @@ from typing import Any
 from freqtrade.enums import RPCMessageType
 from freqtrade.exceptions import DependencyException, InvalidOrderException
 
-from ghostguard import answers, events, ftmodel
+from ghostguard import answers, events, ftmodel, scopes
 from ghostguard.checks import (
     AMOUNT_EPS,
     Denial,
@@ -27,6 +27,7 @@ from ghostguard.checks import (
     ReplacementFacts,
     Verdict,
     as_amount,
+    clamp_exit,
     decide,
 )
 from ghostguard.context import GuardContext, safe
@@ -84,6 +85,9 @@ class Gate:
             verdict = Verdict((Denial(0, "guard_error", answers.error_text(error)),))
             log_event(events.REPLACEMENT_BLOCKED, pair=pair, reason=verdict.describe())
             raise GhostGuardBlocked(pair, verdict) from error
+        exit_intent = scopes.EXIT_INTENT.get()
+        if plan.role == "exit" and exit_intent is not None and exit_intent.risk_reducing:
+            return self._risk_reducing_exit(send, plan, kwargs, exit_intent)
         intent = self.intents.unresolved(plan)
         if intent is not None and not self.ctx.dry_run:
             found = self._claim_lost_create(plan, intent)
@@ -115,6 +119,57 @@ class Gate:
             safe(self.intents.advance, self.intents.digest(plan))
         if plan.is_replacement and not self.ctx.dry_run:
             safe(self.intents.sweep, plan)
+        return order
+
+    def _risk_reducing_exit(
+        self,
+        send: Callable[..., Any],
+        plan: Placement,
+        kwargs: dict[str, Any],
+        exit_intent: scopes.ExitIntent,
+    ) -> Any:
+        """A stop-loss, emergency, force or liquidation exit is never held back by checks 1, 4,
+        5 or 6, a pending gone exit or an unresolved lost create: it is only clamped to the
+        exchange position (one request; an unreadable position sends it as asked)."""
+        requested = float(kwargs["amount"])
+        position = self.ctx.venue.position_fact(plan.pair, 1)
+        clamped = clamp_exit(position, plan.direction, requested)
+        if clamped < requested:
+            kwargs["amount"] = clamped
+        self.ctx.stats["risk_reducing_exits"] += 1
+        logger.info(
+            "GhostGuard lets a %s exit on %s through (%s, amount %s of %s requested)",
+            exit_intent.exit_type,
+            plan.pair,
+            "clamped to the exchange position" if clamped < requested else "not clamped",
+            kwargs["amount"],
+            requested,
+        )
+        client_id = None
+        written: Intent | None = None
+        if not self.ctx.dry_run and self.intents.unresolved(plan) is None:
+            client_id = self.intents.client_id(plan)
+            written = self.intents.write_ahead(plan, client_id, float(kwargs["amount"]))
+        try:
+            with sending(client_id):
+                order = send(**kwargs)
+        except Exception as error:
+            if written is not None and isinstance(error, InvalidOrderException):
+                safe(self.ctx.store.remove, written)
+            raise
+        if written is not None:
+            safe(self.ctx.store.remove, written)
+            safe(self.intents.advance, self.intents.digest(plan))
+        safe(self.after_create, plan, order, None, plan.is_replacement)
+        if plan.is_replacement:
+            log_event(
+                events.GHOST_ORDER_REPLACED,
+                type=plan.role,
+                pair=plan.pair,
+                order_id=order.get("id") if isinstance(order, dict) else None,
+                reason=f"{exit_intent.exit_type} exit: never held back, only clamped",
+                detection=_gone_detection(plan.gone),
+            )
         return order
 
     def _claim_lost_create(self, plan: Placement, intent: Intent) -> Any:

@@ -26,7 +26,7 @@ from freqtrade import __version__ as freqtrade_version
 from freqtrade.exceptions import OperationalException
 from freqtrade.persistence import Trade
 
-from ghostguard import compat, events
+from ghostguard import compat, events, scopes
 from ghostguard.answers import settings_text
 from ghostguard.config import GuardConfig, GuardSettings
 from ghostguard.context import GuardContext
@@ -114,11 +114,15 @@ class GhostGuard:
         self.ctx.venue.capture(WRAPPED_METHODS)
         for name in WRAPPED_METHODS:
             setattr(self.exchange, name, getattr(self, f"_wrapped_{name}"))
+        for name in scopes.SCOPED_BOT_METHODS:
+            setattr(self.ctx.bot, name, scopes.scoped(name, getattr(self.ctx.bot, name)))
         logger.info("%s", self.startup_line())
 
     def uninstall(self) -> None:
         for name in WRAPPED_METHODS:
             self.exchange.__dict__.pop(name, None)
+        for name in scopes.SCOPED_BOT_METHODS:
+            self.ctx.bot.__dict__.pop(name, None)
         self.gate.shutdown()
         self.ctx.store.close()
 
@@ -169,8 +173,7 @@ class GhostGuard:
     # --- once per bot loop, and before a re-price cancels anything -----------------------------
 
     def on_loop_start(self) -> None:
-        """The first loop ends start-up; then the loop's planned work (see `loop`)."""
-        self.detection.starting_up = False
+        """The loop's planned work (see `loop`)."""
         self.loop.run()
 
     def reprice_veto(self, pair: str, open_order_ids: list[str]) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from freqtrade.persistence import Trade
 
-from ghostguard import ftmodel, lifecycle
+from ghostguard import ftmodel, lifecycle, scopes
 from ghostguard.checks import Role
 from ghostguard.ledger import Ledger
 from ghostguard.records import PendingReplacement
@@ -50,8 +50,9 @@ def trade_signal_key(ledger: Ledger, trade: Trade) -> str:
     return f"entry|{trade.pair}|trade{trade.id}"
 
 
-def exit_signal_key(pair: str, trade: Trade | None) -> str:
-    return f"exit|{pair}|trade{trade.id if trade else '-'}"
+def exit_signal_key(pair: str, trade: Trade | None, exit_reason: str | None) -> str:
+    """An exit signal: the trade and the exit reason (a new reason is a new signal)."""
+    return f"exit|{pair}|trade{trade.id if trade else '-'}|{exit_reason or '-'}"
 
 
 def plan_placement(ledger: Ledger, kwargs: dict[str, Any]) -> Placement:
@@ -67,7 +68,8 @@ def plan_placement(ledger: Ledger, kwargs: dict[str, Any]) -> Placement:
     initial = bool(kwargs.get("initial_order", True)) and role == "entry"
     if role == "exit":
         direction = -1 if (trade is not None and trade.is_short) else 1
-        signal = exit_signal_key(pair, trade)
+        intent = scopes.EXIT_INTENT.get()
+        signal = exit_signal_key(pair, trade, intent.exit_reason if intent else None)
     else:
         direction = 1 if side == "buy" else -1
         if initial or trade is None:
