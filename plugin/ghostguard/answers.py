@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import ccxt
+from freqtrade.exceptions import InvalidOrderException
 
 from ghostguard import events
 from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, as_amount
@@ -33,6 +34,25 @@ def is_post_only_rejection(error: BaseException) -> bool:
     return any(
         isinstance(e, ccxt.OrderImmediatelyFillable | ccxt.OrderNotFillable) for e in _chain(error)
     )
+
+
+# How venues refuse a second order with a client id already in use: the order EXISTS.
+# Binance -4116 "ClientOrderId is duplicated."; Bybit 110072 "OrderLinkedID is duplicate";
+# OKX 51016 "Duplicated clOrdId".
+_DUPLICATE_ID_MARKERS = ("-4116", "clientorderid is duplicated", "110072",
+                         "orderlinkedid is duplicate", "51016", "duplicated clordid")
+
+
+def is_duplicate_client_id(error: BaseException) -> bool:
+    """A create refused because its client order id is taken: an order with that id exists."""
+    return any(
+        marker in str(e).lower() for e in _chain(error) for marker in _DUPLICATE_ID_MARKERS
+    )
+
+
+def refused_without_order(error: BaseException) -> bool:
+    """A create the exchange refused, leaving no order behind (so its intent can go)."""
+    return isinstance(error, InvalidOrderException) and not is_duplicate_client_id(error)
 
 
 def error_text(error: BaseException) -> str:

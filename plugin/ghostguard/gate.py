@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from freqtrade.enums import RPCMessageType
-from freqtrade.exceptions import DependencyException, InvalidOrderException
+from freqtrade.exceptions import DependencyException
 
 from ghostguard import answers, events, ftmodel, scopes
 from ghostguard.checks import (
@@ -108,8 +108,8 @@ class Gate:
             with sending(client_id):
                 order = send(**kwargs)
         except Exception as error:
-            if written is not None and isinstance(error, InvalidOrderException):
-                safe(self.ctx.store.remove, written)  # refused: no order exists
+            if written is not None and answers.refused_without_order(error):
+                safe(self.ctx.store.remove, written)  # refused: no order exists (-4116 keeps it)
             safe(self._after_create_error, plan, error, attempt)
             raise
         if written is not None:
@@ -154,7 +154,7 @@ class Gate:
             with sending(client_id):
                 order = send(**kwargs)
         except Exception as error:
-            if written is not None and isinstance(error, InvalidOrderException):
+            if written is not None and answers.refused_without_order(error):
                 safe(self.ctx.store.remove, written)
             raise
         if written is not None:

@@ -47,6 +47,10 @@ class LostCreateOutcome:
     found: dict[str, Any] | None
 
 
+def _opposite(side: str) -> str:
+    return "sell" if side == "buy" else "buy"
+
+
 class Intents:
     def __init__(self, ctx: GuardContext, ledger: Ledger) -> None:
         self.ctx = ctx
@@ -124,11 +128,16 @@ class Intents:
     def resolve_before_send(self, plan: Placement, intent: Intent) -> LostCreateOutcome:
         """A create whose answer was lost, before the next placement of its pair and role: look
         its client order id up. `found` is the order to take instead of sending (Freqtrade takes
-        it as the create's answer); None means go on, as a checked replacement that reuses the
-        same client order id. Raises when the exchange cannot tell (the caller blocks)."""
+        it as the create's answer) — only for a placement of the same intent (signal, role and
+        side). None means go on, as a checked replacement; an order found for another intent is
+        reconciled on its own first (cancelled if working, pair locked if filled). Raises when
+        the exchange cannot tell (the caller blocks)."""
         found = self.lookup(plan.pair, intent.client_id)
         self.ctx.store.remove(intent)
-        if found is not None:
+        if found is not None and not self._same_intent(plan, intent, found):
+            self._reconcile(intent, found, f"placement of another intent ({plan.signal})")
+            found = None
+        elif found is not None:
             filled = as_amount(found.get("filled")) or 0.0
             if found.get("status") not in GONE_STATUSES or filled > AMOUNT_EPS:
                 self.ctx.stats["lost_creates_found"] += 1
@@ -157,6 +166,10 @@ class Intents:
         )
         return LostCreateOutcome(found=None)
 
+    def _same_intent(self, plan: Placement, intent: Intent, found: dict[str, Any]) -> bool:
+        side = plan.entry_side if plan.role == "entry" else _opposite(plan.entry_side)
+        return intent.digest == self.digest(plan) and str(found.get("side")).lower() == side
+
     def settle(self, intent: Intent) -> None:
         """A create with no answer that no later placement has claimed (after a crash, or the
         signal went away): find it by client order id and make sure no unknown order stays
@@ -176,8 +189,13 @@ class Intents:
         self.ledger.record_gone(
             pair, role, None, "lost_create", rejected_at_create=True, client_id=intent.client_id
         )
-        if found is None:
-            return
+        if found is not None:
+            self._reconcile(intent, found, "a create whose answer was lost")
+
+    def _reconcile(self, intent: Intent, found: dict[str, Any], why: str) -> None:
+        """An order of a lost create that no placement takes: cancelled if it works, the pair
+        locked if it filled (no position stays unknown to the bot)."""
+        pair, role = intent.pair, intent.role
         if intent.digest:
             self.advance(intent.digest)
         if found.get("status") == "open":
@@ -187,7 +205,7 @@ class Intents:
                 type=role,
                 pair=pair,
                 order_id=found.get("id"),
-                reason=f"unclaimed order {intent.client_id} from a create whose answer was lost",
+                reason=f"unclaimed order {intent.client_id} from {why}",
             )
         filled = as_amount(found.get("filled")) or 0.0
         if filled > AMOUNT_EPS:
@@ -197,7 +215,7 @@ class Intents:
                 type=role,
                 pair=pair,
                 order_id=found.get("id"),
-                reason=f"filled={filled:g} of a create whose answer was lost ({intent.client_id})",
+                reason=f"filled={filled:g} of {why} ({intent.client_id})",
             )
             self.ledger.lock_pair(pair, f"fill of unclaimed order {found.get('id')}: {filled:g}")
 
