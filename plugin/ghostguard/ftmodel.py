@@ -33,6 +33,14 @@ def open_trade(pair: str) -> Trade | None:
     return trades[0] if trades else None
 
 
+def open_order_ids(pair: str) -> set[str]:
+    """Ids of the orders the database holds open for the pair."""
+    rows = Order.session.scalars(
+        select(Order).filter(Order.ft_pair == pair, Order.ft_is_open.is_(True))
+    ).all()
+    return {str(row.order_id) for row in rows if row.order_id}
+
+
 def role_of_row(row: Order) -> Role:
     return "entry" if row.ft_order_side == row.trade.entry_side else "exit"
 

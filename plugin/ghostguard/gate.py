@@ -118,7 +118,8 @@ class Gate:
         if written is not None:
             safe(self.intents.advance, self.intents.digest(plan))
         if plan.is_replacement and not self.ctx.dry_run:
-            safe(self.intents.sweep, plan)
+            sent_id = order.get("id") if isinstance(order, dict) else None
+            safe(self.intents.sweep, plan, sent_id)
         return order
 
     def _risk_reducing_exit(

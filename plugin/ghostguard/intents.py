@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ghostguard import answers, events
+from ghostguard import answers, events, ftmodel
 from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, as_amount
 from ghostguard.context import GuardContext
 from ghostguard.events import log_event
@@ -221,13 +221,16 @@ class Intents:
 
     # --- the sweep after a replacement -------------------------------------------------------
 
-    def sweep(self, plan: Placement) -> None:
-        """Right after a replacement: a second working order of the same role is cancelled."""
+    def sweep(self, plan: Placement, sent_id: str | None) -> None:
+        """Right after a replacement: a working order of the same role that neither the
+        database nor this placement knows is cancelled. The bot's own orders stay; order ids
+        say nothing about which order is whose."""
         working = self.ctx.venue.open_orders(plan.pair, plan.role, plan.entry_side)
-        if len(working) < 2:
+        known = {str(sent_id)} | ftmodel.open_order_ids(plan.pair)
+        unknown = [order_id for order_id, _ in working if str(order_id) not in known]
+        if not unknown or len(working) < 2:
             return
-        ordered = sorted(working, key=lambda item: (len(item[0]), item[0]))
-        for order_id, _ in ordered[1:]:
+        for order_id in unknown:
             self.ctx.venue.exchange.cancel_order(order_id, plan.pair)
             self.ctx.stats["duplicates_cancelled"] += 1
             log_event(
@@ -235,5 +238,5 @@ class Intents:
                 type=plan.role,
                 pair=plan.pair,
                 order_id=order_id,
-                reason=f"second working {plan.role} order; kept {ordered[0][0]}",
+                reason=f"second working {plan.role} order, unknown to the bot; kept {sent_id}",
             )

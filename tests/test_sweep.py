@@ -1,0 +1,43 @@
+"""The sweep after a replacement keeps the bot's own order (defect 6 of the correctness work).
+
+An order the bot does not know (a foreign or lost order) becomes visible only after the checks
+ran; right after the replacement is sent, the sweep sees two working entries. It must cancel the
+unknown one and keep the replacement the bot placed, whatever their ids.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PAIR, loop, orders_of
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_the_sweep_cancels_the_unknown_order_and_keeps_the_bots(bot_on_sim, events, guard):
+    with bot_on_sim(guard=guard) as (sim, bot):
+        loop(bot)
+        [first] = orders_of(sim, reduce_only=False)
+        bid, _ = sim.best_bid_ask(PAIR)
+        foreign = sim.place_order(PAIR, "BUY", first.orig_qty, bid - 100)  # lower id than R
+        foreign.visible_at = sim.now_ms + 3_600_000  # not in the open orders at check time
+        sim.hold_order(foreign.order_id)
+
+        def show_foreign() -> None:
+            foreign.visible_at = sim.now_ms
+
+        if guard:
+            bot.strategy.ghost_guard.before_send = show_foreign
+        else:
+            show_foreign()
+        sim.expire_order(first.order_id)
+        loop(bot)
+        entries = orders_of(sim, reduce_only=False)
+        replacement = [o for o in entries if o.order_id > foreign.order_id]
+        assert replacement and replacement[0].order_id > foreign.order_id
+        if guard:
+            assert replacement[0].is_open  # the bot's own order stays
+            assert foreign.status == "CANCELED"  # the unknown one goes
+            [cancelled] = events.named("DUPLICATE_CANCELLED")
+            assert f"order_id={foreign.order_id}" in cancelled
+        else:
+            assert replacement[0].is_open and foreign.is_open  # an order the bot never learns of
