@@ -50,6 +50,13 @@ def trade_signal_key(ledger: Ledger, trade: Trade) -> str:
     return f"entry|{trade.pair}|trade{trade.id}"
 
 
+def adjustment_signal_key(opening: str, trade: Trade) -> str:
+    """Each position-adjustment decision is its own signal: the opening signal while the first
+    entry has not filled, then one per number of filled entries (its own attempt budget)."""
+    filled_entries = trade.nr_of_successful_entries
+    return opening if filled_entries == 0 else f"{opening}|adjust{filled_entries}"
+
+
 def exit_signal_key(pair: str, trade: Trade | None, exit_reason: str | None) -> str:
     """An exit signal: the trade and the exit reason (a new reason is a new signal)."""
     return f"exit|{pair}|trade{trade.id if trade else '-'}|{exit_reason or '-'}"
@@ -75,7 +82,7 @@ def plan_placement(ledger: Ledger, kwargs: dict[str, Any]) -> Placement:
         if initial or trade is None:
             signal = ftmodel.entry_signal_key(ledger.ctx.strategy, pair, direction)
         else:
-            signal = trade_signal_key(ledger, trade)
+            signal = adjustment_signal_key(trade_signal_key(ledger, trade), trade)
     return Placement(
         pair=pair,
         role=role,
