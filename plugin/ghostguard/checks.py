@@ -318,6 +318,30 @@ def rationing_denials(
     return [denial for denial in found if denial is not None]
 
 
+def offline_denials(
+    role: Role,
+    internal: InternalStateFact,
+    rationed: bool,
+    approved_so_far: int,
+    max_replacements: int,
+    last_approved_at: float | None,
+    now: float,
+    cooldown_s: float,
+    auto_replace: bool,
+) -> list[Denial]:
+    """The checks that need no network (4, and for a ghost replacement 5, 6 and auto-replace):
+    decided first, so that a replacement they block costs no request."""
+    denials = check_internal_state(role, internal)
+    if rationed:
+        denials.extend(
+            rationing_denials(
+                approved_so_far, max_replacements, last_approved_at, now, cooldown_s,
+                auto_replace,
+            )
+        )
+    return denials
+
+
 def decide(facts: ReplacementFacts) -> Verdict:
     """Run all six checks and name every failing one (not only the first)."""
     denials: list[Denial] = []

@@ -29,6 +29,7 @@ from ghostguard.checks import (
     as_amount,
     clamp_exit,
     decide,
+    offline_denials,
 )
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
@@ -75,6 +76,8 @@ class Gate:
         self.pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ghostguard")
         # Test seam: called after a replacement is approved, just before it is sent.
         self.before_send: Callable[[], None] | None = None
+        # The last block logged per (pair, role), to log a block that cannot change once.
+        self.last_block: dict[tuple[str, str], tuple[Any, ...]] = {}
 
     def create_order(self, send: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         """Freqtrade's `create_order(**kwargs)` through the gate (`send` is the original)."""
@@ -216,14 +219,7 @@ class Gate:
         settings = self.ctx.settings(plan.pair)
         venue = self.ctx.venue
         db_position = ftmodel.signed_db_position(ftmodel.open_trade(plan.pair))
-        readings = 2 if settings.position_check == "double" else 1
-        # The three exchange checks, issued concurrently, at the last moment before sending.
-        original = self.pool.submit(venue.original_fact, plan.gone)
-        position = self.pool.submit(venue.position_fact, plan.pair, readings)
-        open_orders = self.pool.submit(
-            venue.open_orders_fact, plan.pair, plan.role, plan.entry_side
-        )
-        # Checks 4-6 need no network: gathered while the requests are in flight.
+        # Checks 4-6 need no network: decided first, so a block they make costs no request.
         if plan.role == "entry":
             internal = InternalStateFact(
                 signal_active=ftmodel.signal_active(self.ctx.strategy, plan.pair, plan.direction),
@@ -238,6 +234,28 @@ class Gate:
             )
         counter = self._counter(plan)
         cooldown = self.ctx.store.of_pair_role(Cooldown, plan.pair, plan.role)
+        last_approved_at = cooldown.at if cooldown is not None else None
+        now = self.ctx.clock()
+        offline = offline_denials(
+            plan.role,
+            internal,
+            plan.rationed,
+            counter.approved,
+            settings.max_replacements_per_signal,
+            last_approved_at,
+            now,
+            settings.replacement_cooldown_s,
+            settings.auto_replace_cancelled_orders,
+        )
+        if offline:
+            return Verdict(tuple(offline))
+        # The three exchange checks, issued concurrently, at the last moment before sending.
+        readings = 2 if settings.position_check == "double" else 1
+        original = self.pool.submit(venue.original_fact, plan.gone)
+        position = self.pool.submit(venue.position_fact, plan.pair, readings)
+        open_orders = self.pool.submit(
+            venue.open_orders_fact, plan.pair, plan.role, plan.entry_side
+        )
         facts = ReplacementFacts(
             role=plan.role,
             direction=plan.direction,
@@ -249,8 +267,8 @@ class Gate:
             db_position=db_position,
             approved_so_far=counter.approved,
             max_replacements=settings.max_replacements_per_signal,
-            last_approved_at=cooldown.at if cooldown is not None else None,
-            now=self.ctx.clock(),
+            last_approved_at=last_approved_at,
+            now=now,
             cooldown_s=settings.replacement_cooldown_s,
             unknown_amount=self._unknown_amount(plan.pair, plan.role),
             rationed=plan.rationed,
@@ -320,6 +338,14 @@ class Gate:
         self.ctx.stats["blocked"] += 1
         for reason in verdict.reasons:
             self.ctx.stats[f"blocked:{reason}"] += 1
+        # The same block again (same signal, same gone order, same reasons): Freqtrade retries
+        # every loop; it is logged, noted and notified once, until a fact changes.
+        fingerprint = (plan.signal, _gone_id(plan.gone), tuple(verdict.reasons))
+        if self.last_block.get((plan.pair, plan.role)) == fingerprint:
+            self.ctx.stats["blocked_repeats"] += 1
+            logger.debug("GhostGuard: same block again on %s: %s", plan.pair, verdict.describe())
+            return
+        self.last_block[(plan.pair, plan.role)] = fingerprint
         line = log_event(
             events.REPLACEMENT_BLOCKED,
             type=plan.role,

@@ -43,8 +43,10 @@ from ghostguard.guard import GhostGuard
 logger = logging.getLogger("ghostguard")
 
 _GUARDED_RUNMODES = (RunMode.LIVE, RunMode.DRY_RUN)
-# The callbacks the guard takes on the instance (never on the class).
-GUARDED_CALLBACKS = ("bot_start", "bot_loop_start", "adjust_order_price")
+# The callbacks the guard takes on the instance (never on the class); `ft_bot_cleanup` is
+# Freqtrade's own (no strategy overrides it), called when a bot stops or /reload_config
+# replaces it.
+GUARDED_CALLBACKS = ("bot_start", "bot_loop_start", "adjust_order_price", "ft_bot_cleanup")
 
 
 def find_bot(strategy: Any) -> Any | None:
@@ -139,6 +141,12 @@ class GhostGuardMixin:
         guard.install()
         self.ghost_guard = guard
 
+    def ghost_guard_stop(self) -> None:
+        """The bot stops (or /reload_config replaces it): unwrap the exchange, stop the pool."""
+        guard, self.ghost_guard = self.ghost_guard, None
+        if guard is not None:
+            guard.uninstall()
+
     def ghost_guard_loop(self, current_time: Any) -> None:
         if self.ghost_guard is None or current_time == self._ghost_guard_last_loop:
             return
@@ -195,6 +203,17 @@ def _guarded(name: str, own: Callable[..., Any], strategy: GhostGuardMixin) -> C
             return own(*args, **kwargs)
 
         return bot_loop_start
+    if name == "ft_bot_cleanup":
+
+        @functools.wraps(own)
+        def ft_bot_cleanup(*args: Any, **kwargs: Any) -> Any:
+            try:
+                strategy.ghost_guard_stop()
+            except Exception:  # noqa: BLE001 - Freqtrade's own cleanup must still run
+                logger.warning("GhostGuard could not uninstall cleanly")
+            return own(*args, **kwargs)
+
+        return ft_bot_cleanup
 
     @functools.wraps(own)
     def adjust_order_price(*args: Any, **kwargs: Any) -> Any:
