@@ -43,6 +43,28 @@ def scrub(text: str) -> str:
     return text
 
 
+class ScrubFilter(logging.Filter):
+    """Every record of the guard's logger leaves scrubbed: message, arguments and traceback
+    (ccxt's error texts carry signed URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.msg = scrub(record.getMessage())
+            record.args = None
+            if record.exc_info:
+                text = logging.Formatter().formatException(record.exc_info)
+                record.exc_text = scrub(text)
+                record.exc_info = None
+            elif record.exc_text:
+                record.exc_text = scrub(record.exc_text)
+        except Exception:  # noqa: BLE001 - a log line must never break the bot
+            record.msg, record.args, record.exc_info = "GhostGuard: unloggable record", None, None
+        return True
+
+
+logger.addFilter(ScrubFilter())
+
+
 def _format_value(value: Any) -> str:
     text = scrub(str(value)).replace("\n", " ")
     return f'"{text}"' if (" " in text or not text) else text
