@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from freqtrade.enums import TradingMode
@@ -28,6 +28,8 @@ from ghostguard.checks import (
 from ghostguard.records import PendingReplacement
 
 
+# Binance: one trades request covers at most 7 days (USD-M `userTrades`, spot `myTrades`).
+TRADE_WINDOW = timedelta(days=7)
 # Venue methods the guard calls for one attempt only (the retrier's `count=0`).
 ONE_ATTEMPT_METHODS = ("fetch_order", "cancel_order", "get_balances", "fetch_positions")
 
@@ -66,8 +68,26 @@ class Venue:
         return self.exchange.cancel_order(order_id, pair, **self.once("cancel_order"))
 
     def traded(self, order_id: str, pair: str, since: datetime) -> tuple[float, float | None]:
-        """(amount, cost) the exchange's trades record for the order; raises when unreadable."""
-        return answers.traded_amounts(self.exchange.get_trades_for_order(order_id, pair, since))
+        """(amount, cost) the exchange's trades record for the order over its whole life;
+        raises when unreadable. Binance answers at most 7 days of trades per request (ccxt caps
+        `endTime` at `since` + 7 days), so an older order's life is read in 7-day pages."""
+        now = datetime.now(UTC)
+        if self.exchange.id != "binance" or now - since <= TRADE_WINDOW:
+            fills = self.exchange.get_trades_for_order(order_id, pair, since)
+            return answers.traded_amounts(fills)
+        pages: list[Any] = []
+        start = since
+        while start < now:
+            end = min(start + TRADE_WINDOW - timedelta(minutes=1), now)
+            page = self.exchange.get_trades_for_order(
+                order_id, pair, start, params={"endTime": int(end.timestamp() * 1000)}
+            )
+            if not isinstance(page, list):
+                raise ValueError(f"trades answer={page!r}")
+            pages.extend(page)
+            start = end + timedelta(milliseconds=1)
+        unique = {str(t.get("id")) if isinstance(t, dict) else repr(t): t for t in pages}
+        return answers.traded_amounts(list(unique.values()))
 
     def find_open_by_client_id(self, pair: str, client_id: str) -> dict[str, Any] | None:
         orders = self.exchange._api.fetch_open_orders(pair)
