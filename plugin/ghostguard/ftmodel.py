@@ -50,6 +50,18 @@ def is_guarded_row(row: Order | None) -> bool:
     return row is not None and row.ft_is_open and row.ft_order_side != "stoploss"
 
 
+def booked_orders(pair: str) -> list[tuple[str, bool, float]]:
+    """(order id, is buy, filled) of the open trade's orders as Freqtrade persisted them."""
+    trade = open_trade(pair)
+    if trade is None:
+        return []
+    return [
+        (str(o.order_id), o.side == "buy", o.safe_filled)
+        for o in trade.orders
+        if o.order_id and o.ft_order_side != "stoploss"
+    ]
+
+
 def signed_db_position(trade: Trade | None) -> float:
     """Filled amount of the trade per Freqtrade's database, long > 0, short < 0."""
     if trade is None:

@@ -136,7 +136,8 @@ class Gate:
         5 or 6, a pending gone exit or an unresolved lost create: it is only clamped to the
         exchange position (one request; an unreadable position sends it as asked)."""
         requested = float(kwargs["amount"])
-        position = self.ctx.venue.position_fact(plan.pair, 1)
+        booked = ftmodel.booked_orders(plan.pair) if self.ctx.dry_run else None
+        position = self.ctx.venue.position_fact(plan.pair, 1, booked)
         clamped = clamp_exit(position, plan.direction, requested)
         if clamped < requested:
             kwargs["amount"] = clamped
@@ -252,7 +253,8 @@ class Gate:
         # The three exchange checks, issued concurrently, at the last moment before sending.
         readings = 2 if settings.position_check == "double" else 1
         original = self.pool.submit(venue.original_fact, plan.gone)
-        position = self.pool.submit(venue.position_fact, plan.pair, readings)
+        booked = ftmodel.booked_orders(plan.pair) if self.ctx.dry_run else None
+        position = self.pool.submit(venue.position_fact, plan.pair, readings, booked)
         open_orders = self.pool.submit(
             venue.open_orders_fact, plan.pair, plan.role, plan.entry_side
         )

@@ -165,7 +165,8 @@ class LoopWork:
                 next_check=self.ctx.clock() + lifecycle.LOCK_RECHECK_S,
             )
         )
-        position = self.ctx.venue.position_fact(lock.pair, 1)
+        booked = ftmodel.booked_orders(lock.pair) if self.ctx.dry_run else None
+        position = self.ctx.venue.position_fact(lock.pair, 1, booked)
         if position.error is not None or not position.readings:
             return
         reading = position.readings[0]

@@ -28,6 +28,8 @@ from ghostguard.checks import (
 from ghostguard.records import PendingReplacement
 
 
+# A dry-run trade's orders as Freqtrade persisted them: (order id, is buy, filled).
+Booked = list[tuple[str, bool, float]]
 # Binance: one trades request covers at most 7 days (USD-M `userTrades`, spot `myTrades`).
 TRADE_WINDOW = timedelta(days=7)
 # Venue methods the guard calls for one attempt only (the retrier's `count=0`).
@@ -100,9 +102,9 @@ class Venue:
 
     # --- positions and open orders ----------------------------------------------------------
 
-    def position(self, pair: str) -> float | None:
+    def position(self, pair: str, booked: Booked | None = None) -> float | None:
         if self.dry_run:
-            return self.dry_run_position(pair)
+            return self.dry_run_position(pair, booked or [])
         if not self.futures:
             return unified.spot_position(
                 self.exchange.get_balances(**self.once("get_balances")),
@@ -117,14 +119,18 @@ class Venue:
         positions = self.exchange.fetch_positions(pair, **self.once("fetch_positions"))
         return unified.net_position(positions, pair)
 
-    def dry_run_position(self, pair: str) -> float:
-        """In dry-run the exchange is Freqtrade's own simulation: net of its filled orders."""
+    def dry_run_position(self, pair: str, booked: Booked) -> float:
+        """In dry-run the exchange is Freqtrade's own simulation: the orders of the pair's open
+        trade as Freqtrade persisted them (`booked`: id, is buy, filled), each with the fill its
+        in-memory simulation holds when that is further along. The in-memory orders alone are
+        empty after a restart."""
+        memory = self.exchange._dry_run_open_orders
         net = 0.0
-        for order in list(self.exchange._dry_run_open_orders.values()):
-            if order.get("symbol") != pair:
-                continue
-            filled = as_amount(order.get("filled")) or 0.0
-            net += filled if order.get("side") == "buy" else -filled
+        for order_id, is_buy, filled in booked:
+            live = memory.get(order_id)
+            if isinstance(live, dict) and live.get("symbol") == pair:
+                filled = max(filled, as_amount(live.get("filled")) or 0.0)
+            net += filled if is_buy else -filled
         return net
 
     def open_orders(self, pair: str, role: Role, entry_side: str) -> list[tuple[str, float]]:
@@ -170,13 +176,15 @@ class Venue:
             order_id=order_id, status=answer.get("status"), filled=answer.get("filled")
         )
 
-    def position_fact(self, pair: str, readings_wanted: int) -> PositionFact:
+    def position_fact(
+        self, pair: str, readings_wanted: int, booked: Booked | None = None
+    ) -> PositionFact:
         readings: list[float | None] = []
         try:
             for index in range(readings_wanted):
                 if index:
                     time.sleep(0.5)
-                readings.append(self.position(pair))
+                readings.append(self.position(pair, booked))
         except Exception as error:  # noqa: BLE001
             return PositionFact(error=answers.error_text(error))
         return PositionFact(readings=tuple(readings))
