@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench chaos clean
+.PHONY: install test lint demo bench chaos clean compat
 
 COUNT ?= 2000
 SEED ?= 1
@@ -33,6 +33,11 @@ chaos: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/requests_per_loop.py
 	$(PY) benchmarks/backtest_overhead.py
+
+# Every Freqtrade release the declared range admits, each in its own venv under .compat/
+# (RELEASES="2026.8 2026.9" picks releases, REF=HEAD tests a commit instead of the work tree).
+compat:
+	$(PYTHON) compat/run.py $(if $(RELEASES),--releases $(RELEASES)) $(if $(REF),--ref $(REF))
 
 clean:
 	rm -rf $(VENV) build *.egg-info plugin/*.egg-info simulator/*.egg-info

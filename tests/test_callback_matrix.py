@@ -187,6 +187,12 @@ def trigger_exit(sim: SimExchange, bot: FreqtradeBot, name: str) -> Any:
         cb.SCRIPT["exit_long"] = 1
     loop(bot)
     [exit_order] = exits(sim)
+    trade = open_trade()
+    assert trade is not None
+    # Freqtrade calls the stop custom_stoploss moved "trailing_stop_loss", unless it was set
+    # right after the fill (after_fill), which also resets the initial stop: "stop_loss".
+    expected = {"stop_loss", "trailing_stop_loss"} if name in STOP_TRIGGERED else {"exit_signal"}
+    assert trade.exit_reason in expected
     return exit_order
 
 
@@ -319,6 +325,7 @@ def test_adjust_entry_price_is_the_price_of_the_replaced_order(cb_bot, name) -> 
     assert first[4] == "CANCELED" and second[4] == "NEW"
     assert second[1] == pytest.approx(on["bid"])  # the price the callback returned
     assert calls(callback)[-1]["price"] == pytest.approx(second[1])
+    assert calls(callback)[-1].get("is_entry", True) is True
 
 
 def _reprice_exit(sim: SimExchange, bot: FreqtradeBot) -> dict[str, Any]:
@@ -341,6 +348,7 @@ def test_adjust_exit_price_is_the_price_of_the_replaced_exit(cb_bot, name) -> No
     assert second_exit[1] == pytest.approx(on["ask"])
     assert second_exit[2] <= on["position"] + EPS
     assert calls(callback)[-1]["price"] == pytest.approx(second_exit[1])
+    assert calls(callback)[-1].get("is_entry", False) is False
 
 
 CHASES = 20

@@ -391,8 +391,8 @@ class SimExchange:
             "/fapi/v1/time": lambda p: {"serverTime": self.now_ms},
             "/fapi/v1/exchangeInfo": self._exchange_info,
             "/fapi/v1/klines": self._klines,
-            "/fapi/v1/markPriceKlines": self._klines,
-            "/fapi/v1/indexPriceKlines": self._klines,
+            "/fapi/v1/markPriceKlines": self._price_klines,
+            "/fapi/v1/indexPriceKlines": self._price_klines,
             "/fapi/v1/premiumIndexKlines": self._premium_klines,
             "/fapi/v1/depth": self._depth,
             "/fapi/v1/ticker/bookTicker": self._book_ticker,
@@ -594,6 +594,11 @@ class SimExchange:
             ])
         return rows
 
+    def _price_klines(self, params: dict[str, str]) -> Json:
+        """Mark / index price candles: Binance documents them as klines whose trade fields
+        (volume, quote volume, trade count, taker volumes) are "Ignore" and answers "0" / 0."""
+        return [[*r[:5], "0", r[6], "0", 0, "0", "0", "0"] for r in self._klines(params)]
+
     def _premium_klines(self, params: dict[str, str]) -> Json:
         rows = self._klines(params)
         return [[r[0], "0.0001", "0.0001", "0.0001", "0.0001", "0", r[6], "0", 0, "0", "0", "0"]
@@ -790,6 +795,11 @@ class SimExchange:
             raise BinanceError(-1102, "Mandatory parameter 'marginType' was not sent.")
         position = self.positions[spec.id]
         if position.margin_type == wanted:
+            # Binance USD-M error code -4046 NO_NEED_TO_CHANGE_MARGIN_TYPE, HTTP 400: the answer
+            # to every repeated POST /fapi/v1/marginType. Kept exactly so: ccxt >= 4.5.65 raises
+            # it as MarginModeAlreadySet by default (option throwMarginModeAlreadySet), and
+            # Freqtrade < 2026.7 turns that into TemporaryError for an initial entry order, as
+            # it does in production (tests/test_sim_versions.py).
             raise BinanceError(-4046, "No need to change margin type.")
         if position.qty != 0 or self.open_orders(spec.id):
             raise BinanceError(-4048, "Margin type cannot be changed if there exists position.")
