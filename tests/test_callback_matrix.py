@@ -70,6 +70,8 @@ EXIT_SIDE = [
 ENTRY_SIDE = [name for name in STRATEGIES if name not in EXIT_SIDE] + ["CbAdjustOrderPrice"]
 # Their exit is the stoploss they set (the price falls through it), not an exit signal.
 STOP_TRIGGERED = {"CbCustomStoploss", "CbCustomStoplossAfterFill"}
+# Their exit is Freqtrade's stop-loss exit (risk-reducing: never held back, only clamped).
+STOP_LOSS_EXITS = ("CbCustomStoploss", "CbCustomStoplossAfterFill")
 TWINS = pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "plain"])
 
 BotFactory = Callable[..., AbstractContextManager[tuple[SimExchange, FreqtradeBot]]]
@@ -296,7 +298,12 @@ def test_filled_exit_answered_cancelled_sends_no_second_exit(cb_bot, events, nam
         assert sim.position(PAIR) == pytest.approx(0.0)
         assert lowest_position(sim) >= -EPS
         assert sim.max_abs_position(PAIR) == pytest.approx(entry.orig_qty)
-        if guard:
+        if guard and name in STOP_LOSS_EXITS:
+            # A stop-loss exit is never held back, only clamped to a readable position: with
+            # nothing left to reduce it goes out reduce-only, and the exchange refuses it.
+            assert all(o.reduce_only for o in exits(sim)) and working(sim) == []
+            assert not any("stop_loss" in b for b in events.named("REPLACEMENT_BLOCKED"))
+        elif guard:
             assert sent == 0 and working(sim) == []
             assert any("no_position_to_exit" in b for b in events.named("REPLACEMENT_BLOCKED"))
         else:
