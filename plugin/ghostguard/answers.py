@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import ccxt
-from freqtrade.exceptions import InvalidOrderException
+from freqtrade.exceptions import InvalidOrderException, RetryableOrderError
 
 from ghostguard import events
 from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, as_amount
@@ -25,8 +25,16 @@ def _chain(error: BaseException) -> list[BaseException]:
 
 
 def is_not_found(error: BaseException) -> bool:
-    """A definitive "order does not exist", recognised by ccxt's error class on any exchange."""
-    return any(isinstance(e, ccxt.OrderNotFound) for e in _chain(error))
+    """A definitive "order does not exist", recognised the way Freqtrade itself marks it: ccxt's
+    `OrderNotFound` in the cause chain, Freqtrade's `RetryableOrderError` (its not-found
+    class), or a venue override's own "Order not found" (Kraken Futures raises a plain
+    `InvalidOrderException("Order not found in any endpoint ...")` with no ccxt cause)."""
+    for e in _chain(error):
+        if isinstance(e, ccxt.OrderNotFound | RetryableOrderError):
+            return True
+        if isinstance(e, InvalidOrderException) and "order not found" in str(e).lower():
+            return True
+    return False
 
 
 def is_post_only_rejection(error: BaseException) -> bool:
