@@ -67,9 +67,10 @@ def error_text(error: BaseException) -> str:
     return events.scrub(f"{type(error).__name__}: {error}")[:300]
 
 
-def signed_position(orders: list[tuple[bool, float]], is_short: bool) -> float:
-    """Net filled amount of a trade's orders, long > 0, short < 0 (`(is_entry, filled)`)."""
-    net = sum(filled if is_entry else -filled for is_entry, filled in orders)
+def signed_position(orders: list[tuple[bool, float, float]], is_short: bool) -> float:
+    """Net amount a trade holds, long > 0, short < 0, from its orders `(is_entry, filled,
+    fee in the base currency)`: a fee taken in the base asset (spot) is not held."""
+    net = sum(filled - fee if is_entry else -filled for is_entry, filled, fee in orders)
     return -net if is_short else net
 
 

@@ -133,16 +133,22 @@ def _position_of(fact: PositionFact) -> tuple[float | None, str | None]:
 
 
 def check_position(
-    role: Role, fact: PositionFact, db_position: float, direction: int, amount: float
+    role: Role,
+    fact: PositionFact,
+    db_position: float,
+    direction: int,
+    amount: float,
+    tolerance: float = AMOUNT_EPS,
 ) -> tuple[Denial | None, float | None]:
-    """Entry: exchange position equals the database's. Exit: a position exists; clamp to it.
+    """Entry: exchange position equals the database's (within `tolerance`, half the market's
+    amount step). Exit: a position exists; clamp to it.
 
     Returns the denial (or None) and, for an exit, the amount clamped to the position.
     """
     position, error = _position_of(fact)
     if position is None:
         return Denial(2, "position_check_failed", error or ""), None
-    tolerance = max(AMOUNT_EPS, abs(db_position) * 1e-9)
+    tolerance = max(tolerance, AMOUNT_EPS, abs(db_position) * 1e-9)
     if role == "entry":
         if abs(position - db_position) <= tolerance:
             return None, None
@@ -150,7 +156,7 @@ def check_position(
         if abs(db_position) <= AMOUNT_EPS:
             return Denial(2, "position_already_exists", detail), None
         return Denial(2, "position_mismatch", detail), None
-    if position * direction <= AMOUNT_EPS:
+    if position * direction <= tolerance:
         return Denial(2, "no_position_to_exit", f"exchange={position:g}"), None
     return None, min(amount, abs(position))
 
@@ -165,13 +171,15 @@ def clamp_exit(fact: PositionFact, direction: int, amount: float) -> float:
     return min(amount, abs(position))
 
 
-def partial_fill_booked(role: Role, fact: PositionFact, db_position: float) -> bool:
+def partial_fill_booked(
+    role: Role, fact: PositionFact, db_position: float, tolerance: float = AMOUNT_EPS
+) -> bool:
     """An exit whose predecessor partly filled may be re-placed for the rest once that fill is
     booked: the exchange position equals the database's."""
     position, _ = _position_of(fact)
     if role != "exit" or position is None:
         return False
-    return abs(position - db_position) <= max(AMOUNT_EPS, abs(db_position) * 1e-9)
+    return abs(position - db_position) <= max(tolerance, AMOUNT_EPS, abs(db_position) * 1e-9)
 
 
 # --- check 3: duplicate working orders -----------------------------------------------------
@@ -298,6 +306,7 @@ class ReplacementFacts:
     # chasing.
     rationed: bool = True
     auto_replace: bool = True
+    amount_tolerance: float = AMOUNT_EPS  # half the market's amount step
     extra: tuple[Denial, ...] = field(default_factory=tuple)
 
 
@@ -348,11 +357,18 @@ def decide(facts: ReplacementFacts) -> Verdict:
     original = check_original_order(facts.original)
     if original and not (
         original.reason == "original_order_partial"
-        and partial_fill_booked(facts.role, facts.position, facts.db_position)
+        and partial_fill_booked(
+            facts.role, facts.position, facts.db_position, facts.amount_tolerance
+        )
     ):
         denials.append(original)
     position, exit_amount = check_position(
-        facts.role, facts.position, facts.db_position, facts.direction, facts.amount
+        facts.role,
+        facts.position,
+        facts.db_position,
+        facts.direction,
+        facts.amount,
+        facts.amount_tolerance,
     )
     if position:
         denials.append(position)

@@ -66,7 +66,10 @@ def signed_db_position(trade: Trade | None) -> float:
     """Filled amount of the trade per Freqtrade's database, long > 0, short < 0."""
     if trade is None:
         return 0.0
-    orders = [(o.ft_order_side == trade.entry_side, o.safe_filled) for o in trade.orders]
+    orders = [
+        (o.ft_order_side == trade.entry_side, o.safe_filled, o.ft_fee_base or 0.0)
+        for o in trade.orders
+    ]
     return answers.signed_position(orders, trade.is_short)
 
 

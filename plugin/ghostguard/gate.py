@@ -40,6 +40,7 @@ from ghostguard.records import (
     Cooldown,
     Intent,
     OrderRecord,
+    PairLockRecord,
     PendingReplacement,
     Phase,
     SignalCounter,
@@ -275,6 +276,7 @@ class Gate:
             unknown_amount=self._unknown_amount(plan.pair, plan.role),
             rationed=plan.rationed,
             auto_replace=settings.auto_replace_cancelled_orders,
+            amount_tolerance=venue.amount_tolerance(plan.pair),
         )
         return decide(facts)
 
@@ -342,10 +344,13 @@ class Gate:
             self.ctx.stats[f"blocked:{reason}"] += 1
         # The same block again (same signal, same gone order, same reasons): Freqtrade retries
         # every loop; it is logged, noted and notified once, until a fact changes.
+        disagreement = sorted(DISAGREEMENT_REASONS.intersection(verdict.reasons))
         fingerprint = (plan.signal, _gone_id(plan.gone), tuple(verdict.reasons))
         if self.last_block.get((plan.pair, plan.role)) == fingerprint:
             self.ctx.stats["blocked_repeats"] += 1
             logger.debug("GhostGuard: same block again on %s: %s", plan.pair, verdict.describe())
+            if disagreement and self.ctx.store.of_pair(PairLockRecord, plan.pair) is None:
+                self._lock_for(plan.pair, disagreement)  # lifted meanwhile, disagreeing again
             return
         self.last_block[(plan.pair, plan.role)] = fingerprint
         line = log_event(
@@ -367,12 +372,16 @@ class Gate:
                     order_id=_gone_id(plan.gone),
                     attempt=f"{counter.approved}/{settings.max_replacements_per_signal}",
                 )
-        disagreement = sorted(DISAGREEMENT_REASONS.intersection(verdict.reasons))
         if disagreement:
-            self.ledger.lock_pair(plan.pair, ",".join(disagreement))
+            self._lock_for(plan.pair, disagreement)
         ftmodel.update_custom_data(plan.trade_id, last_verdict=f"blocked:{verdict.describe()}")
         if settings.notify:
             self.ctx.bot.rpc.send_msg({"type": RPCMessageType.WARNING, "status": line})
+
+    def _lock_for(self, pair: str, disagreement: list[str]) -> None:
+        self.ledger.lock_pair(
+            pair, ",".join(disagreement), working_orders="duplicate_working_order" in disagreement
+        )
 
     def after_create(
         self, plan: Placement, order: Any, attempt: int | None, replaced: bool

@@ -124,13 +124,19 @@ class Ledger:
 
     # --- locks and custom data ------------------------------------------------------------
 
-    def lock_pair(self, pair: str, why: str) -> None:
+    def lock_pair(self, pair: str, why: str, working_orders: bool = False) -> None:
+        """Lock the pair for new entries until the disagreement is gone (`working_orders`: it
+        includes an order the database does not know)."""
         reason = ftmodel.lock_reason(why)
         if ftmodel.lock_pair(pair, reason):
             self.ctx.stats["locks"] += 1
+        earlier = self.ctx.store.of_pair(PairLockRecord, pair)
         self.ctx.store.put(
             PairLockRecord(
-                pair=pair, reason=reason, next_check=self.ctx.clock() + lifecycle.LOCK_RECHECK_S
+                pair=pair,
+                reason=reason,
+                next_check=self.ctx.clock() + lifecycle.LOCK_RECHECK_S,
+                working_orders=working_orders or bool(earlier and earlier.working_orders),
             )
         )
 

@@ -9,12 +9,13 @@ Freqtrade's own order handling does.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from freqtrade.persistence import Trade
 
 from ghostguard import answers, events, ftmodel, lifecycle
-from ghostguard.checks import AMOUNT_EPS, as_amount
+from ghostguard.checks import as_amount
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
 from ghostguard.intents import Intents
@@ -158,21 +159,32 @@ class LoopWork:
 
     def recheck_lock(self, lock: PairLockRecord) -> None:
         """Lift the guard's lock once the exchange and the database agree again."""
-        self.ctx.store.put(
-            PairLockRecord(
-                pair=lock.pair,
-                reason=lock.reason,
-                next_check=self.ctx.clock() + lifecycle.LOCK_RECHECK_S,
-            )
-        )
+        self.ctx.store.put(replace(lock, next_check=self.ctx.clock() + lifecycle.LOCK_RECHECK_S))
         booked = ftmodel.booked_orders(lock.pair) if self.ctx.dry_run else None
         position = self.ctx.venue.position_fact(lock.pair, 1, booked)
         if position.error is not None or not position.readings:
             return
         reading = position.readings[0]
         db_position = ftmodel.signed_db_position(ftmodel.open_trade(lock.pair))
-        if reading is not None and abs(reading - db_position) <= AMOUNT_EPS:
-            self.ledger.unlock_pair(lock)
+        if reading is None or abs(reading - db_position) > self.ctx.venue.amount_tolerance(
+            lock.pair
+        ):
+            return
+        if lock.working_orders and self._unknown_working_orders(lock.pair):
+            return  # the order the database does not know still rests: the lock stays
+        self.ledger.unlock_pair(lock)
+
+    def _unknown_working_orders(self, pair: str) -> list[str]:
+        """Working orders of the pair (either role) that the database does not know."""
+        trade = ftmodel.open_trade(pair)
+        entry_side = trade.entry_side if trade is not None else "buy"
+        known = ftmodel.open_order_ids(pair)
+        working = [
+            order_id
+            for role in ("entry", "exit")
+            for order_id, _ in self.ctx.venue.open_orders(pair, role, entry_side)  # type: ignore[arg-type]
+        ]
+        return [order_id for order_id in working if str(order_id) not in known]
 
     def prune(self) -> None:
         """Forget orders whose trade is closed (or gone) and that nothing watches any more,

@@ -120,11 +120,14 @@ class ClientIdSequence:
 
 @dataclass(frozen=True)
 class PairLockRecord:
-    """A pair the guard locked because the exchange and the database disagree."""
+    """A pair the guard locked because the exchange and the database disagree. `working_orders`:
+    the disagreement includes a working order the database does not know, so the lock lifts
+    only once that order is gone too (not on positions alone)."""
 
     pair: str
     reason: str
     next_check: float
+    working_orders: bool = False
 
 
 Record = (
@@ -233,6 +236,7 @@ def plain_from_doc(cls: type, ids: dict[str, Any], doc: dict[str, Any]) -> Recor
     elif cls is PairLockRecord:
         values["reason"] = str(values.get("reason", ""))
         values["next_check"] = float(values.get("next_check") or 0.0)
+        values["working_orders"] = bool(values.get("working_orders", False))
     return cls(**values)
 
 

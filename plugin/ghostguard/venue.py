@@ -15,10 +15,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import ccxt
 from freqtrade.enums import TradingMode
 
 from ghostguard import answers, binance, compat, unified
 from ghostguard.checks import (
+    AMOUNT_EPS,
     OpenOrdersFact,
     OriginalOrderFact,
     PositionFact,
@@ -59,6 +61,17 @@ class Venue:
         """Keyword arguments for one attempt, no retry back-off: `count=0` where the venue's
         method takes it, nothing where it does not (never an argument it rejects)."""
         return {"count": 0} if self.takes_count.get(name) else {}
+
+    def amount_tolerance(self, pair: str) -> float:
+        """Half the market's amount step: positions that differ by less are the same (rounding
+        dust after an exit, a fee booked to the step)."""
+        try:
+            step = self.exchange.markets[pair]["precision"]["amount"]
+            if self.exchange.precisionMode != ccxt.TICK_SIZE:
+                step = 10.0 ** -int(step)
+            return max(AMOUNT_EPS, float(step) / 2)
+        except Exception:  # noqa: BLE001 - unknown precision: exact comparison
+            return AMOUNT_EPS
 
     # --- orders ---------------------------------------------------------------------------
 

@@ -1,0 +1,71 @@
+"""A pair lock lifts when, and only when, the disagreement that caused it is gone (defect 9 of
+the correctness work), and positions compare within the market's amount step, counting fees
+booked in the base currency."""
+
+from __future__ import annotations
+
+import pytest
+from freqtrade.persistence import PairLocks
+
+from ghostguard.answers import signed_position
+from ghostguard.checks import PositionFact, check_position
+from tests.conftest import PAIR, loop, orders_of
+
+
+def _guard_locks() -> list:
+    return [
+        lock for lock in PairLocks.get_pair_locks(PAIR)
+        if (lock.reason or "").startswith("GhostGuard")
+    ]
+
+
+def test_a_lock_for_an_unknown_working_order_stays_while_it_rests(bot_on_sim, events) -> None:
+    with bot_on_sim() as (sim, bot):
+        guard = bot.strategy.ghost_guard
+        now = [1_000.0]
+        guard.clock = lambda: now[0]
+        loop(bot)
+        [first] = orders_of(sim, reduce_only=False)
+        bid, _ = sim.best_bid_ask(PAIR)
+        foreign = sim.place_order(PAIR, "BUY", first.orig_qty, bid - 100)
+        sim.hold_order(foreign.order_id)
+        sim.expire_order(first.order_id)
+        loop(bot)
+        assert any("duplicate_working_order" in b for b in events.named("REPLACEMENT_BLOCKED"))
+        assert _guard_locks()
+        for _ in range(3):  # positions agree (both flat), but the foreign order still rests
+            now[0] += 61
+            loop(bot)
+            assert _guard_locks(), "lifted while the order the database does not know rests"
+        unlocked = [line for line in events.lines if "GhostGuard unlocked" in line]
+        assert unlocked == []  # never lifted meanwhile (no lock that flaps off and on)
+        sim.cancel_on_exchange(foreign.order_id)
+        now[0] += 61
+        loop(bot)
+        assert _guard_locks() == []
+        assert len([line for line in events.lines if "GhostGuard unlocked" in line]) == 1
+
+
+def test_spot_fees_in_the_base_asset_are_not_held() -> None:
+    # Spot buy of 0.002 BTC with 0.000002 BTC taken as fee: the bot holds 0.001998.
+    held = signed_position([(True, 0.002, 0.000002)], is_short=False)
+    assert held == pytest.approx(0.001998)
+    denial, _ = check_position("entry", PositionFact(readings=(0.001998,)), held, 1, 0.002)
+    assert denial is None
+
+
+@pytest.mark.parametrize(
+    ("exchange", "database", "tolerance", "reason"),
+    [
+        (0.0000004, 0.0, 0.0005, None),  # rounding dust below half a step: flat
+        (0.0000004, 0.0, 1e-9, "position_already_exists"),  # unknown step: exact
+        (0.001, 0.0, 0.0005, "position_already_exists"),  # a whole step is a position
+    ],
+)
+def test_positions_compare_within_half_the_amount_step(
+    exchange: float, database: float, tolerance: float, reason: str | None
+) -> None:
+    denial, _ = check_position(
+        "entry", PositionFact(readings=(exchange,)), database, 1, 0.002, tolerance
+    )
+    assert (denial.reason if denial else None) == reason
