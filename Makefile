@@ -32,6 +32,8 @@ chaos: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/requests_per_loop.py
+	$(PY) benchmarks/requests_per_path.py
+	$(PY) benchmarks/retry_stall.py
 	$(PY) benchmarks/backtest_overhead.py
 
 # Every Freqtrade release the declared range admits, each in its own venv under .compat/
