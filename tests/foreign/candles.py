@@ -4,6 +4,12 @@ with Freqtrade's own data handler.
 
 The price swings (a slow wave plus noise), so that the foreign templates' RSI / TEMA / Bollinger
 crossings fire: a backtest that trades nothing would prove nothing.
+
+Funding rates are written in the layout of the running Freqtrade release, as it writes them itself:
+2026.8+ stores `[date, funding_rate]` (`freqtrade.candle_columns`, the exchange keeps
+`[timestamp, fundingRate]`); 2026.7 and older store OHLCV rows with the rate in `open` and zeros
+elsewhere (`Exchange._fetch_funding_rate_history` keeps `[timestamp, fundingRate, 0, 0, 0, 0]`,
+the data handlers store only `constants.DEFAULT_DATAFRAME_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -40,6 +46,28 @@ def swinging_candles(
     )
 
 
+def funding_rate_columns() -> list[str]:
+    """The columns this Freqtrade release stores for CandleType.FUNDING_RATE."""
+    try:
+        from freqtrade.candle_columns import get_candle_columns  # 2026.8+
+    except ImportError:  # 2026.7 and older: every candle type is stored as OHLCV
+        from freqtrade.constants import DEFAULT_DATAFRAME_COLUMNS
+
+        return list(DEFAULT_DATAFRAME_COLUMNS)
+    return list(get_candle_columns(CandleType.FUNDING_RATE))
+
+
+def funding_rates(dates: pd.DatetimeIndex, rate: float) -> pd.DataFrame:
+    """Funding-rate rows in the running release's storage layout (see the module docstring)."""
+    columns = funding_rate_columns()
+    if "funding_rate" in columns:
+        values: dict[str, object] = {"date": dates, "funding_rate": rate}
+    else:  # legacy OHLCV layout: the rate in "open", zeros in the other columns
+        values = {"date": dates, "open": rate, "high": 0.0, "low": 0.0, "close": 0.0,
+                  "volume": 0.0}
+    return pd.DataFrame(values).loc[:, columns]
+
+
 def write_futures_data(
     datadir: Path, pairs: dict[str, float], end: pd.Timestamp, days: int
 ) -> str:
@@ -53,14 +81,11 @@ def write_futures_data(
         handler.ohlcv_store(pair, "5m", five, CandleType.FUTURES)
         hourly = swinging_candles(seed, start, days * 24, base, pd.Timedelta(hours=1))
         handler.ohlcv_store(pair, "1h", hourly, CandleType.MARK)
-        funding = pd.DataFrame(
-            {
-                "date": pd.date_range(start, periods=days * 3, freq="8h", tz="UTC"),
-                "funding_rate": 0.0001,
-            }
+        funding = funding_rates(
+            pd.date_range(start, periods=days * 3, freq="8h", tz="UTC"), 0.0001
         )
         handler.ohlcv_store(pair, "8h", funding, CandleType.FUNDING_RATE)
     return f"{start:%Y%m%d}-{end:%Y%m%d}"
 
 
-__all__ = ["swinging_candles", "write_futures_data"]
+__all__ = ["funding_rate_columns", "funding_rates", "swinging_candles", "write_futures_data"]
