@@ -7,8 +7,11 @@ unknown one and keep the replacement the bot placed, whatever their ids.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from ghostsim import LostResponse
 from tests.conftest import PAIR, loop, orders_of
 
 
@@ -41,3 +44,35 @@ def test_the_sweep_cancels_the_unknown_order_and_keeps_the_bots(bot_on_sim, even
             assert f"order_id={foreign.order_id}" in cancelled
         else:
             assert replacement[0].is_open and foreign.is_open  # an order the bot never learns of
+
+
+def test_a_sweep_whose_read_failed_runs_again_next_loop(bot_on_sim, events) -> None:
+    with bot_on_sim() as (sim, bot):
+        loop(bot)
+        [first] = orders_of(sim, reduce_only=False)
+        bid, _ = sim.best_bid_ask(PAIR)
+        foreign = sim.place_order(PAIR, "BUY", first.orig_qty, bid - 100)
+        foreign.visible_at = sim.now_ms + 3_600_000
+        sim.hold_order(foreign.order_id)
+        real_handle = sim.handle
+        armed: list[bool] = []
+
+        def timing_out(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            if armed and method == "GET" and path == "/fapi/v1/openOrders":
+                armed.clear()
+                raise LostResponse()
+            return real_handle(method, path, *args, **kwargs)
+
+        def arm() -> None:  # after the checks: the sweep's read times out, the order shows
+            armed.append(True)
+            foreign.visible_at = sim.now_ms
+
+        sim.handle = timing_out
+        bot.strategy.ghost_guard.before_send = arm
+        sim.expire_order(first.order_id)
+        loop(bot)
+        assert foreign.is_open  # the sweep could not read the open orders ...
+        loop(bot)
+        assert foreign.status == "CANCELED"  # ... and ran again on the next loop
+        entries = orders_of(sim, reduce_only=False)
+        assert [o for o in entries if o.order_id > foreign.order_id][0].is_open

@@ -123,7 +123,7 @@ class Gate:
             safe(self.intents.advance, self.intents.digest(plan))
         if plan.is_replacement and not self.ctx.dry_run:
             sent_id = order.get("id") if isinstance(order, dict) else None
-            safe(self.intents.sweep, plan, sent_id)
+            safe(self.intents.sweep_after, plan, sent_id)
         return order
 
     def _risk_reducing_exit(

@@ -12,17 +12,17 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ghostguard import answers, events, ftmodel
-from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, as_amount
+from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, Role, as_amount
 from ghostguard.context import GuardContext
 from ghostguard.events import log_event
 from ghostguard.ledger import Ledger
 from ghostguard.placement import Placement
-from ghostguard.records import ClientIdSequence, Intent
+from ghostguard.records import ClientIdSequence, Intent, OrderRecord
 
 
 logger = logging.getLogger("ghostguard")
@@ -221,22 +221,46 @@ class Intents:
 
     # --- the sweep after a replacement -------------------------------------------------------
 
-    def sweep(self, plan: Placement, sent_id: str | None) -> None:
+    def sweep(self, pair: str, role: Role, entry_side: str, sent_id: str | None) -> None:
         """Right after a replacement: a working order of the same role that neither the
         database nor this placement knows is cancelled. The bot's own orders stay; order ids
         say nothing about which order is whose."""
-        working = self.ctx.venue.open_orders(plan.pair, plan.role, plan.entry_side)
-        known = {str(sent_id)} | ftmodel.open_order_ids(plan.pair)
+        working = self.ctx.venue.open_orders(pair, role, entry_side)
+        known = {str(sent_id)} | ftmodel.open_order_ids(pair)
         unknown = [order_id for order_id, _ in working if str(order_id) not in known]
         if not unknown or len(working) < 2:
             return
         for order_id in unknown:
-            self.ctx.venue.exchange.cancel_order(order_id, plan.pair)
+            self.ctx.venue.exchange.cancel_order(order_id, pair)
             self.ctx.stats["duplicates_cancelled"] += 1
             log_event(
                 events.DUPLICATE_CANCELLED,
-                type=plan.role,
-                pair=plan.pair,
+                type=role,
+                pair=pair,
                 order_id=order_id,
-                reason=f"second working {plan.role} order, unknown to the bot; kept {sent_id}",
+                reason=f"second working {role} order, unknown to the bot; kept {sent_id}",
             )
+
+    def sweep_after(self, plan: Placement, sent_id: str | None) -> None:
+        """The sweep right after a replacement; if it fails, it is due again next loop (the
+        sent order's record carries `sweep_due`)."""
+        try:
+            self.sweep(plan.pair, plan.role, plan.entry_side, sent_id)
+        except Exception as error:  # noqa: BLE001 - retried by the next loop
+            logger.warning(
+                "GhostGuard: sweep after the replacement on %s failed (%s); retrying next loop",
+                plan.pair,
+                answers.error_text(error),
+            )
+            record = self.ctx.store.order(str(sent_id)) if sent_id else None
+            if record is not None:
+                self.ctx.store.put(replace(record, sweep_due=True))
+
+    def sweep_again(self, record: OrderRecord) -> None:
+        """A sweep that failed right after its replacement, run from the loop."""
+        trade = ftmodel.open_trade(record.pair)
+        entry_side = trade.entry_side if trade is not None else "buy"
+        self.sweep(record.pair, record.role, entry_side, record.order_id)
+        current = self.ctx.store.order(record.order_id)
+        if current is not None:
+            self.ctx.store.put(replace(current, sweep_due=False))

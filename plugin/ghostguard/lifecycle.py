@@ -197,6 +197,11 @@ class EndWatch:
 
 
 @dataclass(frozen=True)
+class SweepAgain:
+    record: OrderRecord
+
+
+@dataclass(frozen=True)
 class RecheckLock:
     lock: PairLockRecord
 
@@ -206,7 +211,9 @@ class Prune:
     pass
 
 
-Action = SettleLostCreate | ResolveSuspect | CheckWatched | EndWatch | RecheckLock | Prune
+Action = (
+    SettleLostCreate | ResolveSuspect | CheckWatched | EndWatch | SweepAgain | RecheckLock | Prune
+)
 
 
 def plan_loop(
@@ -216,12 +223,14 @@ def plan_loop(
     now: float,
     prune_due: bool,
 ) -> list[Action]:
-    """What this loop has to do, in order: lost creates, suspects and the watchlist, locks,
-    pruning. Empty when nothing is pending (then the loop costs no request)."""
+    """What this loop has to do, in order: lost creates, failed sweeps, suspects and the
+    watchlist, locks, pruning. Empty when nothing is pending (then the loop costs no request)."""
     actions: list[Action] = [
         SettleLostCreate(intent) for intent in intents if now - intent.at >= LOST_CREATE_GRACE_S
     ]
     for record in orders:
+        if record.sweep_due:
+            actions.append(SweepAgain(record))
         if record.phase == Phase.SUSPECTED:
             actions.append(ResolveSuspect(record))
         elif record.watch is not None and record.phase == Phase.WATCHING:

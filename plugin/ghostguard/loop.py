@@ -62,6 +62,8 @@ class LoopWork:
             self.resolve_suspect(action.record)
         elif isinstance(action, lifecycle.CheckWatched):
             self.check_watched(action.record)
+        elif isinstance(action, lifecycle.SweepAgain):
+            self.intents.sweep_again(action.record)
         elif isinstance(action, lifecycle.EndWatch):
             self.ledger.apply(lifecycle.on_watch_ended(action.record))
         elif isinstance(action, lifecycle.RecheckLock):

@@ -53,6 +53,7 @@ class OrderRecord:
     detected: str | None = None  # how it was detected (GHOST_ORDER_DETECTED logged once)
     verified_filled: float | None = None  # fills the exchange's trades showed
     watch: Watch | None = None
+    sweep_due: bool = False  # the sweep after this replacement failed: run it again
 
     @property
     def unconfirmed(self) -> bool:
@@ -201,6 +202,7 @@ def order_from_doc(order_id: str, doc: dict[str, Any]) -> OrderRecord:
         detected=doc.get("detected") or None,
         verified_filled=_num(doc.get("verified_filled")),
         watch=watch,
+        sweep_due=bool(doc.get("sweep_due", False)),
     )
 
 
