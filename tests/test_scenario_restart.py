@@ -64,3 +64,23 @@ def test_s15_restart_with_a_ghost_and_an_unassigned_fee(
             # although the exchange holds no position.
             assert sum(SLEEPS) >= 35
             assert Trade.get_open_trades() != []
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_a_tracked_orders_not_found_costs_no_back_off(bot_on_sim, events, guard) -> None:
+    """Defect 2: the first "not found" of an order made Freqtrade's retrier sleep 1+2+5+10+17 s
+    in the bot's only thread. The breaker counts across loops, so the guard asks once a loop."""
+    with bot_on_sim(guard=guard) as (sim, bot):
+        loop(bot)
+        [entry] = orders_of(sim, reduce_only=False)
+        sim.fault_not_found(entry.order_id, None)
+        slept = []
+        for _ in range(3):
+            SLEEPS.clear()
+            loop(bot)
+            slept.append(sum(SLEEPS))
+        if guard:
+            assert slept == [0, 0, 0]
+            assert len(events.named("CIRCUIT_BREAKER_TRIGGERED")) == 1
+        else:
+            assert slept == [35.0, 35.0, 35.0]
