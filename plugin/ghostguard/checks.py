@@ -375,18 +375,19 @@ def decide(facts: ReplacementFacts) -> Verdict:
     open_orders = check_open_orders(facts.open_orders)
     if open_orders:
         denials.append(open_orders)
-    denials.extend(check_internal_state(facts.role, facts.internal))
-    if facts.rationed:
-        denials.extend(
-            rationing_denials(
-                facts.approved_so_far,
-                facts.max_replacements,
-                facts.last_approved_at,
-                facts.now,
-                facts.cooldown_s,
-                facts.auto_replace,
-            )
+    denials.extend(
+        offline_denials(
+            facts.role,
+            facts.internal,
+            facts.rationed,
+            facts.approved_so_far,
+            facts.max_replacements,
+            facts.last_approved_at,
+            facts.now,
+            facts.cooldown_s,
+            facts.auto_replace,
         )
+    )
     exposure = check_exposure(
         facts.role,
         facts.position,
