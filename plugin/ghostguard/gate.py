@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from freqtrade.enums import RPCMessageType
 from freqtrade.exceptions import DependencyException
 
 from ghostguard import answers, events, ftmodel, scopes
@@ -26,7 +25,6 @@ from ghostguard.checks import (
     InternalStateFact,
     ReplacementFacts,
     Verdict,
-    as_amount,
     clamp_exit,
     decide,
     offline_denials,
@@ -35,31 +33,17 @@ from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
 from ghostguard.intents import Intents, sending
 from ghostguard.ledger import Ledger
+from ghostguard.outcomes import Outcomes, counter_for, gone_detection
 from ghostguard.placement import Placement, plan_placement
 from ghostguard.records import (
     Cooldown,
     Intent,
     OrderRecord,
-    PairLockRecord,
-    PendingReplacement,
     Phase,
-    SignalCounter,
 )
 
 
 logger = logging.getLogger("ghostguard")
-
-# Reasons that mean the exchange and the database disagree: the pair is locked for new entries.
-DISAGREEMENT_REASONS = frozenset(
-    {
-        "position_already_exists",
-        "position_mismatch",
-        "duplicate_working_order",
-        "original_order_filled",
-        "original_order_partial",
-    }
-)
-
 
 class GhostGuardBlocked(DependencyException):
     """A replacement the checks did not prove safe. Freqtrade logs it and sends nothing."""
@@ -75,10 +59,9 @@ class Gate:
         self.ledger = ledger
         self.intents = intents
         self.pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ghostguard")
+        self.outcomes = Outcomes(ctx, ledger)
         # Test seam: called after a replacement is approved, just before it is sent.
         self.before_send: Callable[[], None] | None = None
-        # The last block logged per (pair, role), to log a block that cannot change once.
-        self.last_block: dict[tuple[str, str], tuple[Any, ...]] = {}
 
     def create_order(self, send: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         """Freqtrade's `create_order(**kwargs)` through the gate (`send` is the original)."""
@@ -114,11 +97,11 @@ class Gate:
         except Exception as error:
             if written is not None and answers.refused_without_order(error):
                 safe(self.ctx.store.remove, written)  # refused: no order exists (-4116 keeps it)
-            safe(self._after_create_error, plan, error, attempt)
+            safe(self.outcomes.send_failed, plan, error, attempt)
             raise
         if written is not None:
             safe(self.ctx.store.remove, written)
-        safe(self.after_create, plan, order, attempt, plan.is_replacement)
+        safe(self.outcomes.sent, plan, order, attempt, plan.is_replacement)
         if written is not None:
             safe(self.intents.advance, self.intents.digest(plan))
         if plan.is_replacement and not self.ctx.dry_run:
@@ -166,7 +149,7 @@ class Gate:
         if written is not None:
             safe(self.ctx.store.remove, written)
             safe(self.intents.advance, self.intents.digest(plan))
-        safe(self.after_create, plan, order, None, plan.is_replacement)
+        safe(self.outcomes.sent, plan, order, None, plan.is_replacement)
         if plan.is_replacement:
             log_event(
                 events.GHOST_ORDER_REPLACED,
@@ -174,7 +157,7 @@ class Gate:
                 pair=plan.pair,
                 order_id=order.get("id") if isinstance(order, dict) else None,
                 reason=f"{exit_intent.exit_type} exit: never held back, only clamped",
-                detection=_gone_detection(plan.gone),
+                detection=gone_detection(plan.gone),
             )
         return order
 
@@ -185,10 +168,10 @@ class Gate:
             verdict = Verdict(
                 (Denial(0, "lost_create_unresolved", answers.error_text(error)),)
             )
-            safe(self.on_blocked, plan, verdict)
+            safe(self.outcomes.blocked, plan, verdict)
             raise GhostGuardBlocked(plan.pair, verdict) from error
         if outcome.found is not None:
-            self.after_create(plan, outcome.found, None, False)
+            self.outcomes.sent(plan, outcome.found, None, False)
         return outcome.found
 
     # --- the decision -----------------------------------------------------------------------
@@ -202,9 +185,11 @@ class Gate:
         except Exception as error:  # noqa: BLE001
             verdict = Verdict((Denial(0, "guard_error", answers.error_text(error)),))
         if not verdict.approved:
-            safe(self.on_blocked, plan, verdict)
+            safe(self.outcomes.blocked, plan, verdict)
             raise GhostGuardBlocked(plan.pair, verdict)
-        attempt = self._on_approved(plan) if plan.rationed else self._on_reprice_approved(plan)
+        attempt = (
+            self.outcomes.approved(plan) if plan.rationed else self.outcomes.reprice_approved(plan)
+        )
         if plan.role == "exit" and verdict.exit_amount is not None:
             if verdict.exit_amount < float(kwargs["amount"]):
                 logger.info(
@@ -234,7 +219,7 @@ class Gate:
                 db_unexpected_position=False,
                 db_has_position=db_position * plan.direction > AMOUNT_EPS,
             )
-        counter = self._counter(plan)
+        counter = counter_for(self.ctx, plan)
         cooldown = self.ctx.store.of_pair_role(Cooldown, plan.pair, plan.role)
         last_approved_at = cooldown.at if cooldown is not None else None
         now = self.ctx.clock()
@@ -280,13 +265,6 @@ class Gate:
         )
         return decide(facts)
 
-    def _counter(self, plan: Placement) -> SignalCounter:
-        """Ghost replacements approved for this signal (a new signal starts at 0)."""
-        counter = self.ctx.store.of_pair_role(SignalCounter, plan.pair, plan.role)
-        if counter is None or counter.signal != plan.signal:
-            return SignalCounter(pair=plan.pair, role=plan.role, signal=plan.signal)
-        return counter
-
     def _unknown_amount(self, pair: str, role: str) -> float:
         """Amount of orders of the pair and role whose state the exchange has not confirmed:
         suspects the breaker has not resolved, and creates whose answer was lost."""
@@ -306,156 +284,7 @@ class Gate:
 
     # --- after the verdict -----------------------------------------------------------------
 
-    def _on_approved(self, plan: Placement) -> int:
-        settings = self.ctx.settings(plan.pair)
-        counter = self._counter(plan)
-        counter = replace(counter, approved=counter.approved + 1)
-        self.ctx.store.put(counter)
-        self.ctx.store.put(Cooldown(pair=plan.pair, role=plan.role, at=self.ctx.clock()))
-        self.ctx.stats["approved"] += 1
-        log_event(
-            events.GHOST_ORDER_RECOVERY_APPROVED,
-            type=plan.role,
-            pair=plan.pair,
-            order_id=_gone_id(plan.gone),
-            attempt=f"{counter.approved}/{settings.max_replacements_per_signal}",
-            detection=_gone_detection(plan.gone),
-        )
-        ftmodel.update_custom_data(
-            plan.trade_id, attempts=counter.approved, last_verdict="approved"
-        )
-        return counter.approved
-
-    def _on_reprice_approved(self, plan: Placement) -> None:
-        """A re-price passed checks 1-4 and the exposure rule: it uses up no attempt."""
-        self.ctx.stats["reprices_approved"] += 1
-        logger.debug(
-            "GhostGuard: re-price on %s (%s) passed the checks; original %s",
-            plan.pair,
-            plan.role,
-            _gone_id(plan.gone),
-        )
-        return None
-
-    def on_blocked(self, plan: Placement, verdict: Verdict) -> None:
-        settings = self.ctx.settings(plan.pair)
-        self.ctx.stats["blocked"] += 1
-        for reason in verdict.reasons:
-            self.ctx.stats[f"blocked:{reason}"] += 1
-        # The same block again (same signal, same gone order, same reasons): Freqtrade retries
-        # every loop; it is logged, noted and notified once, until a fact changes.
-        disagreement = sorted(DISAGREEMENT_REASONS.intersection(verdict.reasons))
-        fingerprint = (plan.signal, _gone_id(plan.gone), tuple(verdict.reasons))
-        if self.last_block.get((plan.pair, plan.role)) == fingerprint:
-            self.ctx.stats["blocked_repeats"] += 1
-            logger.debug("GhostGuard: same block again on %s: %s", plan.pair, verdict.describe())
-            if disagreement and self.ctx.store.of_pair(PairLockRecord, plan.pair) is None:
-                self._lock_for(plan.pair, disagreement)  # lifted meanwhile, disagreeing again
-            return
-        self.last_block[(plan.pair, plan.role)] = fingerprint
-        line = log_event(
-            events.REPLACEMENT_BLOCKED,
-            type=plan.role,
-            pair=plan.pair,
-            order_id=_gone_id(plan.gone),
-            reason=verdict.describe(),
-            detection=_gone_detection(plan.gone),
-        )
-        if "max_replacement_attempts" in verdict.reasons:
-            counter = self._counter(plan)
-            if not counter.max_logged:
-                self.ctx.store.put(replace(counter, max_logged=True))
-                log_event(
-                    events.MAX_REPLACEMENT_ATTEMPTS_REACHED,
-                    type=plan.role,
-                    pair=plan.pair,
-                    order_id=_gone_id(plan.gone),
-                    attempt=f"{counter.approved}/{settings.max_replacements_per_signal}",
-                )
-        if disagreement:
-            self._lock_for(plan.pair, disagreement)
-        ftmodel.update_custom_data(plan.trade_id, last_verdict=f"blocked:{verdict.describe()}")
-        if settings.notify:
-            self.ctx.bot.rpc.send_msg({"type": RPCMessageType.WARNING, "status": line})
-
-    def _lock_for(self, pair: str, disagreement: list[str]) -> None:
-        self.ledger.lock_pair(
-            pair, ",".join(disagreement), working_orders="duplicate_working_order" in disagreement
-        )
-
-    def after_create(
-        self, plan: Placement, order: Any, attempt: int | None, replaced: bool
-    ) -> None:
-        """Record the order sent; `replaced`: it replaced a gone order (ghost or re-price),
-        `attempt`: the ghost replacement's number (None for a re-price or a first order)."""
-        order_id = str(order.get("id")) if isinstance(order, dict) else None
-        status = order.get("status") if isinstance(order, dict) else None
-        if order_id:
-            self.ctx.store.put(
-                OrderRecord(
-                    order_id=order_id,
-                    pair=plan.pair,
-                    role=plan.role,
-                    signal=plan.signal,
-                    placed_at=self.ctx.clock(),
-                )
-            )
-        if replaced:
-            pending = self.ctx.store.of_pair_role(PendingReplacement, plan.pair, plan.role)
-            if pending is not None:
-                self.ctx.store.remove(pending)
-        if attempt is not None:
-            if plan.trade_id is None and order_id:
-                self.ledger.custom_data_by_order[order_id] = {
-                    "attempts": attempt,
-                    "last_verdict": "approved",
-                }
-            log_event(
-                events.GHOST_ORDER_REPLACED,
-                type=plan.role,
-                pair=plan.pair,
-                order_id=order_id,
-                attempt=f"{attempt}/{self.ctx.settings(plan.pair).max_replacements_per_signal}",
-            )
-        if status in ("expired", "rejected") and not as_amount(order.get("filled")):
-            self._record_create_rejected(plan, order_id, f"status={status}")
-
-    def _after_create_error(self, plan: Placement, error: Exception, attempt: int | None) -> None:
-        if attempt is not None:
-            self.ctx.stats["failed"] += 1
-            log_event(
-                events.REPLACEMENT_FAILED,
-                type=plan.role,
-                pair=plan.pair,
-                attempt=f"{attempt}/{self.ctx.settings(plan.pair).max_replacements_per_signal}",
-                reason=answers.error_text(error),
-            )
-        if answers.is_post_only_rejection(error):
-            self._record_create_rejected(plan, None, answers.error_text(error))
-
-    def _record_create_rejected(self, plan: Placement, order_id: str | None, why: str) -> None:
-        self.ctx.stats["detected:create_rejected"] += 1
-        log_event(
-            events.GHOST_ORDER_DETECTED,
-            type=plan.role,
-            pair=plan.pair,
-            order_id=order_id or "-",
-            detection="create_rejected",
-            reason=why,
-        )
-        self.ledger.record_gone(
-            plan.pair, plan.role, order_id, "create_rejected", rejected_at_create=True
-        )
-
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False)
-
-
-def _gone_id(gone: PendingReplacement | None) -> str | None:
-    return gone.order_id if gone is not None else None
-
-
-def _gone_detection(gone: PendingReplacement | None) -> str | None:
-    return gone.detection if gone is not None else None
 
 
