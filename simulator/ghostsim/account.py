@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ghostsim.book import MAKER_FEE, TAKER_FEE
+from ghostsim.book import MAKER_FEE, TAKER_FEE, Position
 from ghostsim.errors import BinanceError
 from ghostsim.market import SymbolSpec, fmt
 
@@ -98,14 +98,18 @@ class AccountMixin:
     def _position_risk(self, params: dict[str, str], *, v2: bool) -> Json:
         specs = self._symbols_of(params)
         if not v2:
-            specs = [s for s in specs if self.positions[s.id].qty != 0 or self.open_orders(s.id)]
+            specs = [s for s in specs if self._position_view(s)[0] != 0 or self.open_orders(s.id)]
         return [self._position_risk_of(s, v2=v2) for s in specs]
 
     def _position_risk_of(self, spec: SymbolSpec, *, v2: bool) -> Json:
-        pos = self.positions[spec.id]
+        # Position-Information-V3: "Please use with user data stream ACCOUNT_UPDATE to meet your
+        # timeliness and accuracy needs." -- the lagging-views fault shows an older position.
+        real = self.positions[spec.id]
+        qty, entry = self._position_view(spec)
+        pos = Position(qty, entry, real.leverage, real.margin_type, real.update_time)
         mark = self.paths[spec.id].current
         upnl = pos.unrealized(mark)
-        iso = self._isolated_wallet(spec)
+        iso = pos.initial_margin() if pos.margin_type == "ISOLATED" else 0.0
         data: dict[str, Any] = {
             "symbol": spec.id, "positionSide": "BOTH", "positionAmt": spec.fmt_qty(pos.qty),
             "entryPrice": fmt(pos.entry_price, 8), "breakEvenPrice": fmt(pos.entry_price, 8),
@@ -148,6 +152,20 @@ class AccountMixin:
             raise BinanceError(-4028, f"Leverage {leverage} is not valid")
         self.positions[spec.id].leverage = leverage
         return {"leverage": leverage, "maxNotionalValue": "1000000", "symbol": spec.id}
+
+    def _position_side_dual(self, params: dict[str, str]) -> Json:
+        """Change-Position-Mode. The account is one-way; asking for one-way again is -4059 "No
+        need to change position side."; with a position or open order -4068. Hedge mode itself is
+        not modelled (docs/simulator.md): the simulator refuses to switch to it."""
+        wanted = params.get("dualSidePosition", "").lower()
+        if wanted not in ("true", "false"):
+            raise BinanceError(-1102, "Mandatory parameter 'dualSidePosition' was not sent.")
+        if wanted == "false":
+            raise BinanceError(-4059, "No need to change position side.")
+        if any(p.qty for p in self.positions.values()) or self.open_orders():
+            raise BinanceError(-4068, "The position side cannot be changed if there exists "
+                                      "position.")
+        raise BinanceError(-5000, "SimExchange does not model hedge mode (dualSidePosition).")
 
     def _commission_rate(self, params: dict[str, str]) -> Json:
         spec = self._require_symbol(params)

@@ -32,6 +32,8 @@ class SimOrder:
     executed_qty: float = 0.0
     cum_quote: float = 0.0
     status: str = "NEW"
+    # (sim ms, Binance JSON) at every change: what a lagging view shows (ghostsim.views).
+    history: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def symbol(self) -> str:

@@ -18,17 +18,20 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from ghostsim.account import AccountMixin
-from ghostsim.book import MAKER_FEE, OPEN_STATUSES, TAKER_FEE, Position, SimOrder, SimTrade
+from ghostsim.book import OPEN_STATUSES, Position, SimOrder, SimTrade
 from ghostsim.errors import (
     FUNDING_INTERVAL_MS,
     MSG_POST_ONLY,
     BinanceError,
 )
-from ghostsim.faultapi import FaultApiMixin
+from ghostsim.faultapi import MSG_418, FaultApiMixin
 from ghostsim.faults import Faults, LostResponse
 from ghostsim.market import DEFAULT_START_PRICES, PricePath, SymbolSpec, make_spec, market_id
 from ghostsim.marketdata import MarketDataMixin
+from ghostsim.matching import MatchingMixin
 from ghostsim.orders import OrdersMixin
+from ghostsim.rules import check_timestamp
+from ghostsim.views import ViewsMixin
 
 
 logger = logging.getLogger(__name__)
@@ -52,7 +55,9 @@ class RequestRecord:
 Handler = Callable[[dict[str, str]], Json]
 
 
-class SimExchange(FaultApiMixin, OrdersMixin, AccountMixin, MarketDataMixin):
+class SimExchange(
+    FaultApiMixin, OrdersMixin, AccountMixin, MarketDataMixin, MatchingMixin, ViewsMixin
+):
     """Simulated Binance USD-M futures exchange (one-way mode, USDT margined)."""
 
     SIM_API_KEY = "sim-api-key-0123456789"
@@ -70,6 +75,8 @@ class SimExchange(FaultApiMixin, OrdersMixin, AccountMixin, MarketDataMixin):
         start_time_ms: int | None = None,
         book_depth_qty: float = 5.0,
         check_signature: bool = True,
+        touch_fill_qty: float | None = None,
+        check_recv_window: bool = False,
     ) -> None:
         self.now_ms: int = int(time.time() * 1000) if start_time_ms is None else start_time_ms
         self.seed = seed
@@ -100,6 +107,14 @@ class SimExchange(FaultApiMixin, OrdersMixin, AccountMixin, MarketDataMixin):
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         # Orders the price path never fills (they rest until cancelled, expired or filled by hand).
         self.held: set[int] = set()
+        # Entry price after every fill, parallel to Position.history (ghostsim.views).
+        self._entry_history: dict[str, list[float]] = {sid: [] for sid in self.specs}
+        # A price that only touches a resting order's limit fills at most this much of it
+        # (None: all of it). Binance: a touch is no fill guarantee, the queue ahead goes first.
+        self.touch_fill_qty: float | None = touch_fill_qty
+        # Signed requests must carry a timestamp inside recvWindow (ghostsim.rules); off by
+        # default because the sim clock runs ahead of the bot's wall clock (sim.advance).
+        self.check_recv_window = check_recv_window
         self._lock = threading.RLock()
         self._routes: dict[tuple[str, str], tuple[Handler, bool]] = self._build_routes()
 
@@ -169,11 +184,16 @@ class SimExchange(FaultApiMixin, OrdersMixin, AccountMixin, MarketDataMixin):
             spec = self.spec(symbol)
             self.paths[spec.id].set(self.now_ms, spec.round_price(price))
             self._log("price", spec.id, price=spec.round_price(price))
+            price = spec.round_price(price)
             for order in sorted(self.open_orders(spec.id), key=lambda o: o.order_id):
-                if order.order_id in self.held:
+                if order.order_id in self.held or not order.is_open:
                     continue
                 if order.type == "LIMIT" and self._reached(order, price):
-                    self._fill(order, order.remaining, order.price, maker=True)
+                    qty = order.remaining
+                    if self.touch_fill_qty is not None and price == order.price:
+                        qty = min(qty, self.touch_fill_qty)  # touched, not traded through
+                    self._fill(order, qty, order.price, maker=True)
+            self._trigger_algo(spec)
 
     def fill_order(self, order_id: int | str, qty: float | None = None) -> SimOrder:
         """Fill an open order fully or partially at its own price (as maker)."""
@@ -263,9 +283,14 @@ class SimExchange(FaultApiMixin, OrdersMixin, AccountMixin, MarketDataMixin):
             logger.error("SimExchange: UNKNOWN ENDPOINT %s %s %s", method, path, params)
             return 404, {"code": -5000, "msg": f"SimExchange does not implement {method} {path}"}
         handler, signed = route
+        if self.now_ms < self.faults.banned_until_ms:
+            msg = MSG_418.format(until=self.faults.banned_until_ms)
+            return 418, {"code": -1003, "msg": msg}
         try:
             if signed:
                 self._authenticate(params, headers, signed_payload)
+                if self.check_recv_window:
+                    check_timestamp(params, self.now_ms)
             rule = self.faults.take_fail(method, path)
             if rule is not None:
                 return rule.http, {"code": rule.code, "msg": rule.msg}
@@ -315,6 +340,7 @@ class SimExchange(FaultApiMixin, OrdersMixin, AccountMixin, MarketDataMixin):
         signed: dict[tuple[str, str], Handler] = {
             ("GET", "/fapi/v1/leverageBracket"): self._leverage_bracket,
             ("GET", "/fapi/v1/positionSide/dual"): lambda p: {"dualSidePosition": False},
+            ("POST", "/fapi/v1/positionSide/dual"): self._position_side_dual,
             ("GET", "/fapi/v1/multiAssetsMargin"): lambda p: {"multiAssetsMargin": False},
             ("GET", "/fapi/v2/account"): self._account,
             ("GET", "/fapi/v3/account"): self._account,
@@ -376,57 +402,6 @@ class SimExchange(FaultApiMixin, OrdersMixin, AccountMixin, MarketDataMixin):
     def _taker_price(self, spec: SymbolSpec, side: str) -> float:
         bid, ask = self.best_bid_ask(spec.id)
         return ask if side == "BUY" else bid
-
-    # ------------------------------------------------------------------ matching
-
-    def _fill(self, order: SimOrder, qty: float, price: float, *, maker: bool) -> None:
-        spec = order.spec
-        qty = round(qty, spec.qty_decimals)
-        if qty <= 0:
-            return
-        position = self.positions[spec.id]
-        realized = position.apply_fill(order.side, qty, price, spec.qty_decimals)
-        commission = qty * price * (MAKER_FEE if maker else TAKER_FEE)
-        self.wallet_balance += realized - commission
-        order.executed_qty = round(order.executed_qty + qty, spec.qty_decimals)
-        order.cum_quote += qty * price
-        order.status = "FILLED" if order.remaining <= 0 else "PARTIALLY_FILLED"
-        order.update_time = self.now_ms
-        position.update_time = self.now_ms
-        position.history.append((self.now_ms, position.qty))
-        self._next_trade_id += 1
-        trade = SimTrade(
-            self._next_trade_id, order, price, qty, commission, realized, self.now_ms, maker
-        )
-        self._trades.append(trade)
-        self._log(
-            "fill",
-            spec.id,
-            order_id=order.order_id,
-            side=order.side,
-            qty=qty,
-            price=price,
-            maker=maker,
-            realized_pnl=realized,
-            status=order.status,
-            position=position.qty,
-        )
-
-    def _close_order(self, order_id: int | str, status: str) -> SimOrder:
-        with self._lock:
-            order = self.order(order_id)
-            if not order.is_open:
-                raise ValueError(f"order {order_id} is {order.status}")
-            self._set_closed(order, status)
-            return order
-
-    def _set_closed(self, order: SimOrder, status: str) -> None:
-        order.status = status
-        order.update_time = self.now_ms
-        self._log(status.lower(), order.symbol, order_id=order.order_id, side=order.side,
-                  executed=order.executed_qty)
-
-    # ------------------------------------------------------------------ market data
 
 
 __all__ = [

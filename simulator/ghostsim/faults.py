@@ -48,6 +48,11 @@ class Faults:
     fail_rules: list[FailRule] = field(default_factory=list)
     lost_create: int = 0
     visibility_delay_ms: int = 0
+    # ghostsim.views: view name -> lag in sim ms ("position", "open_orders", "order").
+    view_lag_ms: dict[str, int] = field(default_factory=dict)
+    # Creates that are placed but answered with an error whose outcome is unknown.
+    unknown_creates: list[tuple[int, int, str]] = field(default_factory=list)
+    banned_until_ms: int = 0  # an IP ban (HTTP 418) lasts until then
 
     def take_fail(self, method: str, path: str) -> FailRule | None:
         for rule in self.fail_rules:
@@ -66,6 +71,9 @@ class Faults:
             if rule.remaining <= 0:
                 del self.not_found[order_id]
         return True
+
+    def take_unknown_create(self) -> tuple[int, int, str] | None:
+        return self.unknown_creates.pop(0) if self.unknown_creates else None
 
     def take_lost_create(self) -> bool:
         if self.lost_create > 0:

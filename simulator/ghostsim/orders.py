@@ -8,6 +8,15 @@ from ghostsim.book import SimOrder
 from ghostsim.errors import MSG_POST_ONLY, BinanceError, order_not_found, unknown_order
 from ghostsim.faults import LostResponse
 from ghostsim.market import SymbolSpec
+from ghostsim.rules import (
+    TRADE_HISTORY_MS,
+    TRADE_WINDOW_MS,
+    archived,
+    check_client_order_id,
+    parse_order_id,
+    parse_time,
+    trade_window,
+)
 
 
 Json = Any
@@ -23,8 +32,15 @@ class OrdersMixin:
         self._log("new", spec.id, order_id=order.order_id, client_order_id=order.client_order_id,
                   side=order.side, type=order.type, tif=order.time_in_force, price=order.price,
                   qty=order.orig_qty, reduce_only=order.reduce_only)
+        self._snapshot(order)
         self._match_new(order)
         answer = order.to_binance(with_time=False)
+        unknown = self.faults.take_unknown_create()
+        if unknown is not None:
+            # The order IS placed; the answer says the outcome is unknown (ghostsim.faultapi).
+            http, code, msg = unknown
+            self._log("unknown_outcome", spec.id, order_id=order.order_id, code=code)
+            raise BinanceError(code, msg, http)
         if self.faults.take_lost_create():
             self._log("lost_response", spec.id, order_id=order.order_id)
             raise LostResponse(f"POST /fapi/v1/order {order.order_id}")
@@ -39,6 +55,11 @@ class OrdersMixin:
         price = self._parse_price(spec, params, otype)
         reduce_only = params.get("reduceOnly", "false").lower() == "true"
         tif = params.get("timeInForce", "GTC" if otype == "LIMIT" else "GTC").upper()
+        check_client_order_id(params.get("newClientOrderId"))
+        # New-Order: positionSide "Default BOTH for One-way Mode; LONG or SHORT for Hedge Mode. It
+        # must be sent in Hedge Mode." The account is in one-way mode: -4061.
+        if params.get("positionSide", "BOTH").upper() != "BOTH":
+            raise BinanceError(-4061, "Order's position side does not match user's setting.")
         client_id = params.get("newClientOrderId") or f"sim{self._next_order_id + 1}"
         if any(o.client_order_id == client_id for o in self.open_orders(spec.id)):
             raise BinanceError(-4116, "ClientOrderId is duplicated.")
@@ -107,7 +128,7 @@ class OrdersMixin:
 
     def _find_order(self, params: dict[str, str], spec: SymbolSpec) -> SimOrder | None:
         if "orderId" in params:
-            order = self._orders.get(int(params["orderId"]))
+            order = self._orders.get(parse_order_id(params["orderId"]))
         elif "origClientOrderId" in params:
             cid = params["origClientOrderId"]
             matches = [o for o in self._orders.values() if o.client_order_id == cid]
@@ -115,7 +136,7 @@ class OrdersMixin:
         else:
             raise BinanceError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, "
                                       "but both were empty/null!")
-        if order is None or order.symbol != spec.id:
+        if order is None or order.symbol != spec.id or archived(order, self.now_ms):
             return None
         return order
 
@@ -124,7 +145,9 @@ class OrdersMixin:
         order = self._find_order(params, spec)
         if order is None or self.faults.take_not_found(order.order_id, cancel=False):
             raise order_not_found()
-        answer = order.to_binance()
+        answer = self._order_view(order)
+        if answer is None:  # a lagging view has not seen the order yet
+            raise order_not_found()
         stale = self.faults.stale_status.get(order.order_id)
         if stale is not None:
             answer.update({"status": stale, "executedQty": spec.fmt_qty(0), "cumQty":
@@ -156,25 +179,36 @@ class OrdersMixin:
 
     def _open_orders(self, params: dict[str, str]) -> Json:
         spec_id = self._require_symbol(params).id if "symbol" in params else None
-        return [o.to_binance() for o in self._visible_open(spec_id)]
+        return self._open_view(spec_id)
 
     def _open_order(self, params: dict[str, str]) -> Json:
         spec = self._require_symbol(params)
         order = self._find_order(params, spec)
-        if order is None or not order.is_open or order.visible_at > self.now_ms:
-            raise BinanceError(-2013, "Order does not exist.")
-        return order.to_binance()
+        if order is None or order.visible_at > self.now_ms:
+            raise order_not_found()
+        snap = self._order_view(order, "open_orders")
+        if snap is None or snap["status"] not in ("NEW", "PARTIALLY_FILLED"):
+            raise order_not_found()
+        return snap
 
     def _all_orders(self, params: dict[str, str]) -> Json:
+        """All-Orders: archived orders are not found; "The query time period must be less than
+        7 days( default as the recent 7 days)." (-1127 beyond that)."""
         spec = self._require_symbol(params)
         limit = min(int(params.get("limit", "500")), 1000)
-        orders = [o for o in self._orders.values() if o.symbol == spec.id]
+        orders = [o for o in self._orders.values()
+                  if o.symbol == spec.id and not archived(o, self.now_ms)]
+        start, end = parse_time(params, "startTime"), parse_time(params, "endTime")
+        if start is not None and end is not None and end - start > TRADE_WINDOW_MS:
+            raise BinanceError(-1127, "More than 168 hours between startTime and endTime.")
         if "orderId" in params:
-            orders = [o for o in orders if o.order_id >= int(params["orderId"])]
-        if "startTime" in params:
-            orders = [o for o in orders if o.time >= int(params["startTime"])]
-        if "endTime" in params:
-            orders = [o for o in orders if o.time <= int(params["endTime"])]
+            orders = [o for o in orders if o.order_id >= parse_order_id(params["orderId"])]
+        elif start is None and end is None:
+            orders = [o for o in orders if o.time >= self.now_ms - TRADE_WINDOW_MS]
+        if start is not None:
+            orders = [o for o in orders if o.time >= start]
+        if end is not None:
+            orders = [o for o in orders if o.time <= end]
         orders.sort(key=lambda o: o.order_id)
         return [o.to_binance() for o in orders[-limit:]]
 
@@ -185,15 +219,20 @@ class OrdersMixin:
         return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
     def _user_trades(self, params: dict[str, str]) -> Json:
+        """Account-Trade-List with its documented window (ghostsim.rules.trade_window)."""
         spec = self._require_symbol(params)
         limit = min(int(params.get("limit", "500")), 1000)
-        rows = [t for t in self._trades if t.order.symbol == spec.id]
+        window = trade_window(params, self.now_ms)
+        rows = [t for t in self._trades if t.order.symbol == spec.id
+                and t.time >= self.now_ms - TRADE_HISTORY_MS]
         if "orderId" in params:
-            rows = [t for t in rows if t.order.order_id == int(params["orderId"])]
-        if "fromId" in params:
-            rows = [t for t in rows if t.trade_id >= int(params["fromId"])]
+            rows = [t for t in rows if t.order.order_id == parse_order_id(params["orderId"])]
+        if window is None:
+            rows = [t for t in rows if t.trade_id >= parse_order_id(params["fromId"], "fromId")]
             return [t.to_binance() for t in rows[:limit]]
-        end = int(params.get("endTime", self.now_ms))
-        start = int(params.get("startTime", end - 7 * 86_400_000))
+        start, end = window
         rows = [t for t in rows if start <= t.time <= end]
+        # startTime alone pages forward from it (the oldest rows); otherwise the newest rows.
+        if "startTime" in params and "endTime" not in params:
+            return [t.to_binance() for t in rows[:limit]]
         return [t.to_binance() for t in rows[-limit:]]
