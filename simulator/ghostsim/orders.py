@@ -49,6 +49,11 @@ class OrdersMixin:
     def _new_order(self, spec: SymbolSpec, params: dict[str, str]) -> SimOrder:
         side = params.get("side", "").upper()
         otype = params.get("type", "").upper()
+        if otype in ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
+                     "TRAILING_STOP_MARKET"):
+            # Conditional orders live on the Algo Order API (ghostsim.algo).
+            raise BinanceError(-4120, "Order type not supported for this endpoint. Please use "
+                                      "the Algo Order API endpoints instead.")
         if side not in ("BUY", "SELL") or otype not in ("LIMIT", "MARKET"):
             raise BinanceError(-1116, "Invalid orderType.")
         qty = self._parse_qty(spec, params)
