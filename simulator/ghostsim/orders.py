@@ -141,13 +141,17 @@ class OrdersMixin:
         else:
             raise BinanceError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, "
                                       "but both were empty/null!")
-        if order is None or order.symbol != spec.id or archived(order, self.now_ms):
+        if order is None or order.symbol != spec.id:
             return None
         return order
 
     def _get_order(self, params: dict[str, str]) -> Json:
         spec = self._require_symbol(params)
         order = self._find_order(params, spec)
+        # Query-Order's archival rule (ghostsim.rules.archived). It is documented for Query
+        # Order and All Orders only: cancel and the open-order reads still find an open order.
+        if order is not None and archived(order, self.now_ms):
+            raise order_not_found()
         if order is None or self.faults.take_not_found(order.order_id, cancel=False):
             raise order_not_found()
         answer = self._order_view(order)
