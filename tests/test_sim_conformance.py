@@ -316,3 +316,76 @@ def test_partial_fill_from_the_price_path() -> None:
         assert got["status"] == "open" and got["filled"] == pytest.approx(0.001)
         sim.set_price(BTC, price - 10)  # traded through: the rest fills
         assert api.fetch_order(order["id"], BTC)["status"] == "closed"
+
+
+# ------------------------------------------------------------------ 6. stop orders (algo API)
+
+
+def test_stop_market_goes_to_the_algo_api_and_triggers_a_market_fill() -> None:
+    sim = SimExchange()
+    api = _api(sim)
+    with route_ccxt_to(sim):
+        _long(sim, api, 0.004)
+        price = sim.price(BTC)
+        with pytest.raises(ccxt.OrderImmediatelyFillable):  # -2021: already crossed
+            api.create_order(BTC, "stop_market", "sell", 0.004, None,
+                             {"triggerPrice": price + 100, "reduceOnly": True})
+        stop = api.create_order(BTC, "stop_market", "sell", 0.004, None,
+                                {"triggerPrice": price - 100, "reduceOnly": True})
+        assert sim.requests[-1].path == "/fapi/v1/algoOrder"
+        assert api.fetch_order(stop["id"], BTC, {"trigger": True})["status"] == "open"
+        assert [o["id"] for o in api.fetch_open_orders(BTC, None, None, {"trigger": True})] == [
+            stop["id"]]
+        sim.set_price(BTC, price - 150)
+        done = api.fetch_order(stop["id"], BTC, {"trigger": True})
+        assert done["status"] == "closed"
+        actual = api.fetch_order(done["info"]["actualOrderId"], BTC)
+        assert actual["status"] == "closed" and actual["filled"] == pytest.approx(0.004)
+        assert sim.position(BTC) == 0
+        # the old endpoint refuses conditional types, as Binance does since the migration
+        with pytest.raises(ccxt.InvalidOrder, match="-4120"):
+            _raw(api, "fapiPrivatePostOrder", {"symbol": "BTCUSDT", "side": "SELL",
+                                               "type": "STOP_MARKET", "quantity": "0.001",
+                                               "stopPrice": "1000"})
+
+
+def test_stop_market_cancel_and_expiry_without_position() -> None:
+    sim = SimExchange()
+    api = _api(sim)
+    with route_ccxt_to(sim):
+        _long(sim, api, 0.002)
+        price = sim.price(BTC)
+        stop = api.create_order(BTC, "stop_market", "sell", 0.002, None,
+                                {"triggerPrice": price - 100, "reduceOnly": True})
+        api.cancel_order(stop["id"], BTC, {"trigger": True})
+        assert api.fetch_order(stop["id"], BTC, {"trigger": True})["status"] == "canceled"
+        with pytest.raises(ccxt.OrderNotFound):
+            api.cancel_order(stop["id"], BTC, {"trigger": True})
+        again = api.create_order(BTC, "stop_market", "sell", 0.002, None,
+                                 {"triggerPrice": price - 100, "reduceOnly": True})
+        api.create_order(BTC, "market", "sell", 0.002, None, {"reduceOnly": True})
+        sim.set_price(BTC, price - 150)  # triggers with no position: nothing to reduce
+        assert api.fetch_order(again["id"], BTC, {"trigger": True})["status"] == "expired"
+        assert sim.position(BTC) == 0
+
+
+def test_freqtrade_stoploss_on_exchange_runs_against_the_simulator() -> None:
+    from tests.harness import sim_bot
+
+    with sim_bot() as (sim, bot):
+        bot.exchange.create_order(pair=BTC, ordertype="market", side="buy", amount=0.002,
+                                  rate=sim.price(BTC), leverage=1)
+        price = sim.price(BTC)
+        order = bot.exchange.create_stoploss(
+            pair=BTC, amount=0.002, stop_price=price - 100,
+            order_types={"stoploss": "market", "stoploss_on_exchange": True,
+                         "stoploss_price_type": "last"},
+            side="sell", leverage=1.0,
+        )
+        assert sim.open_algo_orders(BTC)[0].reduce_only
+        assert bot.exchange.fetch_stoploss_order(order["id"], BTC)["status"] == "open"
+        sim.set_price(BTC, price - 150)
+        done = bot.exchange.fetch_stoploss_order(order["id"], BTC)
+        assert done["status"] == "closed" and done["status_stop"] == "triggered"
+        assert done["filled"] == pytest.approx(0.002)
+        assert sim.position(BTC) == 0

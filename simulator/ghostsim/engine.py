@@ -18,6 +18,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from ghostsim.account import AccountMixin
+from ghostsim.algo import AlgoMixin
 from ghostsim.book import OPEN_STATUSES, Position, SimOrder, SimTrade
 from ghostsim.errors import (
     FUNDING_INTERVAL_MS,
@@ -56,7 +57,8 @@ Handler = Callable[[dict[str, str]], Json]
 
 
 class SimExchange(
-    FaultApiMixin, OrdersMixin, AccountMixin, MarketDataMixin, MatchingMixin, ViewsMixin
+    FaultApiMixin, OrdersMixin, AlgoMixin, AccountMixin, MarketDataMixin, MatchingMixin,
+    ViewsMixin,
 ):
     """Simulated Binance USD-M futures exchange (one-way mode, USDT margined)."""
 
@@ -354,6 +356,11 @@ class SimExchange(
             ("GET", "/fapi/v1/order"): self._get_order,
             ("DELETE", "/fapi/v1/order"): self._cancel_order,
             ("GET", "/fapi/v1/openOrders"): self._open_orders,
+            ("POST", "/fapi/v1/algoOrder"): self._create_algo,
+            ("GET", "/fapi/v1/algoOrder"): self._get_algo,
+            ("DELETE", "/fapi/v1/algoOrder"): self._cancel_algo,
+            ("GET", "/fapi/v1/openAlgoOrders"): self._open_algos,
+            ("GET", "/fapi/v1/allAlgoOrders"): self._all_algos,
             ("GET", "/fapi/v1/openOrder"): self._open_order,
             ("GET", "/fapi/v1/allOrders"): self._all_orders,
             ("DELETE", "/fapi/v1/allOpenOrders"): self._cancel_all,

@@ -49,6 +49,11 @@ class OrdersMixin:
     def _new_order(self, spec: SymbolSpec, params: dict[str, str]) -> SimOrder:
         side = params.get("side", "").upper()
         otype = params.get("type", "").upper()
+        if otype in ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
+                     "TRAILING_STOP_MARKET"):
+            # Conditional orders live on the Algo Order API (ghostsim.algo).
+            raise BinanceError(-4120, "Order type not supported for this endpoint. Please use "
+                                      "the Algo Order API endpoints instead.")
         if side not in ("BUY", "SELL") or otype not in ("LIMIT", "MARKET"):
             raise BinanceError(-1116, "Invalid orderType.")
         qty = self._parse_qty(spec, params)
@@ -136,13 +141,17 @@ class OrdersMixin:
         else:
             raise BinanceError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, "
                                       "but both were empty/null!")
-        if order is None or order.symbol != spec.id or archived(order, self.now_ms):
+        if order is None or order.symbol != spec.id:
             return None
         return order
 
     def _get_order(self, params: dict[str, str]) -> Json:
         spec = self._require_symbol(params)
         order = self._find_order(params, spec)
+        # Query-Order's archival rule (ghostsim.rules.archived). It is documented for Query
+        # Order and All Orders only: cancel and the open-order reads still find an open order.
+        if order is not None and archived(order, self.now_ms):
+            raise order_not_found()
         if order is None or self.faults.take_not_found(order.order_id, cancel=False):
             raise order_not_found()
         answer = self._order_view(order)

@@ -39,11 +39,16 @@ from typing import Any
 from freqtrade.exceptions import OperationalException, TemporaryError
 from freqtrade.persistence import Order, PairLocks, Trade
 
+import ghostguard.venue as ghostguard_venue
 import tests.harness as harness
 from ghostsim import SimExchange, install, uninstall
 from tests.chaos.schedule import Schedule
 from tests.harness import close_bot, make_bot
 from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE, SCRIPT, SCRIPT_DEFAULTS
+from tests.strategies.ScriptedMakerStrategy import _Scripted as _ScriptedBase
+
+
+ORDER_TYPES = dict(_ScriptedBase.order_types)
 
 
 PAIR = "BTC/USDT:USDT"
@@ -77,6 +82,19 @@ OFFLINE_REASONS = frozenset(
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}
 
+
+
+class _SimTime:
+    """``time`` for ghostguard.venue in a campaign run: sleep moves the sim clock instead."""
+
+    def __init__(self, sim: SimExchange) -> None:
+        self._sim = sim
+
+    def sleep(self, seconds: float) -> None:
+        self._sim.advance(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 class SimulatedCrash(BaseException):
@@ -188,6 +206,8 @@ class _Run:
         if guard is not None:
             sim = self.sim
             guard.clock = lambda: sim.now_ms / 1000.0  # the guard lives on the sim's clock
+            # position_check "double" waits 0.5 s between its readings: on the sim's clock.
+            ghostguard_venue.time = _SimTime(sim)  # type: ignore[attr-defined]
 
     def _build(self) -> None:
         db_url = "sqlite://"
@@ -195,11 +215,19 @@ class _Run:
             self.workdir = Path(tempfile.mkdtemp(prefix="ghostguard-chaos-"))
             db_url = f"sqlite:///{self.workdir / 'chaos.sqlite'}"
         self.db_url = db_url
+        guard_config = dict(GUARD_ON if self.guard else GUARD_OFF)
+        if self.guard:
+            guard_config["position_check"] = self.schedule.position_check
+            if self.schedule.position_check == "double":
+                self.result.applied["position_check_double"] += 1
         self.config = {
-            "ghost_guard": dict(GUARD_ON if self.guard else GUARD_OFF),
+            "ghost_guard": guard_config,
             "exchange": {"pair_whitelist": [PAIR]},
             "stake_amount": STAKE,
         }
+        if self.schedule.stoploss_on_exchange:
+            self.config["order_types"] = {**ORDER_TYPES, "stoploss_on_exchange": True}
+            self.result.applied["stoploss_on_exchange"] += 1
         self.bot = make_bot(self.sim, strategy=STRATEGY, extra_config=self.config, db_url=db_url)
         self._after_build()
         self.bot.startup()
@@ -218,7 +246,8 @@ class _Run:
             close_bot(old)
             # A supervisor (systemd, docker) restarts a bot whose start-up failed; Freqtrade's
             # start-up needs the exchange (markets, positions): retry while faults last.
-            for attempt in range(1, 11):
+            # (30 attempts x 5 s outlast the longest rate-limit ban a schedule draws, 120 s.)
+            for attempt in range(1, 31):
                 try:
                     self.bot = make_bot(
                         self.sim, strategy=STRATEGY, extra_config=self.config, db_url=self.db_url
@@ -228,7 +257,7 @@ class _Run:
                     self.note(f"start-up attempt {attempt} failed: {error!r}")
                     self.sim.advance(5.0)
             else:
-                raise RuntimeError("bot did not start after 10 attempts")
+                raise RuntimeError("bot did not start after 30 attempts")
         finally:
             uninstall(self.sim)
         self._after_build()
@@ -308,6 +337,27 @@ class _Run:
             self.later.append((self.step + event["for_steps"], "visibility"))
             text = f"delay_visibility {event['seconds']}s for {event['for_steps']} steps"
         elif kind == "restart":
+            self._restart(crashed=False)
+            return
+        elif kind == "lagging_views":
+            views = None if event["views"] == "all" else (event["views"],)
+            sim.fault_lagging_views(event["seconds"], views)
+            self.later.append((self.step + event["for_steps"], "lag"))
+            text = f"lagging_views {event['views']} {event['seconds']}s for {event['for_steps']}"
+        elif kind == "unknown_create":
+            sim.fault_unknown_create(event["count"], event["answer"])
+            text = f"unknown_create {event['answer']} x{event['count']}"
+        elif kind == "rate_limit":
+            if event["ban_s"]:
+                sim.fault_rate_limit(ban_s=event["ban_s"])
+                text = f"rate_limit: 418 ban for {event['ban_s']}s"
+            else:
+                sim.fault_rate_limit(event["count"])
+                text = f"rate_limit: 429 x{event['count']}"
+        elif kind == "archive_downtime":
+            self.result.applied[kind] += 1
+            self.note(f"archive_downtime: bot down {event['days']} days")
+            sim.advance(event["days"] * 86_400)
             self._restart(crashed=False)
             return
         elif kind == "crash_before_send":
@@ -394,6 +444,8 @@ class _Run:
                 continue
             if action == "visibility":
                 self.sim.fault_delay_visibility(0)
+            elif action == "lag":
+                self.sim.fault_lagging_views(0)
             elif action == "disarm":
                 guard = self._guard_obj()
                 if guard is not None and hasattr(guard, "before_send"):

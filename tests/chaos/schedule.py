@@ -37,7 +37,16 @@ KINDS: dict[str, str] = {
     "delay_visibility": "new orders appear in openOrders only after a delay",
     "restart": "bot restart on the same database",
     "crash_before_send": "crash between 'approved' and 'sent', then restart",
+    # Drawn from a second random stream of the seed (EXTENDED_KINDS): the original stream, and
+    # so every schedule's original events, are unchanged.
+    "lagging_views": "position/open-orders/order-status reads lag fills by N sim seconds",
+    "unknown_create": "create placed, answered 503 'Unknown error' or -1007 (outcome unknown)",
+    "archive_downtime": "bot down 3.5 or 91 days (orders archived: -2013), then restart",
+    "rate_limit": "HTTP 429 -1003 burst, or an HTTP 418 IP ban for N sim seconds",
+    "stoploss_on_exchange": "the bot runs with stoploss_on_exchange (algo stop orders)",
+    "position_check_double": "the guard runs with position_check 'double'",
 }
+EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
 
 ROLES = ("entry", "exit")
 FAIL_PATHS = (
@@ -87,10 +96,14 @@ class Schedule:
     start_signal: str = "long"  # long | short | none
     advance_s: list[float] = field(default_factory=list)  # sim seconds after each step
     events: list[dict[str, Any]] = field(default_factory=list)
+    position_check: str = "single"  # the guard's position_check setting for this run
+    stoploss_on_exchange: bool = False
 
     @property
     def needs_file_db(self) -> bool:
-        return any(e["kind"] in ("restart", "crash_before_send") for e in self.events)
+        return any(
+            e["kind"] in ("restart", "crash_before_send", "archive_downtime") for e in self.events
+        )
 
     def to_json(self) -> str:
         return json.dumps(
@@ -100,6 +113,8 @@ class Schedule:
                 "start_signal": self.start_signal,
                 "advance_s": self.advance_s,
                 "events": self.events,
+                "position_check": self.position_check,
+                "stoploss_on_exchange": self.stoploss_on_exchange,
             },
             separators=(",", ":"),
         )
@@ -113,6 +128,8 @@ class Schedule:
             start_signal=data.get("start_signal", "long"),
             advance_s=list(data.get("advance_s") or []),
             events=list(data["events"]),
+            position_check=data.get("position_check", "single"),
+            stoploss_on_exchange=bool(data.get("stoploss_on_exchange", False)),
         )
 
     def advance_after(self, step: int) -> float:
@@ -121,7 +138,9 @@ class Schedule:
         return 2.0
 
     def describe(self) -> str:
-        lines = [f"seed={self.seed} steps={self.steps} start_signal={self.start_signal}"]
+        lines = [f"seed={self.seed} steps={self.steps} start_signal={self.start_signal}"
+                 f" position_check={self.position_check}"
+                 f" stoploss_on_exchange={self.stoploss_on_exchange}"]
         for event in sorted(self.events, key=lambda e: e["step"]):
             params = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("step", "kind"))
             lines.append(f"  step {event['step']:>2}: {event['kind']} {params}".rstrip())
@@ -182,8 +201,43 @@ def _event(rng: random.Random, kind: str, step: int) -> dict[str, Any]:
     return e
 
 
-def generate(seed: int) -> Schedule:
-    """The schedule of one seed: 4..28 steps, 0..3 events before each."""
+def _extended_event(rng: random.Random, kind: str, step: int) -> dict[str, Any]:
+    e: dict[str, Any] = {"step": step, "kind": kind}
+    if kind == "lagging_views":
+        e["seconds"] = rng.choice([1, 3, 10, 30])
+        e["views"] = rng.choice(["all", "all", "position", "open_orders", "order"])
+        e["for_steps"] = rng.randint(1, 6)
+    elif kind == "unknown_create":
+        e["count"] = rng.choice([1, 1, 2])
+        e["answer"] = rng.choice(["503", "-1007"])
+    elif kind == "archive_downtime":
+        e["days"] = rng.choice([3.5, 3.5, 91])
+    elif kind == "rate_limit":
+        e["count"] = rng.choice([1, 2, 5])
+        e["ban_s"] = rng.choice([0, 0, 0, 30, 120])
+    return e
+
+
+def extend(schedule: Schedule) -> Schedule:
+    """Draw the newer faults and settings from a second stream of the seed."""
+    rng = random.Random(f"ghostguard-extended-{schedule.seed}")
+    schedule.position_check = rng.choice(["single", "double"])
+    schedule.stoploss_on_exchange = rng.random() < 0.3
+    for _ in range(rng.choice([0, 1, 1, 2, 3])):
+        kind = rng.choices(EXTENDED_KINDS, [4, 4, 1, 3])[0]
+        schedule.events.append(_extended_event(rng, kind, rng.randrange(schedule.steps)))
+    return schedule
+
+
+def generate(seed: int, extended: bool = True) -> Schedule:
+    """The schedule of one seed: 4..28 steps, 0..3 events before each (``extended``: plus the
+    newer faults of ``extend``)."""
+    base = generate_base(seed)
+    return extend(base) if extended else base
+
+
+def generate_base(seed: int) -> Schedule:
+    """The original schedule of one seed (the faults the campaign drew before EXTENDED_KINDS)."""
     rng = random.Random(seed)
     steps = rng.randint(4, 28)
     start_signal = rng.choice(["long", "long", "long", "short", "short", "none"])
@@ -203,4 +257,4 @@ def generate(seed: int) -> Schedule:
     return Schedule(seed, steps, start_signal, advance_s, events)
 
 
-__all__ = ["KINDS", "Schedule", "generate"]
+__all__ = ["EXTENDED_KINDS", "KINDS", "Schedule", "extend", "generate", "generate_base"]
