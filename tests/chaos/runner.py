@@ -1,12 +1,13 @@
 """Run one schedule against a real FreqtradeBot on a fresh SimExchange and check invariants.
 
 Invariants (``INVARIANTS``):
-  a  no double position: after every step, |exchange position| never exceeded the size the bot
-     intended for the pair. Intended = the largest entry order the bot sent for the pair so far
-     (its stake at the price of the moment) times the number of entries the strategy allows
-     (1, or 2 once DCA was switched on in the schedule: `max_entry_position_adjustment = 1`).
+  a  no double position, no wrong direction: after every fill, the SIGNED exchange position is
+     one the bot intended. Long: the bot sent a BUY entry before, and the position stays within
+     the largest BUY entry times the number of entries the strategy allows (1, or 2 once DCA
+     was switched on: `max_entry_position_adjustment = 1`); short likewise with SELL entries.
      Read from the sim ledger's position history (every fill), so a peak between two checks
-     is seen too.
+     is seen too. (Before: |position| against the largest entry of either side, which let a
+     position in the wrong direction pass.)
   b  no orphan: once the schedule has settled (faults cleared, clean loops with the sim clock
      moving on), every open order on the exchange is an Order row with ft_is_open.
   c  no lost fill: after settling, every order with fills on the exchange is an Order row with
@@ -14,6 +15,12 @@ Invariants (``INVARIANTS``):
      open trade -- unless the pair is locked with a reason starting "GhostGuard".
   d  the bot loop never raises what the worker would not catch (TemporaryError and
      OperationalException are caught, like freqtrade/worker.py).
+  f  no loop sleeps in Freqtrade's retry back-off for an order the guard tracks (guard on): the
+     retrier's "fetch_order() returned exception ... Retrying still" after a not-found answer.
+  g  no line the guard logs carries a signature, the API key or the secret.
+  h  requests stay bounded while a decision cannot change (guard on): a loop whose only blocks
+     are network-free ones (attempt limit, cooldown, auto-replace off, signal or database
+     state) sends no check request from the guard's worker threads.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 from collections import Counter
@@ -51,11 +59,25 @@ SETTLE_LOOPS = 8
 SETTLE_ADVANCE_S = 45.0  # 8 x 45 s: past the watchlist's 300 s interval and the 60 s lock re-check
 
 INVARIANTS: dict[str, str] = {
-    "a": "double position (|position| > intended)",
+    "a": "double position or wrong direction (signed position not intended)",
     "b": "orphan order (open on exchange, unknown to the database)",
     "c": "lost fill (exchange fill not in the database, pair not locked)",
     "d": "bot loop raised (worker would not catch it)",
+    "f": "retry back-off slept for a tracked order",
+    "g": "a guard log line carries a signature or key",
+    "h": "check requests while only network-free blocks repeat",
 }
+# Blocks that need no network to decide (and cannot change until a fact does).
+OFFLINE_REASONS = frozenset(
+    {
+        "signal_no_longer_active",
+        "bot_state_has_position",
+        "bot_state_no_position",
+        "max_replacement_attempts",
+        "cooldown_active",
+        "auto_replace_disabled",
+    }
+)
 
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}
@@ -139,12 +161,15 @@ class _Run:
         self.reprice = False
         self.ledger_seen = 0
         self.max_entry_qty = 0.0
+        self.guard_thread_requests = 0
         self.triggers: list[dict[str, Any]] = []
         self.later: list[tuple[int, str]] = []  # (step, action) to undo a fault later
         self.handler = _Capture(self.records)
         real_handle = self.sim.handle
 
         def handle(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread().name.startswith("ghostguard"):
+                self.guard_thread_requests += 1
             for trig in self.triggers:
                 if trig["fired"] or trig["method"] != method or trig["path"] != path:
                     continue
@@ -440,6 +465,10 @@ class _Run:
 
     def loop(self) -> None:
         self.result.loops += 1
+        records_before = len(self.records)
+        guard = self._guard_obj()
+        stats_before = dict(guard.stats) if guard is not None else {}
+        requests_before = self.guard_thread_requests
         try:
             harness.run_loop(self.bot, 1)
         except SimulatedCrash:
@@ -449,23 +478,72 @@ class _Run:
             tb = traceback.format_exception(type(error), error, error.__traceback__)
             self.violation("d", f"process() raised {error!r}\n" + "".join(tb[-6:]))
         self.check_position()
+        if self.guard:
+            self.check_no_back_off(records_before)
+            if guard is not None and guard is self._guard_obj():
+                self.check_requests_bounded(stats_before, dict(guard.stats), requests_before)
 
-    def intended(self) -> float:
-        for order in self.sim.orders:
-            if not order.reduce_only and order.spec.symbol == PAIR:
-                self.max_entry_qty = max(self.max_entry_qty, order.orig_qty)
-        return self.max_entry_qty * (2 if self.dca_ever else 1)
+    def intended(self, side: str) -> float:
+        """The largest entry of this side the bot sent so far, times the entries allowed."""
+        entries = [
+            o.orig_qty
+            for o in self.sim.orders
+            if not o.reduce_only and o.spec.symbol == PAIR and o.side == side
+        ]
+        return max(entries, default=0.0) * (2 if self.dca_ever else 1)
 
     def check_position(self) -> None:
-        intended = self.intended()
         ledger = self.sim.ledger
         new = ledger[self.ledger_seen :]
         self.ledger_seen = len(ledger)
-        peak = max((abs(e["position"]) for e in new if "position" in e), default=0.0)
-        if peak > intended + EPS:
+        positions = [e["position"] for e in new if "position" in e]
+        longest = max((p for p in positions if p > EPS), default=0.0)
+        shortest = min((p for p in positions if p < -EPS), default=0.0)
+        for peak, side, word in ((longest, "BUY", "long"), (-shortest, "SELL", "short")):
+            if peak <= EPS:
+                continue
+            intended = self.intended(side)
+            if intended <= EPS:
+                self.violation("a", f"position {word} {peak:g}: the bot never entered {word}")
+            elif peak > intended + EPS:
+                self.violation(
+                    "a",
+                    f"{word} position reached {peak:g} > intended {intended:g}"
+                    f" (dca={self.dca_ever})",
+                )
+
+    def check_no_back_off(self, since: int) -> None:
+        for record in self.records[since:]:
+            if record.name != "freqtrade.exchange.common":
+                continue
+            text = record.getMessage()
+            if text.startswith("fetch_order() returned exception") and "Retrying still" in text:
+                if "not found" in text.lower() or "does not exist" in text.lower():
+                    self.violation("f", text[:200])
+
+    def check_requests_bounded(
+        self, before: dict[str, int], after: dict[str, int], requests_before: int
+    ) -> None:
+        grew = {k for k in after if after[k] > before.get(k, 0)}
+        blocked = {k.split(":", 1)[1] for k in grew if k.startswith("blocked:")}
+        moved = grew & {"approved", "reprices_approved", "risk_reducing_exits"}
+        requests = self.guard_thread_requests - requests_before
+        if blocked and blocked <= OFFLINE_REASONS and not moved and requests:
             self.violation(
-                "a", f"|position| reached {peak:g} > intended {intended:g} (dca={self.dca_ever})"
+                "h", f"{requests} check requests while only {sorted(blocked)} blocked"
             )
+
+    def check_logs(self) -> None:
+        secrets = ("signature=", SimExchange.SIM_API_KEY, SimExchange.SIM_API_SECRET)
+        for record in self.records:
+            if record.name != "ghostguard":
+                continue
+            text = record.getMessage() + (record.exc_text or "")
+            if record.exc_info:
+                text += "".join(traceback.format_exception(*record.exc_info))
+            leaked = [s for s in secrets if s in text]
+            if leaked:
+                self.violation("g", f"{leaked[0][:12]}... in: {text[:160]}")
 
     def check_end(self) -> None:
         rows = Order.session.query(Order).all()
@@ -554,6 +632,7 @@ class _Run:
                 self.sim.advance(self.schedule.advance_after(step))
                 self._undo_later()
             self.settle()
+            self.check_logs()
         except Exception as error:  # noqa: BLE001 - a runner crash is reported, not hidden
             tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             self.violation("d", f"runner error (not necessarily the bot): {error!r}\n{tb}")
