@@ -247,7 +247,17 @@ def main(argv: list[str] | None = None) -> int:
         help="shrink at most this many failing guard-off schedules",
     )
     parser.add_argument("--log-lines", type=int, default=60)
+    parser.add_argument(
+        "--faults",
+        choices=("all", "new"),
+        default="all",
+        help="new: each seed's trading script with only the newer faults (lagging views, "
+        "unknown outcomes, archival downtime, rate limits, stoploss_on_exchange)",
+    )
     args = parser.parse_args(argv)
+    import tests.chaos.schedule as schedule_module
+
+    schedule_module.FAULT_SET = args.faults
     guards = {"on": [True], "off": [False], "both": [True, False]}[args.guard]
     quiet_freqtrade_logging()
     started = time.perf_counter()

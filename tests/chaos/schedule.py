@@ -229,10 +229,18 @@ def extend(schedule: Schedule) -> Schedule:
     return schedule
 
 
+# "all": every fault; "new": the trading script of each seed (signals, re-pricing, DCA, price
+# moves) with only the newer faults of `extend` (`python -m tests.chaos --faults new`).
+FAULT_SET = "all"
+TRADING_KINDS = frozenset({"signal", "reprice", "dca", "price"})
+
+
 def generate(seed: int, extended: bool = True) -> Schedule:
     """The schedule of one seed: 4..28 steps, 0..3 events before each (``extended``: plus the
-    newer faults of ``extend``)."""
+    newer faults of ``extend``; with FAULT_SET "new", only those faults)."""
     base = generate_base(seed)
+    if FAULT_SET == "new":
+        base.events = [e for e in base.events if e["kind"] in TRADING_KINDS]
     return extend(base) if extended else base
 
 
