@@ -96,3 +96,33 @@ def test_duplicate_client_id_refusal_keeps_the_intent(bot_on_sim, events, script
             assert any("GHOST_LATE_FILL" in line for line in events.lines) or booked
         else:
             assert sim.max_abs_position(PAIR) == pytest.approx(2 * one_order)
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_lost_create_that_filled_and_went_away_behind_lagging_views(bot_on_sim, events, guard):
+    """Found by the campaign's newer faults (seed 190): a create answered -1007 but was placed;
+    it half filled and was cancelled while every view lagged 30 s. The lookup by client id
+    answers -2013, the open orders list does not show it, the position still reads 0: only the
+    pair's trades show the fill. The retry must not go out beside it."""
+    with bot_on_sim(guard=guard) as (sim, bot):
+        sim.fault_unknown_create(1, "-1007")
+        loop(bot)
+        [lost] = orders_of(sim, reduce_only=False)
+        sim.fill_order(lost.order_id, lost.orig_qty / 2)
+        sim.cancel_on_exchange(lost.order_id)
+        sim.fault_lagging_views(30)
+        loop(bot)
+        later = [o for o in orders_of(sim, reduce_only=False) if o.order_id != lost.order_id]
+        if guard:
+            assert later == []
+            assert any("lost_create_unresolved" in b for b in events.named("REPLACEMENT_BLOCKED"))
+            sim.clear_faults()
+            sim.advance(31)
+            loop(bot, 2)  # the views catch up: the order is found and its fill booked
+            [trade] = Trade.get_open_trades()
+            assert trade.amount == pytest.approx(lost.orig_qty / 2)
+            assert sim.max_abs_position(PAIR) == pytest.approx(lost.orig_qty / 2)
+        else:
+            [second] = later
+            sim.fill_order(second.order_id)
+            assert sim.position(PAIR) > lost.orig_qty

@@ -33,6 +33,12 @@ def open_trade(pair: str) -> Trade | None:
     return trades[0] if trades else None
 
 
+def order_ids(pair: str) -> set[str]:
+    """Ids of every order the database holds for the pair (open or not)."""
+    rows = Order.session.scalars(select(Order).filter(Order.ft_pair == pair)).all()
+    return {str(row.order_id) for row in rows if row.order_id}
+
+
 def open_order_ids(pair: str) -> set[str]:
     """Ids of the orders the database holds open for the pair."""
     rows = Order.session.scalars(

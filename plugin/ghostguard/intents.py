@@ -97,7 +97,7 @@ class Intents:
 
     # --- lost creates ---------------------------------------------------------------------------
 
-    def lookup(self, pair: str, client_id: str) -> dict[str, Any] | None:
+    def lookup(self, pair: str, client_id: str, since: float) -> dict[str, Any] | None:
         """The order a lost create may have placed, by client order id, with its fills read
         from the exchange's trades (a stale status must not hide a fill). None: not found.
         Raises when the exchange cannot tell."""
@@ -108,8 +108,18 @@ class Intents:
             if not answers.is_not_found(error):
                 raise
             # The query side may lag the matching engine (-2013 for a live order): the open
-            # orders list is a second witness.
-            return venue.find_open_by_client_id(pair, client_id)
+            # orders list is a second witness, and the pair's trades since the create a third
+            # (a lost order that filled and went away shows only there).
+            found_open = venue.find_open_by_client_id(pair, client_id)
+            if found_open is not None:
+                return found_open
+            unknown = venue.unknown_fills(pair, since, ftmodel.order_ids(pair))
+            if unknown:
+                raise ValueError(
+                    f"not found by client id {client_id}, but orders the bot does not know "
+                    f"filled since: {unknown}"
+                ) from error
+            return None
         if not isinstance(found, dict) or not found.get("id"):
             raise ValueError(f"lookup answer={found!r}")
         stamp = as_amount(found.get("timestamp"))
@@ -132,7 +142,7 @@ class Intents:
         side). None means go on, as a checked replacement; an order found for another intent is
         reconciled on its own first (cancelled if working, pair locked if filled). Raises when
         the exchange cannot tell (the caller blocks)."""
-        found = self.lookup(plan.pair, intent.client_id)
+        found = self.lookup(plan.pair, intent.client_id, intent.at)
         self.ctx.store.remove(intent)
         if found is not None and not self._same_intent(plan, intent, found):
             self._reconcile(intent, found, f"placement of another intent ({plan.signal})")
@@ -176,7 +186,7 @@ class Intents:
         working and no fill stays unknown."""
         pair, role = intent.pair, intent.role
         try:
-            found = self.lookup(pair, intent.client_id)
+            found = self.lookup(pair, intent.client_id, intent.at)
         except Exception as error:  # noqa: BLE001 - the exchange cannot tell: ask again later
             logger.warning(
                 "GhostGuard: lost create %s not resolved: %s",

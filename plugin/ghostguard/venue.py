@@ -113,6 +113,23 @@ class Venue:
                 return self.exchange._order_contracts_to_amount(order)
         return None
 
+    def unknown_fills(self, pair: str, since: float, known: set[str]) -> dict[str, float]:
+        """Amount filled per order id, since `since` (epoch seconds, a minute of slack), for
+        the pair's orders that are not in `known` (the database's)."""
+        since_ms = int((since - 60.0) * 1000)
+        trades = self.exchange._api.fetch_my_trades(pair, since_ms)
+        if not isinstance(trades, list):
+            raise ValueError(f"trades answer={trades!r}")
+        unknown: dict[str, float] = {}
+        for trade in trades:
+            order_id = str(trade.get("order")) if isinstance(trade, dict) else ""
+            amount = as_amount(trade.get("amount")) if isinstance(trade, dict) else None
+            if amount is None or not order_id:
+                raise ValueError(f"unreadable trade {trade!r}")
+            if order_id not in known:
+                unknown[order_id] = unknown.get(order_id, 0.0) + amount
+        return unknown
+
     # --- positions and open orders ----------------------------------------------------------
 
     def position(self, pair: str, booked: Booked | None = None) -> float | None:
