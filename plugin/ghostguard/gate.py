@@ -118,7 +118,12 @@ class Gate:
     ) -> Any:
         """A stop-loss, emergency, force or liquidation exit is never held back by checks 1, 4,
         5 or 6, a pending gone exit or an unresolved lost create: it is only clamped to the
-        exchange position (one request; an unreadable position sends it as asked)."""
+        exchange position (one request; an unreadable position sends it as asked). An earlier
+        exit whose create answer was lost is settled first when the exchange can tell (cancelled
+        if it works), never waited for."""
+        earlier = self.intents.unresolved(plan)
+        if earlier is not None and not self.ctx.dry_run:
+            safe(self.intents.settle, earlier)
         requested = float(kwargs["amount"])
         booked = ftmodel.booked_orders(plan.pair) if self.ctx.dry_run else None
         position = self.ctx.venue.position_fact(plan.pair, 1, booked)

@@ -15,6 +15,11 @@ Invariants (``INVARIANTS``):
      open trade -- unless the pair is locked with a reason starting "GhostGuard".
   d  the bot loop never raises what the worker would not catch (TemporaryError and
      OperationalException are caught, like freqtrade/worker.py).
+  e  the guard never holds back a forced exit: by the end of the loop after a forced exit of a
+     trade, a reduce-only order was sent (the exchange may still refuse it), or the trade is
+     closed, or nothing is left to reduce, or the guard did not stand in the way (no exit
+     block and no refused cancel of its own in that window: Freqtrade alone may also fail to
+     exit, e.g. when it will not cancel a partly filled entry).
   f  no loop sleeps in Freqtrade's retry back-off for an order the guard tracks (guard on): the
      retrier's "fetch_order() returned exception ... Retrying still" after a not-found answer.
   g  no line the guard logs carries a signature, the API key or the secret.
@@ -63,6 +68,7 @@ INVARIANTS: dict[str, str] = {
     "b": "orphan order (open on exchange, unknown to the database)",
     "c": "lost fill (exchange fill not in the database, pair not locked)",
     "d": "bot loop raised (worker would not catch it)",
+    "e": "the guard held back a forced exit",
     "f": "retry back-off slept for a tracked order",
     "g": "a guard log line carries a signature or key",
     "h": "check requests while only network-free blocks repeat",
@@ -162,6 +168,8 @@ class _Run:
         self.ledger_seen = 0
         self.max_entry_qty = 0.0
         self.guard_thread_requests = 0
+        # (step, requests seen before, trade id) of the last forced exit
+        self.force_exit_due: tuple[int, int, tuple[int, Any], int] | None = None
         self.triggers: list[dict[str, Any]] = []
         self.later: list[tuple[int, str]] = []  # (step, action) to undo a fault later
         self.handler = _Capture(self.records)
@@ -354,6 +362,20 @@ class _Run:
             else:
                 sim.fault_rate_limit(event["count"])
                 text = f"rate_limit: 429 x{event['count']}"
+        elif kind == "force_exit":
+            trades = Trade.get_open_trades()
+            if not trades or self.bot is None:
+                self.result.skipped[kind] += 1
+                self.note("force_exit: no open trade (skipped)")
+                return
+            forced = (int(trades[0].id), trades[0].open_date)  # ids are reused after a delete
+            self.force_exit_due = (self.step, len(self.sim.requests), forced, len(self.records))
+            try:
+                self.bot.rpc._rpc._rpc_force_exit(str(trades[0].id))
+                text = f"force_exit of trade {trades[0].id}"
+            except Exception as error:  # noqa: BLE001 - Freqtrade refused: (e) still checks
+                why = getattr(error, "message", None) or type(error).__name__
+                text = f"force_exit of trade {trades[0].id} answered {why}"
         elif kind == "archive_downtime":
             self.result.applied[kind] += 1
             self.note(f"archive_downtime: bot down {event['days']} days")
@@ -478,6 +500,7 @@ class _Run:
             tb = traceback.format_exception(type(error), error, error.__traceback__)
             self.violation("d", f"process() raised {error!r}\n" + "".join(tb[-6:]))
         self.check_position()
+        self.check_forced_exit()
         if self.guard:
             self.check_no_back_off(records_before)
             if guard is not None and guard is self._guard_obj():
@@ -511,6 +534,36 @@ class _Run:
                     f"{word} position reached {peak:g} > intended {intended:g}"
                     f" (dca={self.dca_ever})",
                 )
+
+    def check_forced_exit(self) -> None:
+        """(e): by the end of the loop after a forced exit, a reduce-only order was sent,
+        or nothing is left to reduce."""
+        if self.force_exit_due is None or self.step <= self.force_exit_due[0]:
+            return
+        step, seen, forced, records_seen = self.force_exit_due
+        self.force_exit_due = None
+        if not [t for t in Trade.get_open_trades() if (t.id, t.open_date) == forced]:
+            return  # the forced trade is closed (or was deleted: nothing had filled)
+        since = self.sim.requests[seen:]
+        sent = [
+            r for r in since
+            if r.method == "POST" and r.path == "/fapi/v1/order"
+            and str(r.params.get("reduceOnly", "")).lower() == "true"
+        ]
+        # The exchange itself refusing requests (a 418 ban, 429, 5xx) is not a held-back exit.
+        refused = any(r.status in (418, 429) or r.status >= 500 for r in since)
+        guard_in_the_way = [
+            text
+            for text in (r.getMessage() for r in self.records[records_seen:])
+            if (text.startswith("REPLACEMENT_BLOCKED") and "type=exit" in text)
+            or ("GhostGuard blocked" in text and "exit" in text)
+            or ("GhostGuard: cancel of order" in text and "not confirmed" in text)
+        ]
+        if not sent and not refused and guard_in_the_way and abs(self.sim.position(PAIR)) > EPS:
+            self.violation(
+                "e", f"forced exit at step {step}: no reduce-only order sent, position "
+                f"{self.sim.position(PAIR):g}; the guard: {guard_in_the_way[0][:120]}"
+            )
 
     def check_no_back_off(self, since: int) -> None:
         for record in self.records[since:]:

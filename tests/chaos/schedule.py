@@ -45,8 +45,12 @@ KINDS: dict[str, str] = {
     "rate_limit": "HTTP 429 -1003 burst, or an HTTP 418 IP ban for N sim seconds",
     "stoploss_on_exchange": "the bot runs with stoploss_on_exchange (algo stop orders)",
     "position_check_double": "the guard runs with position_check 'double'",
+    # Drawn from a third stream of the seed (CORRECTNESS_KINDS): the earlier streams, and so
+    # every earlier event of a schedule, are unchanged.
+    "force_exit": "a forced exit of the open trade (Freqtrade's RPC /forceexit), any state",
 }
 EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
+CORRECTNESS_KINDS = ("force_exit",)
 
 ROLES = ("entry", "exit")
 FAIL_PATHS = (
@@ -235,13 +239,22 @@ FAULT_SET = "all"
 TRADING_KINDS = frozenset({"signal", "reprice", "dca", "price"})
 
 
+def add_correctness_faults(schedule: Schedule) -> Schedule:
+    """Draw the correctness work's faults from a third stream of the seed."""
+    rng = random.Random(f"ghostguard-correctness-{schedule.seed}")
+    for _ in range(rng.choice([0, 0, 1, 1, 2])):
+        kind = rng.choice(CORRECTNESS_KINDS)
+        schedule.events.append({"step": rng.randrange(schedule.steps), "kind": kind})
+    return schedule
+
+
 def generate(seed: int, extended: bool = True) -> Schedule:
     """The schedule of one seed: 4..28 steps, 0..3 events before each (``extended``: plus the
     newer faults of ``extend``; with FAULT_SET "new", only those faults)."""
     base = generate_base(seed)
     if FAULT_SET == "new":
         base.events = [e for e in base.events if e["kind"] in TRADING_KINDS]
-    return extend(base) if extended else base
+    return add_correctness_faults(extend(base)) if extended else base
 
 
 def generate_base(seed: int) -> Schedule:
@@ -265,4 +278,13 @@ def generate_base(seed: int) -> Schedule:
     return Schedule(seed, steps, start_signal, advance_s, events)
 
 
-__all__ = ["EXTENDED_KINDS", "KINDS", "Schedule", "extend", "generate", "generate_base"]
+__all__ = [
+    "CORRECTNESS_KINDS",
+    "EXTENDED_KINDS",
+    "KINDS",
+    "Schedule",
+    "add_correctness_faults",
+    "extend",
+    "generate",
+    "generate_base",
+]
