@@ -69,3 +69,31 @@ def test_positions_compare_within_half_the_amount_step(
         "entry", PositionFact(readings=(exchange,)), database, 1, 0.002, tolerance
     )
     assert (denial.reason if denial else None) == reason
+
+
+def test_a_lost_order_of_the_bots_own_is_cancelled_and_the_lock_lifts(bot_on_sim, events):
+    """Found by the campaign's newer faults (seed 116): an order of the bot's own (the guard's
+    client id) rests on the exchange while the database lost it. The lock's re-check cancels
+    it (orders without the guard's id are left alone, see above), then lifts the lock."""
+    with bot_on_sim() as (sim, bot):
+        guard = bot.strategy.ghost_guard
+        now = [1_000.0]
+        guard.clock = lambda: now[0]
+        loop(bot)
+        [first] = orders_of(sim, reduce_only=False)
+        bid, _ = sim.best_bid_ask(PAIR)
+        lost = sim.place_order(
+            PAIR, "BUY", first.orig_qty, bid - 100, client_order_id="ggdeadbeef0000e7"
+        )
+        sim.hold_order(lost.order_id)
+        sim.expire_order(first.order_id)
+        loop(bot)
+        assert _guard_locks()
+        now[0] += 61
+        loop(bot)
+        assert lost.status == "CANCELED"
+        cancelled = events.named("DUPLICATE_CANCELLED")
+        assert any(f"order_id={lost.order_id}" in line for line in cancelled)
+        now[0] += 61
+        loop(bot)
+        assert _guard_locks() == []

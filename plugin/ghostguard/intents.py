@@ -28,6 +28,7 @@ from ghostguard.records import ClientIdSequence, Intent, OrderRecord
 logger = logging.getLogger("ghostguard")
 
 SENDING_CLIENT_ID: ContextVar[str | None] = ContextVar("ghostguard_client_id", default=None)
+CLIENT_ID_PREFIX = "gg"  # every client order id the guard sends starts with it
 
 
 @contextmanager
@@ -71,7 +72,7 @@ class Intents:
         (Binance allows 36 of `[.A-Z:/a-z0-9_-]`). A retry after a lost answer reuses the id,
         so the exchange itself refuses a second open order for the same intent."""
         digest = self.digest(plan)
-        return f"gg{digest}{plan.role[0]}{self._sequence(digest)}"
+        return f"{CLIENT_ID_PREFIX}{digest}{plan.role[0]}{self._sequence(digest)}"
 
     def advance(self, digest: str) -> None:
         self.ctx.store.put(

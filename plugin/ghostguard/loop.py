@@ -18,7 +18,7 @@ from ghostguard import answers, events, ftmodel, lifecycle
 from ghostguard.checks import as_amount
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
-from ghostguard.intents import Intents
+from ghostguard.intents import CLIENT_ID_PREFIX, Intents
 from ghostguard.ledger import Ledger
 from ghostguard.records import ClientIdSequence, Intent, OrderRecord, PairLockRecord, Phase
 
@@ -173,8 +173,26 @@ class LoopWork:
         ):
             return
         if lock.working_orders and self._unknown_working_orders(lock.pair):
+            self._cancel_own_lost_orders(lock.pair)
             return  # the order the database does not know still rests: the lock stays
         self.ledger.unlock_pair(lock)
+
+    def _cancel_own_lost_orders(self, pair: str) -> None:
+        """Working orders with the guard's own client id that the database lost (a create
+        whose answer never came, a suspect resolved while the exchange hid it) are cancelled;
+        orders of anybody else are left alone (the lock stays while they rest)."""
+        lost = self.ctx.venue.own_working_orders(
+            pair, CLIENT_ID_PREFIX, ftmodel.open_order_ids(pair)
+        )
+        for order_id in lost:
+            if safe(self.ctx.venue.exchange.cancel_order, order_id, pair) is None:
+                continue  # refused: tried again at the next re-check
+            log_event(
+                events.DUPLICATE_CANCELLED,
+                pair=pair,
+                order_id=order_id,
+                reason="working order of the bot's own that its database does not know",
+            )
 
     def _unknown_working_orders(self, pair: str) -> list[str]:
         """Working orders of the pair (either role) that the database does not know."""

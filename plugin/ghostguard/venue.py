@@ -113,6 +113,20 @@ class Venue:
                 return self.exchange._order_contracts_to_amount(order)
         return None
 
+    def own_working_orders(self, pair: str, prefix: str, known: set[str]) -> list[str]:
+        """Ids of the pair's working orders that carry the guard's client id `prefix` (the
+        bot's own) but that the database does not know (`known`)."""
+        orders = self.exchange._api.fetch_open_orders(pair)
+        if not isinstance(orders, list):
+            raise ValueError(f"open orders answer={orders!r}")
+        return [
+            str(order.get("id"))
+            for order in orders
+            if isinstance(order, dict)
+            and str(order.get("clientOrderId") or "").startswith(prefix)
+            and str(order.get("id")) not in known
+        ]
+
     def unknown_fills(self, pair: str, since: float, known: set[str]) -> dict[str, float]:
         """Amount filled per order id, since `since` (epoch seconds, a minute of slack), for
         the pair's orders that are not in `known` (the database's)."""
