@@ -126,3 +126,33 @@ def test_lost_create_that_filled_and_went_away_behind_lagging_views(bot_on_sim, 
             [second] = later
             sim.fill_order(second.order_id)
             assert sim.position(PAIR) > lost.orig_qty
+
+
+def test_a_lost_create_whose_cancel_fails_is_kept_and_settled_later(bot_on_sim, events, script):
+    """Found by the campaign (seed 106): an exit's create answer was lost; the next exit, of
+    another intent, found it and had to cancel it, but the cancel failed, and the guard had
+    already forgotten the intent: the order stayed working, unknown to the bot."""
+    with bot_on_sim() as (sim, bot):
+        guard = bot.strategy.ghost_guard
+        now = [1_000.0]
+        guard.clock = lambda: now[0]
+        loop(bot)
+        [entry] = orders_of(sim, reduce_only=False)
+        sim.fill_order(entry.order_id)
+        loop(bot)
+        sim.fault_lost_create(1)
+        [trade] = Trade.get_open_trades()
+        try:
+            bot.rpc._rpc._rpc_force_exit(str(trade.id))  # its create answer is lost
+        except Exception:  # noqa: BLE001 - Freqtrade answers the lost create with an error
+            pass
+        [lost] = orders_of(sim, reduce_only=True)
+        sim.fault_fail("DELETE", "/fapi/v1/order", count=50)
+        script.update(enter_long=0, exit_long=1)
+        loop(bot)  # an exit of another intent finds the lost one; its cancel fails
+        assert lost.is_open
+        sim.clear_faults()
+        now[0] += 61
+        loop(bot, 3)  # the intent was kept: settled, the lost order cancelled
+        assert not lost.is_open
+        assert [o for o in sim.open_orders(PAIR) if o.order_id == lost.order_id] == []

@@ -144,11 +144,12 @@ class Intents:
         reconciled on its own first (cancelled if working, pair locked if filled). Raises when
         the exchange cannot tell (the caller blocks)."""
         found = self.lookup(plan.pair, intent.client_id, intent.at)
-        self.ctx.store.remove(intent)
         if found is not None and not self._same_intent(plan, intent, found):
+            # Reconciled first: if that fails, the intent stays and is settled later.
             self._reconcile(intent, found, f"placement of another intent ({plan.signal})")
             found = None
-        elif found is not None:
+        self.ctx.store.remove(intent)
+        if found is not None:
             filled = as_amount(found.get("filled")) or 0.0
             if found.get("status") not in GONE_STATUSES or filled > AMOUNT_EPS:
                 self.ctx.stats["lost_creates_found"] += 1
@@ -195,13 +196,14 @@ class Intents:
                 answers.error_text(error),
             )
             return
+        if found is not None:
+            # Reconciled first: if that fails, the intent stays and is settled again later.
+            self._reconcile(intent, found, "a create whose answer was lost")
         self.ctx.store.remove(intent)
         # Whatever happened to it, the next placement for this pair and role is checked.
         self.ledger.record_gone(
             pair, role, None, "lost_create", rejected_at_create=True, client_id=intent.client_id
         )
-        if found is not None:
-            self._reconcile(intent, found, "a create whose answer was lost")
 
     def _reconcile(self, intent: Intent, found: dict[str, Any], why: str) -> None:
         """An order of a lost create that no placement takes: cancelled if it works, the pair
