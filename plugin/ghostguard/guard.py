@@ -56,7 +56,7 @@ class GhostGuard:
             config=config,
             strategy=strategy,
             bot=bot,
-            venue=Venue(bot.exchange, dry_run),
+            venue=Venue(bot.exchange, dry_run, now=lambda: self.ctx.clock()),
             store=GuardStore(),
             dry_run=dry_run,
         )

@@ -39,9 +39,12 @@ ONE_ATTEMPT_METHODS = ("fetch_order", "cancel_order", "get_balances", "fetch_pos
 
 
 class Venue:
-    def __init__(self, exchange: Any, dry_run: bool) -> None:
+    def __init__(
+        self, exchange: Any, dry_run: bool, now: Callable[[], float] = time.time
+    ) -> None:
         self.exchange = exchange
         self.dry_run = dry_run
+        self.now = now  # the guard's clock (epoch seconds): where an order's life ends
         self.futures = exchange.trading_mode == TradingMode.FUTURES
         # Binance USD-M: strict raw readers for checks 2 and 3 (see ghostguard/binance.py).
         self.binance_usdm = self.futures and exchange.id == "binance" and not dry_run
@@ -86,7 +89,7 @@ class Venue:
         """(amount, cost) the exchange's trades record for the order over its whole life;
         raises when unreadable. Binance answers at most 7 days of trades per request (ccxt caps
         `endTime` at `since` + 7 days), so an older order's life is read in 7-day pages."""
-        now = datetime.now(UTC)
+        now = datetime.fromtimestamp(self.now(), UTC)
         if self.exchange.id != "binance" or now - since <= TRADE_WINDOW:
             fills = self.exchange.get_trades_for_order(order_id, pair, since)
             return answers.traded_amounts(fills)
