@@ -90,16 +90,18 @@ def exchange_overlay(server_url: str) -> dict[str, Any]:
     """A Freqtrade config file to load after the user's own (`-c config.json -c sim.json`):
     everything that points a run at the simulator, the test key and secret included (a live
     run signs its requests with them; dry-run needs only the URLs)."""
-    ccxt = ccxt_config(server_url)
+    return {"exchange": _exchange_section(ccxt_config(server_url))}
+
+
+def _exchange_section(ccxt: dict[str, Any]) -> dict[str, Any]:
+    """What points Freqtrade's exchange at the simulator: its key, secret and URLs."""
     return {
-        "exchange": {
-            "name": "binance",
-            "key": SimExchange.SIM_API_KEY,
-            "secret": SimExchange.SIM_API_SECRET,
-            "enable_ws": False,
-            "ccxt_config": ccxt,
-            "ccxt_async_config": json.loads(json.dumps(ccxt)),
-        }
+        "name": "binance",
+        "key": SimExchange.SIM_API_KEY,
+        "secret": SimExchange.SIM_API_SECRET,
+        "enable_ws": False,
+        "ccxt_config": ccxt,
+        "ccxt_async_config": json.loads(json.dumps(ccxt)),
     }
 
 
@@ -137,12 +139,7 @@ def base_config(
         "exit_pricing": {"price_side": "same", "use_order_book": True, "order_book_top": 1},
         "order_time_in_force": {"entry": "PO", "exit": "PO"},
         "exchange": {
-            "name": "binance",
-            "key": SimExchange.SIM_API_KEY,
-            "secret": SimExchange.SIM_API_SECRET,
-            "enable_ws": False,
-            "ccxt_config": ccxt,
-            "ccxt_async_config": json.loads(json.dumps(ccxt)),
+            **_exchange_section(ccxt),
             "pair_whitelist": [spec.symbol for spec in sim.specs.values()],
             "pair_blacklist": [],
         },
