@@ -168,6 +168,7 @@ class _Run:
         self.ledger_seen = 0
         self.max_entry_qty = 0.0
         self.guard_thread_requests = 0
+        self.hidden_trades: set[int] = set()  # orders whose fills userTrades does not list
         # (step, requests seen before, trade id) of the last forced exit
         self.force_exit_due: tuple[int, int, tuple[int, Any], int] | None = None
         self.triggers: list[dict[str, Any]] = []
@@ -185,7 +186,10 @@ class _Run:
                 if trig["seen"] == trig["nth"]:
                     trig["fired"] = True
                     self._race_fill(trig)
-            return real_handle(method, path, *args, **kwargs)
+            status, body = real_handle(method, path, *args, **kwargs)
+            if self.hidden_trades and path == "/fapi/v1/userTrades" and isinstance(body, list):
+                body = [t for t in body if int(t.get("orderId", 0)) not in self.hidden_trades]
+            return status, body
 
         self.sim.handle = handle  # type: ignore[method-assign]
 
@@ -376,6 +380,24 @@ class _Run:
             except Exception as error:  # noqa: BLE001 - Freqtrade refused: (e) still checks
                 why = getattr(error, "message", None) or type(error).__name__
                 text = f"force_exit of trade {trades[0].id} answered {why}"
+        elif kind == "restart_unassigned_fee":
+            orders = [o for o in self.sim.orders if o.spec.symbol == PAIR]
+            if not orders:
+                self.result.skipped[kind] += 1
+                self.note("restart_unassigned_fee: no order yet (skipped)")
+                return
+            # Fills so far carry no fee Freqtrade can read; the newest order cannot be found.
+            self.hidden_trades = {o.order_id for o in orders}
+            self.later.append((self.step + event["for_steps"], "show_trades"))
+            newest = orders[-1]
+            self.sim.fault_not_found(newest.order_id, event["count"])
+            self.result.applied[kind] += 1
+            self.note(
+                f"restart_unassigned_fee: trades hidden for {event['for_steps']} steps, order "
+                f"{newest.order_id} -2013 x{event['count'] or 'forever'}, restart"
+            )
+            self._restart(crashed=False)
+            return
         elif kind == "archive_downtime":
             self.result.applied[kind] += 1
             self.note(f"archive_downtime: bot down {event['days']} days")
@@ -472,6 +494,8 @@ class _Run:
                 guard = self._guard_obj()
                 if guard is not None and hasattr(guard, "before_send"):
                     guard.before_send = None
+            elif action == "show_trades":
+                self.hidden_trades = set()
             elif action == "reprice_restore":
                 SCRIPT["reprice"] = self.reprice
         self.later = keep

@@ -48,9 +48,11 @@ KINDS: dict[str, str] = {
     # Drawn from a third stream of the seed (CORRECTNESS_KINDS): the earlier streams, and so
     # every earlier event of a schedule, are unchanged.
     "force_exit": "a forced exit of the open trade (Freqtrade's RPC /forceexit), any state",
+    "restart_unassigned_fee": "restart while fills carry no readable fee and the newest order "
+    "answers -2013",
 }
 EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
-CORRECTNESS_KINDS = ("force_exit",)
+CORRECTNESS_KINDS = ("force_exit", "restart_unassigned_fee")
 
 ROLES = ("entry", "exit")
 FAIL_PATHS = (
@@ -105,9 +107,8 @@ class Schedule:
 
     @property
     def needs_file_db(self) -> bool:
-        return any(
-            e["kind"] in ("restart", "crash_before_send", "archive_downtime") for e in self.events
-        )
+        restarting = ("restart", "crash_before_send", "archive_downtime", "restart_unassigned_fee")
+        return any(e["kind"] in restarting for e in self.events)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -244,7 +245,11 @@ def add_correctness_faults(schedule: Schedule) -> Schedule:
     rng = random.Random(f"ghostguard-correctness-{schedule.seed}")
     for _ in range(rng.choice([0, 0, 1, 1, 2])):
         kind = rng.choice(CORRECTNESS_KINDS)
-        schedule.events.append({"step": rng.randrange(schedule.steps), "kind": kind})
+        event: dict[str, Any] = {"step": rng.randrange(schedule.steps), "kind": kind}
+        if kind == "restart_unassigned_fee":
+            event["for_steps"] = rng.randint(1, 6)
+            event["count"] = rng.choice([1, 3, 6, None])
+        schedule.events.append(event)
     return schedule
 
 
