@@ -88,10 +88,12 @@ class Detection:
         return order
 
     def _tracked(self, order_id: str) -> bool:
-        """An order the guard has a record of, or one the database holds open."""
+        """An order the guard has a record of, or any order the database holds (a closed one
+        too: Freqtrade fetches closed orders again every loop until their fee is assigned)."""
         if self.ctx.store.order(order_id) is not None:
             return True
-        return ftmodel.is_guarded_row(ftmodel.db_order(order_id))
+        row = ftmodel.db_order(order_id)
+        return row is not None and row.ft_order_side != "stoploss"
 
     def on_not_found(self, order_id: str, pair: str) -> None:
         row = ftmodel.db_order(order_id)

@@ -178,6 +178,9 @@ class Intents:
         )
         return LostCreateOutcome(found=None)
 
+    def _keep_s(self, pair: str) -> float:
+        return self.ctx.settings(pair).watchlist_minutes * 60.0
+
     def _same_intent(self, plan: Placement, intent: Intent, found: dict[str, Any]) -> bool:
         side = plan.entry_side if plan.role == "entry" else _opposite(plan.entry_side)
         return intent.digest == self.digest(plan) and str(found.get("side")).lower() == side
@@ -195,6 +198,11 @@ class Intents:
                 intent.client_id,
                 answers.error_text(error),
             )
+            return
+        if found is None and self.ctx.clock() - intent.at < self._keep_s(pair):
+            # Not found (yet): the views may lag and the trades may not show a fill yet. Looked
+            # up again a minute later, for as long as a gone order is watched.
+            self.ctx.store.put(replace(intent, checked_at=self.ctx.clock()))
             return
         if found is not None:
             # Reconciled first: if that fails, the intent stays and is settled again later.

@@ -226,7 +226,9 @@ def plan_loop(
     """What this loop has to do, in order: lost creates, failed sweeps, suspects and the
     watchlist, locks, pruning. Empty when nothing is pending (then the loop costs no request)."""
     actions: list[Action] = [
-        SettleLostCreate(intent) for intent in intents if now - intent.at >= LOST_CREATE_GRACE_S
+        SettleLostCreate(intent)
+        for intent in intents
+        if now - (intent.checked_at or intent.at) >= LOST_CREATE_GRACE_S
     ]
     for record in orders:
         if record.sweep_due:

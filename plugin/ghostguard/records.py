@@ -88,6 +88,7 @@ class Intent:
     digest: str | None
     amount: float
     at: float
+    checked_at: float | None = None  # the last lookup that found nothing (looked up again)
 
 
 @dataclass(frozen=True)

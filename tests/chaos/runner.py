@@ -240,7 +240,15 @@ class _Run:
         if self.schedule.stoploss_on_exchange:
             self.config["order_types"] = {**ORDER_TYPES, "stoploss_on_exchange": True}
             self.result.applied["stoploss_on_exchange"] += 1
-        self.bot = make_bot(self.sim, strategy=STRATEGY, extra_config=self.config, db_url=db_url)
+        if self.schedule.dry_run:
+            self.result.applied["dry_run"] += 1
+        self.bot = make_bot(
+            self.sim,
+            strategy=STRATEGY,
+            extra_config=self.config,
+            db_url=db_url,
+            dry_run=self.schedule.dry_run,
+        )
         self._after_build()
         self.bot.startup()
 
@@ -262,7 +270,11 @@ class _Run:
             for attempt in range(1, 31):
                 try:
                     self.bot = make_bot(
-                        self.sim, strategy=STRATEGY, extra_config=self.config, db_url=self.db_url
+                        self.sim,
+                        strategy=STRATEGY,
+                        extra_config=self.config,
+                        db_url=self.db_url,
+                        dry_run=self.schedule.dry_run,
                     )
                     break
                 except Exception as error:  # noqa: BLE001
@@ -623,6 +635,8 @@ class _Run:
                 self.violation("g", f"{leaked[0][:12]}... in: {text[:160]}")
 
     def check_end(self) -> None:
+        if self.schedule.dry_run:
+            return  # no order reaches the exchange: (b) and (c) have nothing to compare
         rows = Order.session.query(Order).all()
         known_open = {str(r.order_id) for r in rows if r.ft_is_open}
         by_id = {str(r.order_id): r for r in rows}

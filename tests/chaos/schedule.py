@@ -50,6 +50,7 @@ KINDS: dict[str, str] = {
     "force_exit": "a forced exit of the open trade (Freqtrade's RPC /forceexit), any state",
     "restart_unassigned_fee": "restart while fills carry no readable fee and the newest order "
     "answers -2013",
+    "dry_run": "the bot runs --dry-run (one schedule in ten, third stream)",
 }
 EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
 CORRECTNESS_KINDS = ("force_exit", "restart_unassigned_fee")
@@ -103,6 +104,7 @@ class Schedule:
     advance_s: list[float] = field(default_factory=list)  # sim seconds after each step
     events: list[dict[str, Any]] = field(default_factory=list)
     position_check: str = "single"  # the guard's position_check setting for this run
+    dry_run: bool = False  # the bot runs --dry-run (Freqtrade's own order simulation)
     stoploss_on_exchange: bool = False
 
     @property
@@ -119,6 +121,7 @@ class Schedule:
                 "advance_s": self.advance_s,
                 "events": self.events,
                 "position_check": self.position_check,
+                "dry_run": self.dry_run,
                 "stoploss_on_exchange": self.stoploss_on_exchange,
             },
             separators=(",", ":"),
@@ -134,6 +137,7 @@ class Schedule:
             advance_s=list(data.get("advance_s") or []),
             events=list(data["events"]),
             position_check=data.get("position_check", "single"),
+            dry_run=bool(data.get("dry_run", False)),
             stoploss_on_exchange=bool(data.get("stoploss_on_exchange", False)),
         )
 
@@ -144,7 +148,7 @@ class Schedule:
 
     def describe(self) -> str:
         lines = [f"seed={self.seed} steps={self.steps} start_signal={self.start_signal}"
-                 f" position_check={self.position_check}"
+                 f" position_check={self.position_check} dry_run={self.dry_run}"
                  f" stoploss_on_exchange={self.stoploss_on_exchange}"]
         for event in sorted(self.events, key=lambda e: e["step"]):
             params = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("step", "kind"))
@@ -243,6 +247,7 @@ TRADING_KINDS = frozenset({"signal", "reprice", "dca", "price"})
 def add_correctness_faults(schedule: Schedule) -> Schedule:
     """Draw the correctness work's faults from a third stream of the seed."""
     rng = random.Random(f"ghostguard-correctness-{schedule.seed}")
+    schedule.dry_run = rng.random() < 0.1
     for _ in range(rng.choice([0, 0, 1, 1, 2])):
         kind = rng.choice(CORRECTNESS_KINDS)
         event: dict[str, Any] = {"step": rng.randrange(schedule.steps), "kind": kind}
