@@ -48,6 +48,11 @@ class LostCreateOutcome:
     found: dict[str, Any] | None
 
 
+class UnknownFills(ValueError):
+    """A lost create's order is not found, but the pair's trades show fills of an order the
+    database does not know."""
+
+
 def _opposite(side: str) -> str:
     return "sell" if side == "buy" else "buy"
 
@@ -116,7 +121,7 @@ class Intents:
                 return found_open
             unknown = venue.unknown_fills(pair, since, ftmodel.order_ids(pair))
             if unknown:
-                raise ValueError(
+                raise UnknownFills(
                     f"not found by client id {client_id}, but orders the bot does not know "
                     f"filled since: {unknown}"
                 ) from error
@@ -198,6 +203,9 @@ class Intents:
                 intent.client_id,
                 answers.error_text(error),
             )
+            if isinstance(error, UnknownFills):
+                # A fill the bot does not know is on the exchange: never leave it unknown.
+                self.ledger.lock_pair(pair, f"unknown fill after lost create {intent.client_id}")
             return
         if found is None and self.ctx.clock() - intent.at < self._keep_s(pair):
             # Not found (yet): the views may lag and the trades may not show a fill yet. Looked

@@ -138,6 +138,15 @@ class _Capture(logging.Handler):
         self.sink.append(record)
 
 
+def _message(record: logging.LogRecord) -> str:
+    """A record's text; "" when its arguments cannot be rendered any more (a Trade object
+    detached from its session after a restart)."""
+    try:
+        return record.getMessage()
+    except Exception:  # noqa: BLE001
+        return ""
+
+
 def _signal(script: dict[str, Any], to: str) -> None:
     script.update(enter_long=0, enter_short=0, exit_long=0, exit_short=0)
     if to == "long":
@@ -384,14 +393,15 @@ class _Run:
                 self.result.skipped[kind] += 1
                 self.note("force_exit: no open trade (skipped)")
                 return
-            forced = (int(trades[0].id), trades[0].open_date)  # ids are reused after a delete
+            trade_id = int(trades[0].id)  # read now: the exit may delete the trade
+            forced = (trade_id, trades[0].open_date)  # ids are reused after a delete
             self.force_exit_due = (self.step, len(self.sim.requests), forced, len(self.records))
             try:
-                self.bot.rpc._rpc._rpc_force_exit(str(trades[0].id))
-                text = f"force_exit of trade {trades[0].id}"
+                self.bot.rpc._rpc._rpc_force_exit(str(trade_id))
+                text = f"force_exit of trade {trade_id}"
             except Exception as error:  # noqa: BLE001 - Freqtrade refused: (e) still checks
                 why = getattr(error, "message", None) or type(error).__name__
-                text = f"force_exit of trade {trades[0].id} answered {why}"
+                text = f"force_exit of trade {trade_id} answered {why}"
         elif kind == "restart_unassigned_fee":
             orders = [o for o in self.sim.orders if o.spec.symbol == PAIR]
             if not orders:
@@ -590,7 +600,7 @@ class _Run:
         refused = any(r.status in (418, 429) or r.status >= 500 for r in since)
         guard_in_the_way = [
             text
-            for text in (r.getMessage() for r in self.records[records_seen:])
+            for text in (_message(r) for r in self.records[records_seen:])
             if (text.startswith("REPLACEMENT_BLOCKED") and "type=exit" in text)
             or ("GhostGuard blocked" in text and "exit" in text)
             or ("GhostGuard: cancel of order" in text and "not confirmed" in text)
