@@ -89,3 +89,36 @@ def test_an_exit_after_a_partial_fill_is_replaced_for_the_rest(bot_on_sim, event
         second = _working_exit(sim)
         assert second is not None, events.named("REPLACEMENT_BLOCKED")
         assert second.orig_qty == pytest.approx(remaining)
+
+
+@pytest.mark.parametrize("broken", ["store", "planning"])
+def test_a_stop_loss_goes_out_when_the_guard_itself_fails(bot_on_sim, events, script, broken):
+    """Rule 1 against the guard's own failures: its store refuses the write-ahead intent, or it
+    cannot assess the order at all; the stop-loss goes out all the same, and nothing the guard
+    raised reaches Freqtrade."""
+    with bot_on_sim(extra=dict(STOPLOSS)) as (sim, bot):
+        _open_long(sim, bot)
+        guard = bot.strategy.ghost_guard
+
+        def fails(*_args: Any, **_kwargs: Any) -> Any:
+            raise RuntimeError("database is locked")
+
+        if broken == "store":
+            guard.ctx.store.put = fails  # type: ignore[method-assign]
+        else:
+            import ghostguard.gate as gate_module
+
+            gate_module.plan_placement = fails  # restored below
+        try:
+            held = sim.position(PAIR)
+            sim.set_price(PAIR, sim.price(PAIR) * 0.95)
+            caught = loop(bot)
+        finally:
+            if broken == "planning":
+                import ghostguard.placement as placement_module
+
+                gate_module.plan_placement = placement_module.plan_placement
+        assert caught == []
+        stops = [o for o in orders_of(sim, reduce_only=True) if o.type == "MARKET"]
+        assert stops and stops[0].orig_qty <= held + 1e-12
+        assert sim.position(PAIR) == pytest.approx(0.0)

@@ -69,6 +69,15 @@ class Gate:
         try:
             plan = plan_placement(self.ledger, kwargs)
         except Exception as error:  # noqa: BLE001 - fail safe: an unplanned order is blocked
+            exit_intent = scopes.EXIT_INTENT.get()
+            if exit_intent is not None and exit_intent.risk_reducing:
+                logger.warning(
+                    "GhostGuard could not assess a %s exit on %s (%s); sending it as asked",
+                    exit_intent.exit_type,
+                    pair,
+                    answers.error_text(error),
+                )
+                return send(**kwargs)  # a risk-reducing exit is never held back
             verdict = Verdict((Denial(0, "guard_error", answers.error_text(error)),))
             log_event(events.REPLACEMENT_BLOCKED, pair=pair, reason=verdict.describe())
             raise GhostGuardBlocked(pair, verdict) from error
@@ -90,7 +99,11 @@ class Gate:
         written: Intent | None = None
         if client_id is not None:
             # Written ahead: a crash or a lost answer leaves the intent to be looked up.
-            written = self.intents.write_ahead(plan, client_id, float(kwargs.get("amount") or 0))
+            written = self._write_ahead(plan, client_id, float(kwargs.get("amount") or 0))
+            if written is None:  # no durable intent: sending would risk an unknown order
+                verdict = Verdict((Denial(0, "guard_error", "write-ahead intent not stored"),))
+                safe(self.outcomes.blocked, plan, verdict)
+                raise GhostGuardBlocked(plan.pair, verdict)
         try:
             with sending(client_id):
                 order = send(**kwargs)
@@ -125,7 +138,7 @@ class Gate:
         if earlier is not None and not self.ctx.dry_run:
             safe(self.intents.settle, earlier)
         requested = float(kwargs["amount"])
-        booked = ftmodel.booked_orders(plan.pair) if self.ctx.dry_run else None
+        booked = safe(ftmodel.booked_orders, plan.pair) if self.ctx.dry_run else None
         position = self.ctx.venue.position_fact(plan.pair, 1, booked)
         clamped = clamp_exit(position, plan.direction, requested)
         if clamped < requested:
@@ -143,7 +156,9 @@ class Gate:
         written: Intent | None = None
         if not self.ctx.dry_run and self.intents.unresolved(plan) is None:
             client_id = self.intents.client_id(plan)
-            written = self.intents.write_ahead(plan, client_id, float(kwargs["amount"]))
+            written = self._write_ahead(plan, client_id, float(kwargs["amount"]))
+            if written is None:
+                client_id = None  # sent all the same, without a client id
         try:
             with sending(client_id):
                 order = send(**kwargs)
@@ -165,6 +180,11 @@ class Gate:
                 detection=gone_detection(plan.gone),
             )
         return order
+
+    def _write_ahead(self, plan: Placement, client_id: str, amount: float) -> Intent | None:
+        """The write-ahead intent, or None when the guard's store cannot take it (the error is
+        logged; nothing is raised into Freqtrade)."""
+        return safe(self.intents.write_ahead, plan, client_id, amount)
 
     def _claim_lost_create(self, plan: Placement, intent: Intent) -> Any:
         try:
