@@ -109,9 +109,12 @@ SCENARIOS: dict[str, Scenario] = {
              lambda run: run.sim.position(PAIR) == 0),
         settings={"hold_s": 2},
     ),
-    # --dry-run: Freqtrade's own order simulation on the simulator's market data.
+    # --dry-run: Freqtrade's own order simulation on the simulator's market data. The entry is
+    # priced at the ask (Freqtrade fills a crossing dry-run limit at once), so the fill does not
+    # wait for the price path to come down to a resting bid within the run's bound.
     "dry_run": Scenario([], _db_has_filled_order, settle_s=1.0, dry_run=True,
-                        settings={"hold_s": 2}),
+                        settings={"hold_s": 2},
+                        extra={"entry_pricing": {"price_side": "other"}}),
 }
 
 
