@@ -59,7 +59,9 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     # 1 true cancellation: the exchange expires the resting entry; replaced once.
     "s1": Scenario(
-        [{"order": 1, "after_s": 0.3, "do": "expire"}],
+        [{"order": 1, "after_s": 0.3, "do": "expire"},
+         # the replacement fills (not left to the price path, whose trough may sit at it)
+         {"order": 2, "after_s": 0.5, "do": "fill"}],
         _all(event_seen("GHOST_ORDER_REPLACED"), _position_reaches(1.0)),
     ),
     # 2 the entry fills, the status answer says CANCELED with nothing filled.
@@ -104,7 +106,8 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     # 8 the exit is expired by the exchange; re-exit within the position.
     "s8": Scenario(
-        [{"order": 1, "role": "exit", "after_s": 0.3, "do": "expire"}],
+        [{"order": 1, "role": "exit", "after_s": 0.3, "do": "expire"},
+         {"order": 2, "role": "exit", "after_s": 0.5, "do": "fill"}],
         _all(event_seen("GHOST_ORDER_REPLACED", "type=exit"),
              lambda run: run.sim.position(PAIR) == 0),
         settings={"hold_s": 2},
