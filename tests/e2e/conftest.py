@@ -106,8 +106,7 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     # 8 the exit is expired by the exchange; re-exit within the position.
     "s8": Scenario(
-        [{"order": 1, "role": "exit", "after_s": 0.3, "do": "expire"},
-         {"order": 2, "role": "exit", "after_s": 0.5, "do": "fill"}],
+        [{"order": 1, "role": "exit", "after_s": 0.3, "do": "expire"}],
         _all(event_seen("GHOST_ORDER_REPLACED", "type=exit"),
              lambda run: run.sim.position(PAIR) == 0),
         settings={"hold_s": 2},
