@@ -64,6 +64,7 @@ class SimExchange(
 
     SIM_API_KEY = "sim-api-key-0123456789"
     SIM_API_SECRET = "sim-api-secret-0123456789"
+    SIM_API_PASSWORD = "SimPassphrase1"  # venues whose keys carry a passphrase (OKX)
 
     def __init__(
         self,
@@ -79,6 +80,7 @@ class SimExchange(
         check_signature: bool = True,
         touch_fill_qty: float | None = None,
         check_recv_window: bool = False,
+        venue: str = "binance",
     ) -> None:
         self.now_ms: int = int(time.time() * 1000) if start_time_ms is None else start_time_ms
         self.seed = seed
@@ -119,6 +121,13 @@ class SimExchange(
         self.check_recv_window = check_recv_window
         self._lock = threading.RLock()
         self._routes: dict[tuple[str, str], tuple[Handler, bool]] = self._build_routes()
+        # The REST dialect the exchange answers in (ghostsim.venues): None is Binance USD-M,
+        # the engine's own. A face translates its venue's requests onto the engine's routes
+        # (``handle(..., trusted=True)``) so faults and request patches apply on every venue.
+        from ghostsim.venues import make_face
+
+        self.venue = venue
+        self.face = make_face(venue, self)
 
     # ------------------------------------------------------------------ public helpers
 
@@ -255,20 +264,36 @@ class SimExchange(
         params: Mapping[str, str],
         headers: Mapping[str, str] | None = None,
         signed_payload: str | None = None,
+        *,
+        trusted: bool = False,
     ) -> Answer:
-        """Answer one REST request the way Binance fapi does: (HTTP status, JSON body)."""
+        """Answer one REST request the way Binance fapi does: (HTTP status, JSON body).
+
+        ``trusted``: a venue face asks, having checked the request's credentials itself."""
         method = method.upper()
         with self._lock:
             clean = {k: v for k, v in params.items() if k != "signature"}
             try:
                 status, body = self._dispatch(
-                    method, path, dict(params), headers or {}, signed_payload
+                    method, path, dict(params), headers or {}, signed_payload, trusted
                 )
             except LostResponse:
                 self.requests.append(RequestRecord(method, path, clean, self.now_ms, 408))
                 raise
             self.requests.append(RequestRecord(method, path, clean, self.now_ms, status))
             return status, body
+
+    def handle_http(
+        self, method: str, url: str, headers: Mapping[str, str], body: str | None
+    ) -> Answer:
+        """One HTTP request as it arrives (URL with query, headers, body) in the venue's
+        dialect: the face's answer, or the engine's own for Binance USD-M."""
+        if self.face is not None:
+            return self.face.handle_http(method, url, headers, body)
+        from ghostsim.transport import _split_request
+
+        path, params, signed = _split_request(url, body)
+        return self.handle(method, path, params, headers, signed)
 
     def _dispatch(
         self,
@@ -277,6 +302,7 @@ class SimExchange(
         params: dict[str, str],
         headers: Mapping[str, str],
         signed_payload: str | None,
+        trusted: bool = False,
     ) -> Answer:
         route = self._routes.get((method, path))
         if route is None:
@@ -289,7 +315,7 @@ class SimExchange(
             msg = MSG_418.format(until=self.faults.banned_until_ms)
             return 418, {"code": -1003, "msg": msg}
         try:
-            if signed:
+            if signed and not trusted:
                 self._authenticate(params, headers, signed_payload)
                 if self.check_recv_window:
                     check_timestamp(params, self.now_ms)

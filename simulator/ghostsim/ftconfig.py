@@ -25,84 +25,42 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ghostsim.engine import SimExchange
+from ghostsim.venues import profile
 
 
-_URL_SUFFIXES: dict[str, str] = {
-    "public": "/api/v3",
-    "private": "/api/v3",
-    "v1": "/api/v1",
-    "sapi": "/sapi/v1",
-    "sapiV2": "/sapi/v2",
-    "sapiV3": "/sapi/v3",
-    "sapiV4": "/sapi/v4",
-    "fapiPublic": "/fapi/v1",
-    "fapiPublicV2": "/fapi/v2",
-    "fapiPublicV3": "/fapi/v3",
-    "fapiPrivate": "/fapi/v1",
-    "fapiPrivateV2": "/fapi/v2",
-    "fapiPrivateV3": "/fapi/v3",
-    "fapiData": "/futures/data",
-    "dapiPublic": "/dapi/v1",
-    "dapiPrivate": "/dapi/v1",
-    "dapiPrivateV2": "/dapi/v2",
-    "dapiData": "/futures/data",
-    "eapiPublic": "/eapi/v1",
-    "eapiPrivate": "/eapi/v1",
-    "papi": "/papi/v1",
-    "papiV2": "/papi/v2",
-}
+def ccxt_options(venue: str = "binance") -> dict[str, Any]:
+    """The ccxt settings every run against the simulator uses (the venue's markets only, no
+    rate limit); the URLs stay the venue's own unless `ccxt_config` points them at a server."""
+    return profile(venue).ccxt_config(None)
 
 
-def ccxt_options() -> dict[str, Any]:
-    """The ccxt settings every run against the simulator uses (USD-M linear markets only, no
-    rate limit); the URLs stay Binance's own unless `ccxt_config` points them at a server."""
-    return {
-        "enableRateLimit": False,
-        "options": {
-            "defaultType": "swap",
-            "fetchMarkets": {"types": ["linear"]},
-            "fetchCurrencies": False,
-            "fetchMargins": False,
-        },
-    }
+def ccxt_config(server_url: str, venue: str = "binance") -> dict[str, Any]:
+    """`exchange.ccxt_config` (and `ccxt_async_config`) pointing ccxt at the server."""
+    return profile(venue).ccxt_config(server_url)
 
 
-def ccxt_config(server_url: str) -> dict[str, Any]:
-    """`exchange.ccxt_config` (and `ccxt_async_config`) pointing ccxt binance at the server."""
-    parts = urlsplit(server_url)
-    if parts.hostname != "127.0.0.1":
-        raise ValueError(f"the simulator runs on 127.0.0.1 only, not {server_url}")
-    config = ccxt_options()
-    if parts.scheme == "https":
-        base = f"https://fapi.binance.com@{parts.netloc}"
-        config["hostname"] = f"binance.com@{parts.netloc}"
-        config["verify"] = False
-    else:
-        base = f"http://{parts.netloc}"
-    config["urls"] = {"api": {key: base + suffix for key, suffix in _URL_SUFFIXES.items()}}
-    return config
-
-
-def exchange_overlay(server_url: str) -> dict[str, Any]:
+def exchange_overlay(server_url: str, venue: str = "binance") -> dict[str, Any]:
     """A Freqtrade config file to load after the user's own (`-c config.json -c sim.json`):
     everything that points a run at the simulator, the test key and secret included (a live
     run signs its requests with them; dry-run needs only the URLs)."""
-    return {"exchange": _exchange_section(ccxt_config(server_url))}
+    return {"exchange": _exchange_section(ccxt_config(server_url, venue), venue)}
 
 
-def _exchange_section(ccxt: dict[str, Any]) -> dict[str, Any]:
+def _exchange_section(ccxt: dict[str, Any], venue: str = "binance") -> dict[str, Any]:
     """What points Freqtrade's exchange at the simulator: its key, secret and URLs."""
-    return {
-        "name": "binance",
+    section: dict[str, Any] = {
+        "name": profile(venue).exchange,
         "key": SimExchange.SIM_API_KEY,
         "secret": SimExchange.SIM_API_SECRET,
         "enable_ws": False,
         "ccxt_config": ccxt,
         "ccxt_async_config": json.loads(json.dumps(ccxt)),
     }
+    if venue == "okx":
+        section["password"] = SimExchange.SIM_API_PASSWORD  # OKX keys come with a passphrase
+    return section
 
 
 def base_config(
@@ -113,16 +71,18 @@ def base_config(
     strategy_path: str | Path,
     dry_run: bool,
 ) -> dict[str, Any]:
-    """What every Freqtrade run against the simulator shares: live (or dry-run) Binance USD-M
-    futures, post-only maker pricing at the top of the book, the simulator's test key, every
+    """What every Freqtrade run against the simulator shares: live (or dry-run) on the
+    simulator's venue (Binance USD-M futures unless `SimExchange(venue=...)`), post-only
+    maker pricing at the top of the book, the simulator's test key, every
     simulated symbol whitelisted, Telegram and the API server off. Callers add the stake,
     timeouts, throttle and their own sections."""
+    prof = profile(sim.venue)
     return {
         "bot_name": "ghostguard-sim",
         "strategy": strategy,
         "strategy_path": str(strategy_path),
-        "trading_mode": "futures",
-        "margin_mode": "isolated",
+        "trading_mode": prof.trading_mode,
+        "margin_mode": prof.margin_mode,
         "dry_run": dry_run,
         "dry_run_wallet": sim.wallet_balance,
         "stake_currency": "USDT",
@@ -139,7 +99,7 @@ def base_config(
         "exit_pricing": {"price_side": "same", "use_order_book": True, "order_book_top": 1},
         "order_time_in_force": {"entry": "PO", "exit": "PO"},
         "exchange": {
-            **_exchange_section(ccxt),
+            **_exchange_section(ccxt, sim.venue),
             "pair_whitelist": [spec.symbol for spec in sim.specs.values()],
             "pair_blacklist": [],
         },
@@ -170,7 +130,7 @@ def freqtrade_config(
     """A complete config for `freqtrade trade` (live futures unless dry_run)."""
     config = base_config(
         sim,
-        ccxt_config(server_url),
+        ccxt_config(server_url, sim.venue),
         strategy=strategy,
         strategy_path=strategy_path or Path(__file__).parent / "strategies",
         dry_run=dry_run,

@@ -33,7 +33,7 @@ from ghostsim.driver import PriceDriver
 from ghostsim.engine import SimExchange
 from ghostsim.faults import LostResponse
 from ghostsim.schedule import FaultSchedule
-from ghostsim.transport import _split_request
+from ghostsim.venues import VENUES, profile
 
 
 LOOPBACK = "127.0.0.1"
@@ -53,12 +53,11 @@ def build_app(sim: SimExchange, schedule: FaultSchedule | None = None) -> FastAP
     async def any_request(request: Request, path: str) -> Response:
         body = (await request.body()).decode() or None
         url = str(request.url)
-        _, params, signed = _split_request(url, body)
         with sim._lock:
             sim.set_time(int(time.time() * 1000))
             try:
-                status, payload = sim.handle(
-                    request.method, "/" + path, params, dict(request.headers), signed
+                status, payload = sim.handle_http(
+                    request.method, url, dict(request.headers), body
                 )
             except LostResponse:
                 status, payload = 504, None
@@ -172,7 +171,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fault-script", type=Path, help="JSON list of fault rules")
     parser.add_argument("--signal-file", type=Path, help="file the 'signal' action writes")
-    parser.add_argument("--symbols", default="BTC/USDT:USDT,ETH/USDT:USDT")
+    parser.add_argument("--venue", choices=VENUES, default="binance",
+                        help="the REST dialect the simulator answers in")
+    parser.add_argument("--symbols", help="comma-separated pairs (default: the venue's)")
     parser.add_argument("--post-only", choices=("reject", "expire"), default="reject")
     parser.add_argument("--tls", action="store_true", help="serve https (self-signed)")
     parser.add_argument("--no-drive", action="store_true", help="keep prices still")
@@ -190,12 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.host != LOOPBACK:
         print(f"refusing to bind to {args.host}: the simulated exchange serves {LOOPBACK} only")
         return 2
-    sim = SimExchange(args.symbols.split(","), seed=args.seed, post_only_mode=args.post_only)
+    symbols = args.symbols.split(",") if args.symbols else profile(args.venue).symbols
+    sim = SimExchange(symbols, seed=args.seed, post_only_mode=args.post_only, venue=args.venue)
     running = serve(sim, args.port, host=args.host, schedule=args.fault_script,
                     signal_file=args.signal_file, drive=not args.no_drive, tls=args.tls)
     from ghostsim.ftconfig import exchange_overlay
 
-    overlay = exchange_overlay(running.url)
+    overlay = exchange_overlay(running.url, args.venue)
     print(f"SimExchange listening on {running.url}", flush=True)
     print(f"API key: {sim.SIM_API_KEY}  secret: {sim.SIM_API_SECRET}", flush=True)
     print("Freqtrade config for this server (key, secret, URLs):", flush=True)

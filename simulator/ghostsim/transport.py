@@ -1,4 +1,5 @@
-"""Route real ccxt ``binance`` HTTP traffic (sync and async) in-process to a ``SimExchange``.
+"""Route real ccxt HTTP traffic (sync and async; binance, bybit, okx) in-process to a
+``SimExchange``, answered in the simulator's venue dialect (``SimExchange.handle_http``).
 
 ``fetch`` is replaced at CLASS level, so the ccxt objects Freqtrade creates in its constructor are
 covered. Everything else (signing, parsing, error mapping through ``handle_errors``) stays ccxt's.
@@ -35,7 +36,9 @@ _REASONS: dict[int, str] = {
     504: "Gateway Timeout",
 }
 
-_PATCHED_CLASSES: tuple[type, ...] = (ccxt.binance, ccxt_async.binance)
+_PATCHED_CLASSES: tuple[type, ...] = (
+    ccxt.binance, ccxt_async.binance, ccxt.bybit, ccxt_async.bybit, ccxt.okx, ccxt_async.okx,
+)
 _active: list[SimExchange] = []
 _originals: dict[type, Any] = {}
 
@@ -87,13 +90,12 @@ def _error_url(api: Any, url: str) -> str:
 def _roundtrip(api: Any, url: str, method: str, headers: Any, body: Any) -> Any:
     """Do what ccxt's fetch does, with the sim instead of the network."""
     if not _active:
-        raise RuntimeError("ccxt binance fetch called while no SimExchange is routed")
+        raise RuntimeError(f"ccxt {api.id} fetch called while no SimExchange is routed")
     sim = _active[-1]
     request_headers = api.prepare_request_headers(headers)
-    path, params, signed = _split_request(url, body)
     details = " ".join([api.id, method, url])
     try:
-        status, payload = sim.handle(method, path, params, request_headers, signed)
+        status, payload = sim.handle_http(method, url, request_headers, body)
     except LostResponse as e:
         raise ccxt.RequestTimeout(details) from e
     body_text = json.dumps(payload)
@@ -103,7 +105,7 @@ def _roundtrip(api: Any, url: str, method: str, headers: Any, body: Any) -> Any:
     api.last_http_response = body_text
     api.last_json_response = json_response
     api.last_response_headers = response_headers
-    error_url = _error_url(api, url)
+    error_url = _error_url(api, url) if api.id == "binance" else url
     if status >= 400:
         skip = api.handle_errors(
             status, reason, error_url, method, response_headers, body_text, json_response,
@@ -134,7 +136,9 @@ async def _async_fetch(
 def install(sim: SimExchange) -> None:
     """Route every ccxt binance (sync + async) request to ``sim`` until ``uninstall``."""
     if not _active:
-        for cls, fetch in zip(_PATCHED_CLASSES, (_sync_fetch, _async_fetch), strict=True):
+        for cls in _PATCHED_CLASSES:
+            is_async = cls.__module__.startswith("ccxt.async_support")
+            fetch = _async_fetch if is_async else _sync_fetch
             _originals[cls] = cls.__dict__.get("fetch")
             cls.fetch = fetch  # type: ignore[attr-defined]
     _active.append(sim)
