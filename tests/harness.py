@@ -116,7 +116,8 @@ def build_config(
     # ccxt's urls stay Binance's own: the transport routes every request to the sim anyway,
     # and ccxt picks its futures error table (-5022 -> OrderNotFillable) by the URL's host.
     config = base_config(
-        sim, ccxt_options(), strategy=strategy, strategy_path=strategy_path, dry_run=dry_run
+        sim, ccxt_options(sim.venue), strategy=strategy, strategy_path=strategy_path,
+        dry_run=dry_run,
     )
     config.update(
         {
