@@ -119,12 +119,12 @@ class BybitOrdersMixin:
     def _init_orders(self) -> None:
         self.links: dict[int, str] = {}  # engine order id -> the orderLinkId the client sent
         self.post_only_killed: set[int] = set()
-        self.restart_ms: int = 0
+        self.forgotten: set[int] = set()  # closed before the last service restart
 
     def service_restart(self) -> None:
         """Bybit restarts its service: realtime no longer answers closed orders that closed
         before now (order/open-order, "After a server release or restart ...")."""
-        self.restart_ms = self.sim.now_ms
+        self.forgotten.update(o.order_id for o in self.sim.orders if not o.is_open)
 
     # ------------------------------------------------------------------ helpers
 
@@ -202,7 +202,8 @@ class BybitOrdersMixin:
 
     def _closed_recent(self) -> list[SimOrder]:
         """The closed orders realtime still keeps (the newest 500, none before a restart)."""
-        closed = [o for o in self.sim.orders if not o.is_open and o.update_time >= self.restart_ms]
+        closed = [o for o in self.sim.orders
+                  if not o.is_open and o.order_id not in self.forgotten]
         closed.sort(key=lambda o: (o.update_time, o.order_id), reverse=True)
         return closed[:REALTIME_CLOSED_KEPT]
 
