@@ -9,7 +9,7 @@ Unified Trading Account (UTA 2.0): ccxt and Freqtrade ask ``/v5/user/query-api``
 
 Sources are Bybit's v5 REST documentation (bybit-exchange.github.io/docs/v5/...); each rule names
 its page. The rules and what is not modelled: docs/sim-venues/bybit.md. Orders, fills and their
-retention rules live in ``ghostsim.venues.bybit_orders``.
+retention rules live in ``ghostsim.venues.bybit_orders``, market data in ``bybit_market``.
 """
 
 from __future__ import annotations
@@ -23,12 +23,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ghostsim.engine import RequestRecord
 from ghostsim.venues import Answer, VenueProfile
-from ghostsim.venues.bybit_orders import (
-    BybitError,
-    BybitOrdersMixin,
-    bybit_error,
-    fmt_num,
-)
+from ghostsim.venues.bybit_market import BybitMarketMixin
+from ghostsim.venues.bybit_orders import BybitError, BybitOrdersMixin, bybit_error, fmt_num
 
 
 if TYPE_CHECKING:
@@ -37,12 +33,6 @@ if TYPE_CHECKING:
 
 Json = Any
 Handler = Callable[[dict[str, Any]], Json]
-
-# market/kline: interval "1,3,5,15,30,60,120,240,360,720,D,W,M" (the engine has no month)
-INTERVALS: dict[str, str] = {
-    "1": "1m", "3": "3m", "5": "5m", "15": "15m", "30": "30m", "60": "1h", "120": "2h",
-    "240": "4h", "360": "6h", "720": "12h", "D": "1d", "W": "1w",
-}
 
 # integration-guidance "Authentication": the signature is HMAC_SHA256 of
 # timestamp + api_key + recv_window + (queryString for GET | jsonBodyString for POST), sent as
@@ -87,7 +77,7 @@ PROFILE = VenueProfile(
 )
 
 
-class Face(BybitOrdersMixin):
+class Face(BybitMarketMixin, BybitOrdersMixin):
     """Bybit v5 linear on top of the engine (``SimExchange(venue="bybit")``)."""
 
     def __init__(self, sim: SimExchange) -> None:
@@ -215,140 +205,6 @@ class Face(BybitOrdersMixin):
         if sid not in self.sim.specs:
             raise BybitError(10001, "params error: Symbol Is Invalid")
         return str(sid)
-
-    # ------------------------------------------------------------------ market data
-
-    def _time(self, params: dict[str, Any]) -> Json:
-        self._engine("GET", "/fapi/v1/time", {})
-        now = self.sim.now_ms
-        return {"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}
-
-    def _instruments(self, params: dict[str, Any]) -> Json:
-        self._category(params)
-        info = self._engine("GET", "/fapi/v1/exchangeInfo", {})
-        rows = []
-        status = params.get("status")
-        if status in (None, "", "Trading"):
-            wanted = params.get("symbol")
-            rows = [self._instrument(s) for s in info["symbols"]
-                    if wanted in (None, "", s["symbol"])]
-        return {"category": "linear", "list": rows, "nextPageCursor": ""}
-
-    @staticmethod
-    def _instrument(s: Mapping[str, Any]) -> Json:
-        filters = {f["filterType"]: f for f in s["filters"]}
-        price, lot, mkt = filters["PRICE_FILTER"], filters["LOT_SIZE"], filters["MARKET_LOT_SIZE"]
-        # market/instrument: lotSizeFilter maxOrderQty / maxMktOrderQty / minOrderQty / qtyStep /
-        # minNotionalValue; priceFilter minPrice / maxPrice / tickSize.
-        return {
-            "symbol": s["symbol"], "contractType": "LinearPerpetual", "status": "Trading",
-            "baseCoin": s["baseAsset"], "quoteCoin": s["quoteAsset"],
-            "launchTime": str(s["onboardDate"]), "deliveryTime": "0", "deliveryFeeRate": "",
-            "priceScale": str(s["pricePrecision"]),
-            "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00",
-                               "leverageStep": "0.01"},
-            "priceFilter": {"minPrice": price["minPrice"], "maxPrice": price["maxPrice"],
-                            "tickSize": price["tickSize"]},
-            "lotSizeFilter": {"maxOrderQty": lot["maxQty"], "minOrderQty": lot["minQty"],
-                              "qtyStep": lot["stepSize"], "postOnlyMaxOrderQty": lot["maxQty"],
-                              "maxMktOrderQty": mkt["maxQty"],
-                              "minNotionalValue": filters["MIN_NOTIONAL"]["notional"]},
-            "unifiedMarginTrade": True, "fundingInterval": 480, "settleCoin": s["marginAsset"],
-            "copyTrading": "both", "upperFundingRate": "0.00375",
-            "lowerFundingRate": "-0.00375", "isPreListing": False, "preListingInfo": None,
-            "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.1"},
-            "displayName": "",
-        }
-
-    def _tickers(self, params: dict[str, Any]) -> Json:
-        self._category(params)
-        sid = self._spec_id(params, required=False)
-        query = {"symbol": sid} if sid else {}
-        day = self._engine("GET", "/fapi/v1/ticker/24hr", query)
-        book = self._engine("GET", "/fapi/v1/ticker/bookTicker", query)
-        prem = self._engine("GET", "/fapi/v1/premiumIndex", query)
-        day, book, prem = ([x] if sid else x for x in (day, book, prem))
-        books = {b["symbol"]: b for b in book}
-        prems = {p["symbol"]: p for p in prem}
-        rows = []
-        for d in day:
-            b, p = books[d["symbol"]], prems[d["symbol"]]
-            rows.append({
-                "symbol": d["symbol"], "lastPrice": d["lastPrice"], "indexPrice": p["indexPrice"],
-                "markPrice": p["markPrice"], "prevPrice24h": d["openPrice"],
-                "price24hPcnt": fmt_num(float(d["priceChangePercent"]) / 100, 6),
-                "highPrice24h": d["highPrice"], "lowPrice24h": d["lowPrice"],
-                "prevPrice1h": d["openPrice"], "openInterest": "0", "openInterestValue": "0",
-                "turnover24h": d["quoteVolume"], "volume24h": d["volume"],
-                "fundingRate": p["lastFundingRate"], "nextFundingTime": str(p["nextFundingTime"]),
-                "predictedDeliveryPrice": "", "basisRate": "", "deliveryFeeRate": "",
-                "deliveryTime": "0", "ask1Size": b["askQty"], "bid1Price": b["bidPrice"],
-                "ask1Price": b["askPrice"], "bid1Size": b["bidQty"], "basis": "",
-            })
-        return {"category": "linear", "list": rows}
-
-    def _orderbook(self, params: dict[str, Any]) -> Json:
-        self._category(params)
-        sid = self._spec_id(params)
-        # market/orderbook: limit "linear & inverse: [1, 500]. Default: 25"
-        limit = _int(params.get("limit"), 25)
-        if not 1 <= limit <= 500:
-            raise BybitError(10001, "params error: limit must be in [1, 500]")
-        depth = self._engine("GET", "/fapi/v1/depth", {"symbol": sid, "limit": limit})
-        return {"s": sid, "b": depth["bids"], "a": depth["asks"], "ts": depth["T"],
-                "u": depth["lastUpdateId"], "seq": depth["lastUpdateId"], "cts": depth["T"]}
-
-    def _kline(self, params: dict[str, Any], route: str) -> Json:
-        self._category(params)
-        sid = self._spec_id(params)
-        interval = INTERVALS.get(str(params.get("interval", "")))
-        if interval is None:
-            raise BybitError(10001, "params error: invalid interval")
-        # market/kline: limit "[1, 1000]. Default: 200"; rows sorted in reverse by startTime.
-        limit = _int(params.get("limit"), 200)
-        if not 1 <= limit <= 1000:
-            raise BybitError(10001, "params error: limit must be in [1, 1000]")
-        query = {"symbol": sid, "interval": interval, "limit": limit,
-                 "startTime": params.get("start"), "endTime": params.get("end")}
-        rows = self._engine("GET", route, query)
-        mark = route != "/fapi/v1/klines"
-        out = [[str(r[0]), r[1], r[2], r[3], r[4]] + ([] if mark else [r[5], r[7]])
-               for r in rows]
-        return {"category": "linear", "symbol": sid, "list": out[::-1]}
-
-    def _funding_history(self, params: dict[str, Any]) -> Json:
-        self._category(params)
-        sid = self._spec_id(params)
-        # market/history-fund-rate: limit "[1, 200]. Default: 200"; "Passing only startTime
-        # returns an error"; rows newest first.
-        limit = _int(params.get("limit"), 200)
-        if not 1 <= limit <= 200:
-            raise BybitError(10001, "params error: limit must be in [1, 200]")
-        if params.get("startTime") is not None and params.get("endTime") is None:
-            raise BybitError(10001, "params error: endTime is required when startTime is set")
-        query = {"symbol": sid, "limit": 1000, "startTime": params.get("startTime"),
-                 "endTime": params.get("endTime")}
-        rows = self._engine("GET", "/fapi/v1/fundingRate", query)
-        out = [{"symbol": r["symbol"], "fundingRate": r["fundingRate"],
-                "fundingRateTimestamp": str(r["fundingTime"])} for r in rows]
-        return {"category": "linear", "list": out[::-1][:limit]}
-
-    def _risk_limit(self, params: dict[str, Any]) -> Json:
-        self._category(params)
-        sid = self._spec_id(params, required=False)
-        brackets = self._engine("GET", "/fapi/v1/leverageBracket", {"symbol": sid})
-        rows = []
-        for entry in [brackets] if sid else brackets:
-            for b in entry["brackets"]:
-                lev = float(b["initialLeverage"])
-                rows.append({
-                    "id": int(b["bracket"]), "symbol": entry["symbol"],
-                    "riskLimitValue": fmt_num(float(b["notionalCap"]), 0),
-                    "maintenanceMargin": fmt_num(float(b["maintMarginRatio"]), 4),
-                    "initialMargin": fmt_num(1 / lev, 4), "isLowestRisk": int(b["bracket"] == 1),
-                    "maxLeverage": f"{lev:.2f}", "mmDeduction": fmt_num(float(b["cum"]), 2),
-                })
-        return {"category": "linear", "list": rows, "nextPageCursor": ""}
 
     # ------------------------------------------------------------------ account
 
@@ -509,15 +365,6 @@ class Face(BybitOrdersMixin):
             raise BybitError(3400045, "Set margin mode failed", result={"reasons": [
                 {"reasonCode": "3400000", "reasonMsg": "The account has positions or orders."}]})
         return {"reasons": []}
-
-
-def _int(value: Any, default: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError) as e:
-        raise BybitError(10001, "Request parameter error") from e
 
 
 __all__ = ["PROFILE", "Face", "bybit_server_config"]
