@@ -219,6 +219,24 @@ def test_insufficient_margin_min_notional_and_lot_rules() -> None:
                                            "qty": "200000", "price": str(bid)})
 
 
+def test_off_step_qty_off_tick_price_and_unchanged_leverage() -> None:
+    sim = _sim()
+    api = _api(sim)
+    with route_ccxt_to(sim):
+        api.load_markets()
+        bid, _ = sim.best_bid_ask(BTC)
+        raw = {"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit",
+               "timeInForce": "PostOnly"}
+        with pytest.raises(ccxt.BadRequest, match="10001"):  # qtyStep 0.001
+            api.privatePostV5OrderCreate({**raw, "qty": "0.0025", "price": str(bid)})
+        with pytest.raises(ccxt.BadRequest, match="10001"):  # tickSize 0.1
+            api.privatePostV5OrderCreate({**raw, "qty": "0.002", "price": str(bid - 0.05)})
+        api.set_leverage(3, BTC)
+        with pytest.raises(ccxt.BadRequest, match="110043"):
+            api.set_leverage(3, BTC)
+        assert sim.positions["BTCUSDT"].leverage == 3
+
+
 # ------------------------------------------------------------------ realtime retention
 
 
