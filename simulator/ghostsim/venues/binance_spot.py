@@ -26,10 +26,30 @@ from ghostsim.rules import archived, check_client_order_id, check_timestamp
 from ghostsim.venues import Answer, VenueProfile
 from ghostsim.venues.binance_futures import binance_server_config
 from ghostsim.venues.binance_spot_model import (
-    MSG_ARCHIVED, MSG_DUPLICATE, MSG_INSUFFICIENT, MSG_UNSUPPORTED, MSG_WOULD_TAKE,
-    ORDER_PARAMS, SPOT_MAKER_FEE, SPOT_TAKER_FEE, SpotLedger, check_notional, check_price,
-    check_qty, check_trade_query, check_window, commission, decimal, err, f8, order_shape, page,
-    spot_archived, spot_spec, symbol_info, trade_shape,
+    MSG_ARCHIVED,
+    MSG_DUPLICATE,
+    MSG_INSUFFICIENT,
+    MSG_UNSUPPORTED,
+    MSG_WOULD_TAKE,
+    ORDER_PARAMS,
+    SPOT_MAKER_FEE,
+    SPOT_TAKER_FEE,
+    SpotLedger,
+    check_notional,
+    check_price,
+    check_qty,
+    check_trade_query,
+    check_window,
+    commission,
+    decimal,
+    err,
+    f8,
+    order_shape,
+    page,
+    spot_archived,
+    spot_spec,
+    symbol_info,
+    trade_shape,
 )
 
 
@@ -71,6 +91,7 @@ ENGINE_TO_SPOT: dict[int, tuple[int, str]] = {
 }
 
 Handler = Callable[[dict[str, str]], Any]
+SYMBOLS_RANGE = r'^\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\]$'
 
 
 class Face:
@@ -213,7 +234,7 @@ class Face:
                 wanted = json.loads(params["symbols"])
             except ValueError as e:
                 raise err(-1100, "Illegal characters found in parameter 'symbols'; legal "
-                                 "range is '^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'.") from e
+                                 f"range is '{SYMBOLS_RANGE}'.") from e
             for sid in wanted:
                 self._spec({"symbol": sid})
             rows = [r for r in rows if r["symbol"] in wanted]
