@@ -100,6 +100,8 @@ class AccountMixin:
             ("GET", "account/positions"): (self._positions, True),
             ("GET", "account/leverage-info"): (self._leverage_info, True),
             ("POST", "account/set-leverage"): (self._set_leverage, True),
+            ("GET", "account/bills"): (lambda p: self._bills(p, 7), True),
+            ("GET", "account/bills-archive"): (lambda p: self._bills(p, 90), True),
         }
 
     # ------------------------------------------------------------------ public data
@@ -294,6 +296,27 @@ class AccountMixin:
             if spec.id in wanted and float(risk["positionAmt"]) != 0:
                 rows.append(position_row(spec, risk, self.sim.now_ms))
         return rows
+
+    def _bills(self, params: Params, days: int) -> Json:
+        """Account > Get bills details (last 7 days / last 3 months); ``type`` 8 is "Funding
+        fee" (what Freqtrade reads for its funding fees). From the engine's income history
+        (``/fapi/v1/income``, FUNDING_FEE); the engine books no funding, so this is empty."""
+        if str(params.get("type") or "8") != "8":
+            return []
+        since = self.sim.now_ms - days * 86_400_000
+        rows = self.call("GET", "/fapi/v1/income", {"incomeType": "FUNDING_FEE",
+                                                    "startTime": str(since)})
+        out = []
+        for r in rows:
+            spec = self.sim.specs.get(r.get("symbol", ""))
+            if spec is None or (params.get("instId") and inst_id(spec) != params["instId"]):
+                continue
+            out.append({"bal": "", "balChg": r["income"], "billId": str(r["tranId"]),
+                        "ccy": r["asset"], "instId": inst_id(spec), "instType": "SWAP",
+                        "mgnMode": "isolated", "pnl": "0", "posBal": "", "posBalChg": "0",
+                        "subType": "173" if float(r["income"]) < 0 else "174", "sz": "",
+                        "ts": str(r["time"]), "type": "8"})
+        return sorted(out, key=lambda r: int(r["billId"]), reverse=True)[:100]
 
     def _leverage_info(self, params: Params) -> Json:
         mode = str(params.get("mgnMode") or "")
