@@ -114,6 +114,8 @@ def test_lot_size_and_minimum() -> None:
             _raw_order(api, sz="0.15")  # lotSz 0.1
         with pytest.raises(ccxt.BadRequest, match="51000"):
             _raw_order(api, sz="0")
+        with pytest.raises(ccxt.BadRequest, match="51000.*px"):
+            _raw_order(api, px="49000.05")  # tickSz 0.1
         with pytest.raises(ccxt.BadSymbol, match="51001"):
             _raw_order(api, instId="DOGE-USDT-SWAP")
         bid, _ = sim.best_bid_ask(ETH)  # one ETH lot (0.001 ETH) is below the engine's 5 USDT
@@ -329,6 +331,10 @@ def test_engine_faults_apply_on_the_okx_face() -> None:
         with pytest.raises(ccxt.OrderNotFound):
             api.fetch_order(order["id"], BTC)
         assert api.fetch_order(order["id"], BTC)["status"] == "open"
+        sim.fault_not_found(order["id"], on_cancel=True)
+        with pytest.raises(ccxt.OrderNotFound, match="51400"):
+            api.cancel_order(order["id"], BTC)
+        assert sim.order(order["id"]).is_open
         sim.fault_rate_limit(1)
         with pytest.raises(ccxt.RateLimitExceeded):
             api.fetch_positions([BTC])
@@ -337,6 +343,7 @@ def test_engine_faults_apply_on_the_okx_face() -> None:
             _maker_buy(api, sim)
         assert len(sim.open_orders(BTC)) == 2  # placed all the same
         assert sim.count("GET", "/fapi/v1/order") == 2  # recorded under the engine's route
+        assert sim.count("DELETE", "/fapi/v1/order") == 1
 
 
 # ------------------------------------------------------------------ Freqtrade's own Okx class

@@ -107,7 +107,10 @@ class Face(AccountMixin, TradeMixin):
                     self._authenticate(method, path, parts.query, headers, body)
                 params: Any = query
                 if method != "GET" and body:
-                    params = json.loads(body)
+                    try:
+                        params = json.loads(body)
+                    except ValueError as err:
+                        raise OkxError("50002", "Invalid JSON", 400) from err
                 return 200, _with_code(handler(params))
             except EngineError as err:
                 return self.error_answer(generic_error(err))
