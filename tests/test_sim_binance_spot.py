@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import socket
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import ccxt
 import pytest
-from freqtrade.exceptions import InvalidOrderException
+from freqtrade.exceptions import InvalidOrderException, TemporaryError
 from freqtrade.persistence import PairLocks, Trade
 from freqtrade.rpc import RPC
 
@@ -417,6 +418,21 @@ def test_freqtrade_sees_a_crossing_limit_maker_as_invalid_order() -> None:
         # the same ccxt class real Binance spot's answer gives (message table, spot URL)
         assert isinstance(info.value.__cause__, ccxt.OrderImmediatelyFillable)
         assert sim.orders == []
+
+
+def test_a_seven_day_trades_page_is_refused_on_spot() -> None:
+    """What the guard's trade reading (ghostguard/venue.py `traded`, 7-day pages for orders
+    older than 7 days) sends through Freqtrade: spot answers -1127 beyond 24 hours."""
+    sim = SimExchange(venue="binance-spot", symbols=("BTC/USDT",))
+    config = {"exchange": {"pair_whitelist": [BTC]}}
+    with sim_bot(sim=sim, strategy="PlainMakerStrategy", extra_config=config) as (_, bot):
+        since = datetime.fromtimestamp(sim.now_ms / 1000 - 8 * DAY_S, UTC)
+        week_later = int(since.timestamp() * 1000) + 7 * DAY_MS - 60_000
+        with pytest.raises(TemporaryError, match="More than 24 hours"):
+            bot.exchange.get_trades_for_order("1", BTC, since, params={"endTime": week_later})
+        day_later = int(since.timestamp() * 1000) + DAY_MS - 10_000  # Freqtrade starts 5 s early
+        assert bot.exchange.get_trades_for_order("1", BTC, since,
+                                                 params={"endTime": day_later}) == []
 
 
 # ------------------------------------------------------------------ the loopback server
