@@ -109,11 +109,11 @@ class Gate:
                 order = send(**kwargs)
         except Exception as error:
             if written is not None and answers.refused_without_order(error):
-                safe(self.ctx.store.remove, written)  # refused: no order exists (-4116 keeps it)
+                safe(self.intents.finished, written)  # refused: no order exists (-4116 keeps it)
             safe(self.outcomes.send_failed, plan, error, attempt)
             raise
         if written is not None:
-            safe(self.ctx.store.remove, written)
+            safe(self.intents.finished, written)
         safe(self.outcomes.sent, plan, order, attempt, plan.is_replacement)
         if written is not None:
             safe(self.intents.advance, self.intents.digest(plan))
@@ -154,9 +154,16 @@ class Gate:
         )
         client_id = None
         written: Intent | None = None
-        if not self.ctx.dry_run and self.intents.unresolved(plan) is None:
-            client_id = self.intents.client_id(plan)
-            written = self._write_ahead(plan, client_id, float(kwargs["amount"]))
+        if not self.ctx.dry_run:
+            # Beside a lost create still unresolved, with a client id of its own; both are
+            # looked up if this answer is lost too.
+            still = safe(self.intents.unresolved, plan)
+            client_id = (
+                safe(self.intents.client_id, plan) if still is None
+                else safe(self.intents.fresh_client_id, plan, still)
+            )
+            if client_id is not None:
+                written = self._write_ahead(plan, client_id, float(kwargs["amount"]))
             if written is None:
                 client_id = None  # sent all the same, without a client id
         try:
@@ -164,10 +171,10 @@ class Gate:
                 order = send(**kwargs)
         except Exception as error:
             if written is not None and answers.refused_without_order(error):
-                safe(self.ctx.store.remove, written)
+                safe(self.intents.finished, written)
             raise
         if written is not None:
-            safe(self.ctx.store.remove, written)
+            safe(self.intents.finished, written)
             safe(self.intents.advance, self.intents.digest(plan))
         safe(self.outcomes.sent, plan, order, None, plan.is_replacement)
         if plan.is_replacement:
@@ -283,16 +290,19 @@ class Gate:
             last_approved_at=last_approved_at,
             now=now,
             cooldown_s=settings.replacement_cooldown_s,
-            unknown_amount=self._unknown_amount(plan.pair, plan.role),
+            unknown_amount=self._unknown_amount(plan),
             rationed=plan.rationed,
             auto_replace=settings.auto_replace_cancelled_orders,
             amount_tolerance=venue.amount_tolerance(plan.pair),
         )
         return decide(facts)
 
-    def _unknown_amount(self, pair: str, role: str) -> float:
+    def _unknown_amount(self, plan: Placement) -> float:
         """Amount of orders of the pair and role whose state the exchange has not confirmed:
-        suspects the breaker has not resolved, and creates whose answer was lost."""
+        suspects the breaker has not resolved, and creates whose answer was lost (except one
+        whose client id this placement reuses: while that order works, the exchange refuses
+        the twin; once it filled, the position shows it)."""
+        pair, role = plan.pair, plan.role
         total = 0.0
         for record in self.ctx.store.all(OrderRecord):
             if record.pair != pair or record.role != role or record.resolved:
@@ -303,7 +313,7 @@ class Gate:
             if row is not None and row.ft_is_open:
                 total += row.safe_remaining
         intent = self.ctx.store.of_pair_role(Intent, pair, role)
-        if intent is not None:
+        if intent is not None and intent.client_id != self.intents.client_id(plan):
             total += intent.amount
         return total
 

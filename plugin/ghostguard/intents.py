@@ -87,6 +87,12 @@ class Intents:
     # --- the write-ahead intent ---------------------------------------------------------------
 
     def write_ahead(self, plan: Placement, client_id: str, amount: float) -> Intent:
+        """The intent of a create about to be sent. An unresolved lost create of the same pair
+        and role with another client id stays to be looked up (in ``older``)."""
+        current = self.unresolved(plan)
+        older = current.older if current is not None else ()
+        if current is not None and current.client_id != client_id:
+            older = (*older, (current.client_id, current.at))
         intent = Intent(
             pair=plan.pair,
             role=plan.role,
@@ -94,9 +100,31 @@ class Intents:
             digest=self.digest(plan),
             amount=amount,
             at=self.ctx.clock(),
+            older=older,
         )
         self.ctx.store.put(intent)
         return intent
+
+    def fresh_client_id(self, plan: Placement, taken: Intent) -> str:
+        """A client id for ``plan`` that none of ``taken``'s creates used (the exchange would
+        refuse a reused one while that order works: -4116)."""
+        used = {taken.client_id, *(c for c, _ in taken.older)}
+        client_id = self.client_id(plan)
+        while client_id in used:
+            self.advance(self.digest(plan))
+            client_id = self.client_id(plan)
+        return client_id
+
+    def finished(self, intent: Intent) -> None:
+        """The create of ``intent`` is answered (or settled): the intent goes; an older lost
+        create of the pair and role, if any, becomes the one to look up."""
+        if not intent.older:
+            self.ctx.store.remove(intent)
+            return
+        (client_id, at), rest = intent.older[-1], intent.older[:-1]
+        self.ctx.store.put(
+            replace(intent, client_id=client_id, at=at, checked_at=None, older=rest)
+        )
 
     def unresolved(self, plan: Placement) -> Intent | None:
         return self.ctx.store.of_pair_role(Intent, plan.pair, plan.role)
@@ -152,8 +180,15 @@ class Intents:
         if found is not None and not self._same_intent(plan, intent, found):
             # Reconciled first: if that fails, the intent stays and is settled later.
             self._reconcile(intent, found, f"placement of another intent ({plan.signal})")
+            self.finished(intent)
             found = None
-        self.ctx.store.remove(intent)
+        elif found is not None:
+            self.finished(intent)
+        else:
+            # Not found (yet): the read side may lag. The intent stays, so the order is looked
+            # up again by the loop even if the placement that follows is blocked; a placement
+            # that is sent reuses its client id (the exchange refuses a twin while it works).
+            self.ctx.store.put(replace(intent, checked_at=self.ctx.clock()))
         if found is not None:
             filled = as_amount(found.get("filled")) or 0.0
             if found.get("status") not in GONE_STATUSES or filled > AMOUNT_EPS:
@@ -215,7 +250,7 @@ class Intents:
         if found is not None:
             # Reconciled first: if that fails, the intent stays and is settled again later.
             self._reconcile(intent, found, "a create whose answer was lost")
-        self.ctx.store.remove(intent)
+        self.finished(intent)
         # Whatever happened to it, the next placement for this pair and role is checked.
         self.ledger.record_gone(
             pair, role, None, "lost_create", rejected_at_create=True, client_id=intent.client_id

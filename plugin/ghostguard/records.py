@@ -89,6 +89,10 @@ class Intent:
     amount: float
     at: float
     checked_at: float | None = None  # the last lookup that found nothing (looked up again)
+    # Earlier creates of this pair and role whose answers were lost too, still to be looked
+    # up after this one ((client id, written at), oldest first): a risk-reducing exit goes
+    # out beside an unresolved lost create, with a client id of its own.
+    older: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -228,6 +232,7 @@ def plain_from_doc(cls: type, ids: dict[str, Any], doc: dict[str, Any]) -> Recor
         values.setdefault("digest", None)
         values["amount"] = float(values.get("amount") or 0.0)
         values["at"] = float(values.get("at") or 0.0)
+        values["older"] = tuple((str(c), float(a)) for c, a in values.get("older") or ())
     elif cls is SignalCounter:
         values["signal"] = str(values.get("signal", ""))
         values["approved"] = int(values.get("approved") or 0)

@@ -42,11 +42,13 @@ from pathlib import Path
 from typing import Any
 
 from freqtrade.exceptions import OperationalException, TemporaryError
-from freqtrade.persistence import Order, PairLocks, Trade
+from freqtrade.persistence import Trade
 
 import ghostguard.venue as ghostguard_venue
 import tests.harness as harness
 from ghostsim import SimExchange, install, uninstall
+from tests.chaos.events import EventsMixin, SimulatedCrash, _signal
+from tests.chaos.invariants import InvariantsMixin
 from tests.chaos.schedule import Schedule
 from tests.harness import close_bot, make_bot
 from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE, SCRIPT, SCRIPT_DEFAULTS
@@ -57,8 +59,8 @@ ORDER_TYPES = dict(_ScriptedBase.order_types)
 
 
 PAIR = "BTC/USDT:USDT"
+SECOND_PAIR = "ETH/USDT:USDT"  # trades at the same time in schedules with `second_pair`
 STRATEGY = "ChaosMakerStrategy"
-EPS = 1e-9
 STAKE = CHAOS_STAKE  # ~0.02 BTC per entry: partial fills of 0.001 exist (DCA adds the same)
 SETTLE_LOOPS = 8
 SETTLE_ADVANCE_S = 45.0  # 8 x 45 s: past the watchlist's 300 s interval and the 60 s lock re-check
@@ -73,18 +75,6 @@ INVARIANTS: dict[str, str] = {
     "g": "a guard log line carries a signature or key",
     "h": "check requests while only network-free blocks repeat",
 }
-# Blocks that need no network to decide (and cannot change until a fact does).
-OFFLINE_REASONS = frozenset(
-    {
-        "signal_no_longer_active",
-        "bot_state_has_position",
-        "bot_state_no_position",
-        "max_replacement_attempts",
-        "cooldown_active",
-        "auto_replace_disabled",
-    }
-)
-
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}
 
@@ -101,10 +91,6 @@ class _SimTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
-
-
-class SimulatedCrash(BaseException):
-    """The process dies (like KeyboardInterrupt / SIGKILL): nothing in Freqtrade catches it."""
 
 
 @dataclass
@@ -138,26 +124,7 @@ class _Capture(logging.Handler):
         self.sink.append(record)
 
 
-def _message(record: logging.LogRecord) -> str:
-    """A record's text; "" when its arguments cannot be rendered any more (a Trade object
-    detached from its session after a restart)."""
-    try:
-        return record.getMessage()
-    except Exception:  # noqa: BLE001
-        return ""
-
-
-def _signal(script: dict[str, Any], to: str) -> None:
-    script.update(enter_long=0, enter_short=0, exit_long=0, exit_short=0)
-    if to == "long":
-        script["enter_long"] = 1
-    elif to == "short":
-        script["enter_short"] = 1
-    elif to == "exit":
-        script.update(exit_long=1, exit_short=1)
-
-
-class _Run:
+class _Run(EventsMixin, InvariantsMixin):
     """State of one schedule run."""
 
     def __init__(self, schedule: Schedule, guard: bool, keep_log: bool) -> None:
@@ -167,7 +134,9 @@ class _Run:
         self.result = Result(schedule.seed, guard)
         self.records: list[Any] = []
         self.notes: list[tuple[int, str]] = []  # (index into records, runner note)
-        self.sim = SimExchange(symbols=(PAIR,), seed=schedule.seed % 100_000)
+        self.pair = PAIR  # the pair the faults target
+        self.pairs: tuple[str, ...] = (PAIR, SECOND_PAIR) if schedule.second_pair else (PAIR,)
+        self.sim = SimExchange(symbols=self.pairs, seed=schedule.seed % 100_000)
         self.spec = self.sim.spec(PAIR)
         self.workdir: Path | None = None
         self.bot: Any = None
@@ -178,6 +147,10 @@ class _Run:
         self.max_entry_qty = 0.0
         self.guard_thread_requests = 0
         self.hidden_trades: set[int] = set()  # orders whose fills userTrades does not list
+        # Lost creates every read misses for a while (event retried_create): order id -> client id
+        self.unindexed: dict[int, str] = {}
+        self.hide_next_lost = False
+        self.sim.listeners.append(self._on_ledger)
         # (step, requests seen before, trade id) of the last forced exit
         self.force_exit_due: tuple[int, int, tuple[int, Any], int] | None = None
         self.triggers: list[dict[str, Any]] = []
@@ -196,13 +169,42 @@ class _Run:
                     trig["fired"] = True
                     self._race_fill(trig)
             status, body = real_handle(method, path, *args, **kwargs)
+            if isinstance(body, dict) and body.get("code") == -4116:
+                self.result.applied["answered_-4116"] += 1  # a retried create met its twin
             if self.hidden_trades and path == "/fapi/v1/userTrades" and isinstance(body, list):
                 body = [t for t in body if int(t.get("orderId", 0)) not in self.hidden_trades]
+            if self.unindexed:
+                status, body = self._unindexed_answer(method, path, args, status, body)
             return status, body
 
         self.sim.handle = handle  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ helpers
+
+    def _on_ledger(self, entry: dict[str, Any]) -> None:
+        if entry.get("event") == "lost_response" and self.hide_next_lost:
+            self.hide_next_lost = False
+            order = self.sim.order(entry["order_id"])
+            self.unindexed[order.order_id] = order.client_order_id
+
+    def _unindexed_answer(
+        self, method: str, path: str, args: tuple[Any, ...], status: int, body: Any
+    ) -> tuple[int, Any]:
+        """What a read answers while the exchange's read side has not indexed the lost create
+        yet: not found by id or client id, absent from every list (its own fills too)."""
+        params = args[0] if args and isinstance(args[0], dict) else {}
+        hidden_ids = {str(i) for i in self.unindexed}
+        hidden_cids = set(self.unindexed.values())
+        if method == "GET" and path == "/fapi/v1/order" and (
+            str(params.get("orderId")) in hidden_ids
+            or params.get("origClientOrderId") in hidden_cids
+        ):
+            return 400, {"code": -2013, "msg": "Order does not exist."}
+        if method == "GET" and isinstance(body, list) and path in (
+            "/fapi/v1/openOrders", "/fapi/v1/allOrders", "/fapi/v1/userTrades"
+        ):
+            body = [o for o in body if str(o.get("orderId")) not in hidden_ids]
+        return status, body
 
     def note(self, text: str) -> None:
         self.notes.append((len(self.records), f"[chaos step {self.step}] {text}"))
@@ -243,7 +245,8 @@ class _Run:
                 self.result.applied["position_check_double"] += 1
         self.config = {
             "ghost_guard": guard_config,
-            "exchange": {"pair_whitelist": [PAIR]},
+            "exchange": {"pair_whitelist": list(self.pairs)},
+            "max_open_trades": len(self.pairs),
             "stake_amount": STAKE,
         }
         if self.schedule.stoploss_on_exchange:
@@ -251,6 +254,8 @@ class _Run:
             self.result.applied["stoploss_on_exchange"] += 1
         if self.schedule.dry_run:
             self.result.applied["dry_run"] += 1
+        if self.schedule.second_pair:
+            self.result.applied["second_pair"] += 1
         self.bot = make_bot(
             self.sim,
             strategy=STRATEGY,
@@ -336,199 +341,6 @@ class _Run:
         skew = max(0.0, self.sim.now_ms / 1000.0 - time.time())
         return 660.0 + skew
 
-    # ------------------------------------------------------------------ events
-
-    def apply(self, event: dict[str, Any]) -> None:
-        kind = event["kind"]
-        sim = self.sim
-        script = SCRIPT
-        applied = True
-        text = kind
-        if kind == "signal":
-            _signal(script, event["to"])
-            text = f"signal -> {event['to']}"
-        elif kind == "reprice":
-            self.reprice = bool(event["on"])
-            script["reprice"] = self.reprice
-            text = f"reprice {'on' if self.reprice else 'off'}"
-        elif kind == "dca":
-            script["dca"] = bool(event["on"])
-            self.dca_ever = self.dca_ever or script["dca"]
-            text = f"dca {'on' if script['dca'] else 'off'}"
-        elif kind == "price":
-            new = sim.price(PAIR) + event["ticks"] * self.spec.tick
-            sim.set_price(PAIR, new)
-            text = f"price -> {self.spec.round_price(new)}"
-        elif kind == "fail":
-            sim.fault_fail(event["method"], event["path"], count=event["count"])
-            text = f"fail {event['method']} {event['path']} x{event['count']}"
-        elif kind == "lost_create":
-            sim.fault_lost_create(event["count"])
-            text = f"lost_create x{event['count']}"
-        elif kind == "delay_visibility":
-            sim.fault_delay_visibility(event["seconds"])
-            self.later.append((self.step + event["for_steps"], "visibility"))
-            text = f"delay_visibility {event['seconds']}s for {event['for_steps']} steps"
-        elif kind == "restart":
-            self._restart(crashed=False)
-            return
-        elif kind == "lagging_views":
-            views = None if event["views"] == "all" else (event["views"],)
-            sim.fault_lagging_views(event["seconds"], views)
-            self.later.append((self.step + event["for_steps"], "lag"))
-            text = f"lagging_views {event['views']} {event['seconds']}s for {event['for_steps']}"
-        elif kind == "unknown_create":
-            sim.fault_unknown_create(event["count"], event["answer"])
-            text = f"unknown_create {event['answer']} x{event['count']}"
-        elif kind == "rate_limit":
-            if event["ban_s"]:
-                sim.fault_rate_limit(ban_s=event["ban_s"])
-                text = f"rate_limit: 418 ban for {event['ban_s']}s"
-            else:
-                sim.fault_rate_limit(event["count"])
-                text = f"rate_limit: 429 x{event['count']}"
-        elif kind == "force_exit":
-            trades = Trade.get_open_trades()
-            if not trades or self.bot is None:
-                self.result.skipped[kind] += 1
-                self.note("force_exit: no open trade (skipped)")
-                return
-            trade_id = int(trades[0].id)  # read now: the exit may delete the trade
-            forced = (trade_id, trades[0].open_date)  # ids are reused after a delete
-            self.force_exit_due = (self.step, len(self.sim.requests), forced, len(self.records))
-            try:
-                self.bot.rpc._rpc._rpc_force_exit(str(trade_id))
-                text = f"force_exit of trade {trade_id}"
-            except Exception as error:  # noqa: BLE001 - Freqtrade refused: (e) still checks
-                why = getattr(error, "message", None) or type(error).__name__
-                text = f"force_exit of trade {trade_id} answered {why}"
-        elif kind == "restart_unassigned_fee":
-            orders = [o for o in self.sim.orders if o.spec.symbol == PAIR]
-            if not orders:
-                self.result.skipped[kind] += 1
-                self.note("restart_unassigned_fee: no order yet (skipped)")
-                return
-            # Fills so far carry no fee Freqtrade can read; the newest order cannot be found.
-            self.hidden_trades = {o.order_id for o in orders}
-            self.later.append((self.step + event["for_steps"], "show_trades"))
-            newest = orders[-1]
-            self.sim.fault_not_found(newest.order_id, event["count"])
-            self.result.applied[kind] += 1
-            self.note(
-                f"restart_unassigned_fee: trades hidden for {event['for_steps']} steps, order "
-                f"{newest.order_id} -2013 x{event['count'] or 'forever'}, restart"
-            )
-            self._restart(crashed=False)
-            return
-        elif kind == "archive_downtime":
-            self.result.applied[kind] += 1
-            self.note(f"archive_downtime: bot down {event['days']} days")
-            sim.advance(event["days"] * 86_400)
-            self._restart(crashed=False)
-            return
-        elif kind == "crash_before_send":
-            guard = self._guard_obj()
-            if guard is None or not hasattr(guard, "before_send"):
-                applied = False
-                text = "crash_before_send: guard has no before_send hook (skipped)"
-            else:
-
-                def crash() -> None:
-                    raise SimulatedCrash("crash between approved and sent")
-
-                guard.before_send = crash
-                self.later.append((self.step + event["for_steps"], "disarm"))
-                text = f"crash_before_send armed for {event['for_steps']} steps"
-        elif kind == "race_fill":
-            self.triggers.append({**event, "seen": 0, "fired": False})
-            text = f"race_fill armed on {event['method']} {event['path']} #{event['nth']}"
-        else:
-            order = self._target(event)
-            if order is None:
-                self.result.skipped[kind] += 1
-                self.note(f"{kind} {event.get('role')}: no open order (skipped)")
-                return
-            oid = order.order_id
-            text = f"{kind} {event.get('role')} order {oid} (qty {order.orig_qty:g})"
-            if kind == "fill":
-                sim.fill_order(oid)
-            elif kind == "partial":
-                qty = self._part(order, event["fraction"])
-                sim.fill_order(oid, qty)
-                text += f" filled {qty:g}"
-            elif kind == "expire":
-                sim.expire_order(oid)
-            elif kind == "cancel":
-                sim.cancel_on_exchange(oid)
-            elif kind == "timeout":
-                sim.age_order(oid, self._age_for_timeout())
-            elif kind == "stale_filled":
-                if event["fraction"] >= 1:
-                    sim.fill_order(oid)
-                else:
-                    sim.fill_order(oid, self._part(order, event["fraction"]))
-                    if order.is_open:
-                        sim.cancel_on_exchange(oid)
-                sim.fault_stale_status(oid, event["status"])
-                text += f" filled {order.executed_qty:g}, answers {event['status']} filled=0"
-            elif kind == "not_found":
-                sim.fault_not_found(oid, event["count"], on_cancel=event["on_cancel"])
-                then = event["then"]
-                if then == "fill":
-                    sim.fill_order(oid)
-                elif then == "partial":
-                    sim.fill_order(oid, self._part(order, 0.5))
-                elif then == "cancel":
-                    sim.cancel_on_exchange(oid)
-                elif then == "expire":
-                    sim.expire_order(oid)
-                count = "forever" if event["count"] is None else event["count"]
-                text += f" -2013 x{count} on_cancel={event['on_cancel']} then {then}"
-            elif kind == "fill_during_cancel":
-                sim.fault_fill_during_cancel(oid)
-                trigger = event["trigger"]
-                if trigger == "timeout":
-                    sim.age_order(oid, self._age_for_timeout())
-                elif trigger == "reprice":
-                    sim.age_order(oid, 120)
-                    script["reprice"] = True
-                    self.later.append((self.step + 1, "reprice_restore"))
-                    away = 3 if order.side == "BUY" else -3
-                    sim.set_price(PAIR, sim.price(PAIR) + away * self.spec.tick)
-                text += f" trigger={trigger}"
-        if applied:
-            self.result.applied[kind] += 1
-        else:
-            self.result.skipped[kind] += 1
-        self.note(text)
-
-    def _undo_later(self) -> None:
-        keep = []
-        for at, action in self.later:
-            if at > self.step:
-                keep.append((at, action))
-                continue
-            if action == "visibility":
-                self.sim.fault_delay_visibility(0)
-            elif action == "lag":
-                self.sim.fault_lagging_views(0)
-            elif action == "disarm":
-                guard = self._guard_obj()
-                if guard is not None and hasattr(guard, "before_send"):
-                    guard.before_send = None
-            elif action == "show_trades":
-                self.hidden_trades = set()
-            elif action == "reprice_restore":
-                SCRIPT["reprice"] = self.reprice
-        self.later = keep
-
-    def _reprice_tick(self) -> None:
-        """Re-pricing every candle: open orders look a candle old and the book moves away."""
-        for order in self.sim.open_orders(PAIR):
-            self.sim.age_order(order.order_id, 70)
-        direction = 1 if (self.step % 2 == 0) else -1
-        self.sim.set_price(PAIR, self.sim.price(PAIR) + direction * 2 * self.spec.tick)
-
     # ------------------------------------------------------------------ loop and invariants
 
     def loop(self) -> None:
@@ -551,146 +363,6 @@ class _Run:
             self.check_no_back_off(records_before)
             if guard is not None and guard is self._guard_obj():
                 self.check_requests_bounded(stats_before, dict(guard.stats), requests_before)
-
-    def intended(self, side: str) -> float:
-        """The largest entry of this side the bot sent so far, times the entries allowed."""
-        entries = [
-            o.orig_qty
-            for o in self.sim.orders
-            if not o.reduce_only and o.spec.symbol == PAIR and o.side == side
-        ]
-        return max(entries, default=0.0) * (2 if self.dca_ever else 1)
-
-    def check_position(self) -> None:
-        ledger = self.sim.ledger
-        new = ledger[self.ledger_seen :]
-        self.ledger_seen = len(ledger)
-        positions = [e["position"] for e in new if "position" in e]
-        longest = max((p for p in positions if p > EPS), default=0.0)
-        shortest = min((p for p in positions if p < -EPS), default=0.0)
-        for peak, side, word in ((longest, "BUY", "long"), (-shortest, "SELL", "short")):
-            if peak <= EPS:
-                continue
-            intended = self.intended(side)
-            if intended <= EPS:
-                self.violation("a", f"position {word} {peak:g}: the bot never entered {word}")
-            elif peak > intended + EPS:
-                self.violation(
-                    "a",
-                    f"{word} position reached {peak:g} > intended {intended:g}"
-                    f" (dca={self.dca_ever})",
-                )
-
-    def check_forced_exit(self) -> None:
-        """(e): by the end of the loop after a forced exit, a reduce-only order was sent,
-        or nothing is left to reduce."""
-        if self.force_exit_due is None or self.step <= self.force_exit_due[0]:
-            return
-        step, seen, forced, records_seen = self.force_exit_due
-        self.force_exit_due = None
-        if not [t for t in Trade.get_open_trades() if (t.id, t.open_date) == forced]:
-            return  # the forced trade is closed (or was deleted: nothing had filled)
-        since = self.sim.requests[seen:]
-        sent = [
-            r for r in since
-            if r.method == "POST" and r.path == "/fapi/v1/order"
-            and str(r.params.get("reduceOnly", "")).lower() == "true"
-        ]
-        # The exchange itself refusing requests (a 418 ban, 429, 5xx) is not a held-back exit.
-        refused = any(r.status in (418, 429) or r.status >= 500 for r in since)
-        guard_in_the_way = [
-            text
-            for text in (_message(r) for r in self.records[records_seen:])
-            if (text.startswith("REPLACEMENT_BLOCKED") and "type=exit" in text)
-            or ("GhostGuard blocked" in text and "exit" in text)
-            or ("GhostGuard: cancel of order" in text and "not confirmed" in text)
-        ]
-        if not sent and not refused and guard_in_the_way and abs(self.sim.position(PAIR)) > EPS:
-            self.violation(
-                "e", f"forced exit at step {step}: no reduce-only order sent, position "
-                f"{self.sim.position(PAIR):g}; the guard: {guard_in_the_way[0][:120]}"
-            )
-
-    def check_no_back_off(self, since: int) -> None:
-        for record in self.records[since:]:
-            if record.name != "freqtrade.exchange.common":
-                continue
-            text = record.getMessage()
-            if text.startswith("fetch_order() returned exception") and "Retrying still" in text:
-                if "not found" in text.lower() or "does not exist" in text.lower():
-                    self.violation("f", text[:200])
-
-    def check_requests_bounded(
-        self, before: dict[str, int], after: dict[str, int], requests_before: int
-    ) -> None:
-        grew = {k for k in after if after[k] > before.get(k, 0)}
-        blocked = {k.split(":", 1)[1] for k in grew if k.startswith("blocked:")}
-        moved = grew & {"approved", "reprices_approved", "risk_reducing_exits"}
-        requests = self.guard_thread_requests - requests_before
-        if blocked and blocked <= OFFLINE_REASONS and not moved and requests:
-            self.violation(
-                "h", f"{requests} check requests while only {sorted(blocked)} blocked"
-            )
-
-    def check_logs(self) -> None:
-        secrets = ("signature=", SimExchange.SIM_API_KEY, SimExchange.SIM_API_SECRET)
-        for record in self.records:
-            if record.name != "ghostguard":
-                continue
-            text = record.getMessage() + (record.exc_text or "")
-            if record.exc_info:
-                text += "".join(traceback.format_exception(*record.exc_info))
-            leaked = [s for s in secrets if s in text]
-            if leaked:
-                self.violation("g", f"{leaked[0][:12]}... in: {text[:160]}")
-
-    def check_end(self) -> None:
-        if self.schedule.dry_run:
-            return  # no order reaches the exchange: (b) and (c) have nothing to compare
-        rows = Order.session.query(Order).all()
-        known_open = {str(r.order_id) for r in rows if r.ft_is_open}
-        by_id = {str(r.order_id): r for r in rows}
-        for order in self.sim.open_orders(PAIR):
-            if str(order.order_id) not in known_open:
-                row = by_id.get(str(order.order_id))
-                state = "no row" if row is None else f"row ft_is_open=False status={row.status}"
-                self.violation(
-                    "b",
-                    f"order {order.order_id} {order.side} {order.orig_qty:g}"
-                    f" reduce_only={order.reduce_only} open on exchange, {state}",
-                )
-        locks = [
-            lock
-            for lock in PairLocks.get_pair_locks(PAIR)
-            if (lock.reason or "").startswith("GhostGuard")
-        ]
-        problems = []
-        for order in self.sim.orders:
-            if order.executed_qty <= 0:
-                continue
-            row = by_id.get(str(order.order_id))
-            db_filled = float(row.filled or 0.0) if row is not None else None
-            if db_filled is None or abs(db_filled - order.executed_qty) > EPS:
-                problems.append(
-                    f"order {order.order_id} filled {order.executed_qty:g} on exchange,"
-                    f" database {'no row' if row is None else f'filled {db_filled:g}'}"
-                )
-        # The database's idea of the position: the signed fills of every Order row it holds
-        # (a partly filled order that is still open counts too: Freqtrade adds it to
-        # trade.amount only once the order closes, which is not a lost fill).
-        db_position = 0.0
-        for row in rows:
-            if row.ft_pair == PAIR and row.filled:
-                db_position += float(row.filled) if row.side == "buy" else -float(row.filled)
-        position = self.sim.position(PAIR)
-        if abs(db_position - position) > EPS:
-            problems.append(f"exchange position {position:g} != database {db_position:g}")
-        if problems:
-            if locks:
-                self.note(f"lost fills excused by lock '{locks[0].reason}': {problems}")
-            else:
-                for p in problems:
-                    self.violation("c", p)
 
     def settle(self) -> None:
         self.step = self.schedule.steps
@@ -784,4 +456,4 @@ def run_schedule(schedule: Schedule, guard: bool, keep_log: bool = False) -> Res
     return _Run(schedule, guard, keep_log).run()
 
 
-__all__ = ["INVARIANTS", "PAIR", "Result", "SimulatedCrash", "run_schedule"]
+__all__ = ["INVARIANTS", "PAIR", "SECOND_PAIR", "Result", "SimulatedCrash", "run_schedule"]

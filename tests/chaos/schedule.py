@@ -51,6 +51,12 @@ KINDS: dict[str, str] = {
     "restart_unassigned_fee": "restart while fills carry no readable fee and the newest order "
     "answers -2013",
     "dry_run": "the bot runs --dry-run (one schedule in ten, third stream)",
+    # Drawn from a fourth stream of the seed (add_concurrency_faults).
+    "second_pair": "a second pair (ETH) trades at the same time on the same signals",
+    "second_pair_fill": "the second pair's newest open order fills (fully or partly)",
+    "retried_create": "a create is lost and the lookup by client id lags (the retry with the "
+    "same id can meet -4116)",
+    "answered_-4116": "creates the exchange answered -4116 (client id duplicated) (count)",
 }
 EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
 CORRECTNESS_KINDS = ("force_exit", "restart_unassigned_fee")
@@ -106,6 +112,7 @@ class Schedule:
     position_check: str = "single"  # the guard's position_check setting for this run
     dry_run: bool = False  # the bot runs --dry-run (Freqtrade's own order simulation)
     stoploss_on_exchange: bool = False
+    second_pair: bool = False  # a second pair trades at the same time (fourth stream)
 
     @property
     def needs_file_db(self) -> bool:
@@ -123,6 +130,7 @@ class Schedule:
                 "position_check": self.position_check,
                 "dry_run": self.dry_run,
                 "stoploss_on_exchange": self.stoploss_on_exchange,
+                "second_pair": self.second_pair,
             },
             separators=(",", ":"),
         )
@@ -139,6 +147,7 @@ class Schedule:
             position_check=data.get("position_check", "single"),
             dry_run=bool(data.get("dry_run", False)),
             stoploss_on_exchange=bool(data.get("stoploss_on_exchange", False)),
+            second_pair=bool(data.get("second_pair", False)),
         )
 
     def advance_after(self, step: int) -> float:
@@ -149,7 +158,8 @@ class Schedule:
     def describe(self) -> str:
         lines = [f"seed={self.seed} steps={self.steps} start_signal={self.start_signal}"
                  f" position_check={self.position_check} dry_run={self.dry_run}"
-                 f" stoploss_on_exchange={self.stoploss_on_exchange}"]
+                 f" stoploss_on_exchange={self.stoploss_on_exchange}"
+                 f" second_pair={self.second_pair}"]
         for event in sorted(self.events, key=lambda e: e["step"]):
             params = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("step", "kind"))
             lines.append(f"  step {event['step']:>2}: {event['kind']} {params}".rstrip())
@@ -258,13 +268,34 @@ def add_correctness_faults(schedule: Schedule) -> Schedule:
     return schedule
 
 
+def add_concurrency_faults(schedule: Schedule) -> Schedule:
+    """Draw a second pair and retried creates from a fourth stream of the seed (every earlier
+    draw of the seed is unchanged)."""
+    rng = random.Random(f"ghostguard-concurrency-{schedule.seed}")
+    schedule.second_pair = rng.random() < 0.25
+    if schedule.second_pair:
+        for _ in range(rng.randint(1, 3)):
+            schedule.events.append({
+                "step": rng.randrange(schedule.steps), "kind": "second_pair_fill",
+                "fraction": rng.choice([0.5, 1.0, 1.0]),
+            })
+    if rng.random() < 0.2:
+        schedule.events.append({
+            "step": rng.randrange(schedule.steps), "kind": "retried_create",
+            "for_steps": rng.randint(1, 4),
+        })
+    return schedule
+
+
 def generate(seed: int, extended: bool = True) -> Schedule:
     """The schedule of one seed: 4..28 steps, 0..3 events before each (``extended``: plus the
     newer faults of ``extend``; with FAULT_SET "new", only those faults)."""
     base = generate_base(seed)
     if FAULT_SET == "new":
         base.events = [e for e in base.events if e["kind"] in TRADING_KINDS]
-    return add_correctness_faults(extend(base)) if extended else base
+    if not extended:
+        return base
+    return add_concurrency_faults(add_correctness_faults(extend(base)))
 
 
 def generate_base(seed: int) -> Schedule:
@@ -290,6 +321,7 @@ def generate_base(seed: int) -> Schedule:
 
 __all__ = [
     "CORRECTNESS_KINDS",
+    "add_concurrency_faults",
     "EXTENDED_KINDS",
     "KINDS",
     "Schedule",

@@ -1,0 +1,260 @@
+"""The campaign's events: what each kind of fault does to the simulator or the bot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from freqtrade.persistence import Trade
+
+from tests.strategies.ScriptedMakerStrategy import SCRIPT
+
+
+def _signal(script: dict[str, Any], to: str) -> None:
+    script.update(enter_long=0, enter_short=0, exit_long=0, exit_short=0)
+    if to == "long":
+        script["enter_long"] = 1
+    elif to == "short":
+        script["enter_short"] = 1
+    elif to == "exit":
+        script.update(exit_long=1, exit_short=1)
+
+
+class SimulatedCrash(BaseException):
+    """The process dies (like KeyboardInterrupt / SIGKILL): nothing in Freqtrade catches it."""
+
+
+class EventsMixin:
+    """``apply`` one schedule event; undo timed faults later (part of the run's state)."""
+
+    sim: Any
+    spec: Any
+    result: Any
+    bot: Any
+    step: int
+    reprice: bool
+    dca_ever: bool
+    hidden_trades: set[int]
+    unindexed: dict[int, str]
+    hide_next_lost: bool
+    force_exit_due: Any
+    triggers: list[dict[str, Any]]
+    later: list[tuple[int, str]]
+    records: list[Any]
+    pair: str
+    pairs: tuple[str, ...]
+
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = event["kind"]
+        sim = self.sim
+        script = SCRIPT
+        applied = True
+        text = kind
+        if kind == "signal":
+            _signal(script, event["to"])
+            text = f"signal -> {event['to']}"
+        elif kind == "reprice":
+            self.reprice = bool(event["on"])
+            script["reprice"] = self.reprice
+            text = f"reprice {'on' if self.reprice else 'off'}"
+        elif kind == "dca":
+            script["dca"] = bool(event["on"])
+            self.dca_ever = self.dca_ever or script["dca"]
+            text = f"dca {'on' if script['dca'] else 'off'}"
+        elif kind == "price":
+            new = sim.price(self.pair) + event["ticks"] * self.spec.tick
+            sim.set_price(self.pair, new)
+            text = f"price -> {self.spec.round_price(new)}"
+        elif kind == "fail":
+            sim.fault_fail(event["method"], event["path"], count=event["count"])
+            text = f"fail {event['method']} {event['path']} x{event['count']}"
+        elif kind == "lost_create":
+            sim.fault_lost_create(event["count"])
+            text = f"lost_create x{event['count']}"
+        elif kind == "delay_visibility":
+            sim.fault_delay_visibility(event["seconds"])
+            self.later.append((self.step + event["for_steps"], "visibility"))
+            text = f"delay_visibility {event['seconds']}s for {event['for_steps']} steps"
+        elif kind == "restart":
+            self._restart(crashed=False)
+            return
+        elif kind == "lagging_views":
+            views = None if event["views"] == "all" else (event["views"],)
+            sim.fault_lagging_views(event["seconds"], views)
+            self.later.append((self.step + event["for_steps"], "lag"))
+            text = f"lagging_views {event['views']} {event['seconds']}s for {event['for_steps']}"
+        elif kind == "unknown_create":
+            sim.fault_unknown_create(event["count"], event["answer"])
+            text = f"unknown_create {event['answer']} x{event['count']}"
+        elif kind == "rate_limit":
+            if event["ban_s"]:
+                sim.fault_rate_limit(ban_s=event["ban_s"])
+                text = f"rate_limit: 418 ban for {event['ban_s']}s"
+            else:
+                sim.fault_rate_limit(event["count"])
+                text = f"rate_limit: 429 x{event['count']}"
+        elif kind == "force_exit":
+            trades = [t for t in Trade.get_open_trades() if t.pair == self.pair]
+            if not trades or self.bot is None:
+                self.result.skipped[kind] += 1
+                self.note("force_exit: no open trade (skipped)")
+                return
+            trade_id = int(trades[0].id)  # read now: the exit may delete the trade
+            forced = (trade_id, trades[0].open_date)  # ids are reused after a delete
+            self.force_exit_due = (self.step, len(self.sim.requests), forced, len(self.records))
+            try:
+                self.bot.rpc._rpc._rpc_force_exit(str(trade_id))
+                text = f"force_exit of trade {trade_id}"
+            except Exception as error:  # noqa: BLE001 - Freqtrade refused: (e) still checks
+                why = getattr(error, "message", None) or type(error).__name__
+                text = f"force_exit of trade {trade_id} answered {why}"
+        elif kind == "restart_unassigned_fee":
+            orders = [o for o in self.sim.orders if o.spec.symbol == self.pair]
+            if not orders:
+                self.result.skipped[kind] += 1
+                self.note("restart_unassigned_fee: no order yet (skipped)")
+                return
+            # Fills so far carry no fee Freqtrade can read; the newest order cannot be found.
+            self.hidden_trades = {o.order_id for o in orders}
+            self.later.append((self.step + event["for_steps"], "show_trades"))
+            newest = orders[-1]
+            self.sim.fault_not_found(newest.order_id, event["count"])
+            self.result.applied[kind] += 1
+            self.note(
+                f"restart_unassigned_fee: trades hidden for {event['for_steps']} steps, order "
+                f"{newest.order_id} -2013 x{event['count'] or 'forever'}, restart"
+            )
+            self._restart(crashed=False)
+            return
+        elif kind == "archive_downtime":
+            self.result.applied[kind] += 1
+            self.note(f"archive_downtime: bot down {event['days']} days")
+            sim.advance(event["days"] * 86_400)
+            self._restart(crashed=False)
+            return
+        elif kind == "crash_before_send":
+            guard = self._guard_obj()
+            if guard is None or not hasattr(guard, "before_send"):
+                applied = False
+                text = "crash_before_send: guard has no before_send hook (skipped)"
+            else:
+
+                def crash() -> None:
+                    raise SimulatedCrash("crash between approved and sent")
+
+                guard.before_send = crash
+                self.later.append((self.step + event["for_steps"], "disarm"))
+                text = f"crash_before_send armed for {event['for_steps']} steps"
+        elif kind == "second_pair_fill":
+            others = [o for p in self.pairs[1:] for o in self.sim.open_orders(p)]
+            if not others:
+                self.result.skipped[kind] += 1
+                self.note("second_pair_fill: no open order on the second pair (skipped)")
+                return
+            order = max(others, key=lambda o: o.order_id)
+            step = order.spec.step
+            qty = order.remaining
+            if event["fraction"] < 1:
+                qty = round(max(int(qty * event["fraction"] / step + 1e-9) * step, step), 8)
+            sim.fill_order(order.order_id, qty)
+            text = f"second_pair_fill: {order.spec.symbol} order {order.order_id} filled {qty:g}"
+        elif kind == "retried_create":
+            # The next create is placed but its answer is lost, and the lookup by client id
+            # does not see it yet: a retry with the same id meets -4116 while it is open.
+            sim.fault_lost_create(1)
+            self.hide_next_lost = True
+            self.later.append((self.step + event["for_steps"], "index"))
+            text = f"retried_create: lost create, unseen by reads for {event['for_steps']} steps"
+        elif kind == "race_fill":
+            self.triggers.append({**event, "seen": 0, "fired": False})
+            text = f"race_fill armed on {event['method']} {event['path']} #{event['nth']}"
+        else:
+            order = self._target(event)
+            if order is None:
+                self.result.skipped[kind] += 1
+                self.note(f"{kind} {event.get('role')}: no open order (skipped)")
+                return
+            oid = order.order_id
+            text = f"{kind} {event.get('role')} order {oid} (qty {order.orig_qty:g})"
+            if kind == "fill":
+                sim.fill_order(oid)
+            elif kind == "partial":
+                qty = self._part(order, event["fraction"])
+                sim.fill_order(oid, qty)
+                text += f" filled {qty:g}"
+            elif kind == "expire":
+                sim.expire_order(oid)
+            elif kind == "cancel":
+                sim.cancel_on_exchange(oid)
+            elif kind == "timeout":
+                sim.age_order(oid, self._age_for_timeout())
+            elif kind == "stale_filled":
+                if event["fraction"] >= 1:
+                    sim.fill_order(oid)
+                else:
+                    sim.fill_order(oid, self._part(order, event["fraction"]))
+                    if order.is_open:
+                        sim.cancel_on_exchange(oid)
+                sim.fault_stale_status(oid, event["status"])
+                text += f" filled {order.executed_qty:g}, answers {event['status']} filled=0"
+            elif kind == "not_found":
+                sim.fault_not_found(oid, event["count"], on_cancel=event["on_cancel"])
+                then = event["then"]
+                if then == "fill":
+                    sim.fill_order(oid)
+                elif then == "partial":
+                    sim.fill_order(oid, self._part(order, 0.5))
+                elif then == "cancel":
+                    sim.cancel_on_exchange(oid)
+                elif then == "expire":
+                    sim.expire_order(oid)
+                count = "forever" if event["count"] is None else event["count"]
+                text += f" -2013 x{count} on_cancel={event['on_cancel']} then {then}"
+            elif kind == "fill_during_cancel":
+                sim.fault_fill_during_cancel(oid)
+                trigger = event["trigger"]
+                if trigger == "timeout":
+                    sim.age_order(oid, self._age_for_timeout())
+                elif trigger == "reprice":
+                    sim.age_order(oid, 120)
+                    script["reprice"] = True
+                    self.later.append((self.step + 1, "reprice_restore"))
+                    away = 3 if order.side == "BUY" else -3
+                    sim.set_price(self.pair, sim.price(self.pair) + away * self.spec.tick)
+                text += f" trigger={trigger}"
+        if applied:
+            self.result.applied[kind] += 1
+        else:
+            self.result.skipped[kind] += 1
+        self.note(text)
+
+    def _undo_later(self) -> None:
+        keep = []
+        for at, action in self.later:
+            if at > self.step:
+                keep.append((at, action))
+                continue
+            if action == "visibility":
+                self.sim.fault_delay_visibility(0)
+            elif action == "lag":
+                self.sim.fault_lagging_views(0)
+            elif action == "disarm":
+                guard = self._guard_obj()
+                if guard is not None and hasattr(guard, "before_send"):
+                    guard.before_send = None
+            elif action == "index":
+                self.unindexed = {}
+                self.hide_next_lost = False
+            elif action == "show_trades":
+                self.hidden_trades = set()
+            elif action == "reprice_restore":
+                SCRIPT["reprice"] = self.reprice
+        self.later = keep
+
+    def _reprice_tick(self) -> None:
+        """Re-pricing every candle: open orders look a candle old and the book moves away."""
+        for order in self.sim.open_orders(self.pair):
+            self.sim.age_order(order.order_id, 70)
+        direction = 1 if (self.step % 2 == 0) else -1
+        self.sim.set_price(self.pair, self.sim.price(self.pair) + direction * 2 * self.spec.tick)
+

@@ -1,0 +1,211 @@
+"""The campaign's invariants, checked after every loop and once the schedule has settled
+(their meaning: ``INVARIANTS`` and the docstring of ``tests.chaos.runner``)."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from freqtrade.persistence import Order, PairLocks, Trade
+
+from ghostsim import SimExchange
+
+
+EPS = 1e-9
+# Blocks that need no network to decide (and cannot change until a fact does).
+OFFLINE_REASONS = frozenset(
+    {
+        "signal_no_longer_active",
+        "bot_state_has_position",
+        "bot_state_no_position",
+        "max_replacement_attempts",
+        "cooldown_active",
+        "auto_replace_disabled",
+    }
+)
+
+
+def _message(record: Any) -> str:
+    """A record's text; "" when its arguments cannot be rendered any more (a Trade object
+    detached from its session after a restart)."""
+    try:
+        return str(record.getMessage())
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+class InvariantsMixin:
+    """The checks (part of the run's state)."""
+
+    sim: Any
+    schedule: Any
+    result: Any
+    step: int
+    dca_ever: bool
+    ledger_seen: int
+    force_exit_due: Any
+    records: list[Any]
+    guard_thread_requests: int
+    pair: str
+    pairs: tuple[str, ...]
+
+    def violation(self, inv: str, text: str) -> None:
+        raise NotImplementedError
+
+    def note(self, text: str) -> None:
+        raise NotImplementedError
+
+    def intended(self, side: str, pair: str) -> float:
+        """The largest entry of this side the bot sent so far, times the entries allowed."""
+        entries = [
+            o.orig_qty
+            for o in self.sim.orders
+            if not o.reduce_only and o.spec.symbol == pair and o.side == side
+        ]
+        return max(entries, default=0.0) * (2 if self.dca_ever else 1)
+
+    def check_position(self) -> None:
+        ledger = self.sim.ledger
+        new = ledger[self.ledger_seen :]
+        self.ledger_seen = len(ledger)
+        for pair in self.pairs:
+            symbol = self.sim.spec(pair).id
+            positions = [e["position"] for e in new
+                         if "position" in e and e.get("symbol") == symbol]
+            self._check_peaks(pair, positions)
+
+    def _check_peaks(self, pair: str, positions: list[float]) -> None:
+        where = "" if pair == self.pair else f" ({pair})"
+        longest = max((p for p in positions if p > EPS), default=0.0)
+        shortest = min((p for p in positions if p < -EPS), default=0.0)
+        for peak, side, word in ((longest, "BUY", "long"), (-shortest, "SELL", "short")):
+            if peak <= EPS:
+                continue
+            intended = self.intended(side, pair)
+            if intended <= EPS:
+                self.violation(
+                    "a", f"position {word} {peak:g}: the bot never entered {word}{where}"
+                )
+            elif peak > intended + EPS:
+                self.violation(
+                    "a",
+                    f"{word} position reached {peak:g} > intended {intended:g}"
+                    f" (dca={self.dca_ever}){where}",
+                )
+
+    def check_forced_exit(self) -> None:
+        """(e): by the end of the loop after a forced exit, a reduce-only order was sent,
+        or nothing is left to reduce."""
+        if self.force_exit_due is None or self.step <= self.force_exit_due[0]:
+            return
+        step, seen, forced, records_seen = self.force_exit_due
+        self.force_exit_due = None
+        if not [t for t in Trade.get_open_trades() if (t.id, t.open_date) == forced]:
+            return  # the forced trade is closed (or was deleted: nothing had filled)
+        since = self.sim.requests[seen:]
+        sent = [
+            r for r in since
+            if r.method == "POST" and r.path == "/fapi/v1/order"
+            and str(r.params.get("reduceOnly", "")).lower() == "true"
+        ]
+        # The exchange itself refusing requests (a 418 ban, 429, 5xx) is not a held-back exit.
+        refused = any(r.status in (418, 429) or r.status >= 500 for r in since)
+        guard_in_the_way = [
+            text
+            for text in (_message(r) for r in self.records[records_seen:])
+            if (text.startswith("REPLACEMENT_BLOCKED") and "type=exit" in text)
+            or ("GhostGuard blocked" in text and "exit" in text)
+            or ("GhostGuard: cancel of order" in text and "not confirmed" in text)
+        ]
+        left = abs(self.sim.position(self.pair))
+        if not sent and not refused and guard_in_the_way and left > EPS:
+            self.violation(
+                "e", f"forced exit at step {step}: no reduce-only order sent, position "
+                f"{self.sim.position(self.pair):g}; the guard: {guard_in_the_way[0][:120]}"
+            )
+
+    def check_no_back_off(self, since: int) -> None:
+        for record in self.records[since:]:
+            if record.name != "freqtrade.exchange.common":
+                continue
+            text = record.getMessage()
+            if text.startswith("fetch_order() returned exception") and "Retrying still" in text:
+                if "not found" in text.lower() or "does not exist" in text.lower():
+                    self.violation("f", text[:200])
+
+    def check_requests_bounded(
+        self, before: dict[str, int], after: dict[str, int], requests_before: int
+    ) -> None:
+        grew = {k for k in after if after[k] > before.get(k, 0)}
+        blocked = {k.split(":", 1)[1] for k in grew if k.startswith("blocked:")}
+        moved = grew & {"approved", "reprices_approved", "risk_reducing_exits"}
+        requests = self.guard_thread_requests - requests_before
+        if blocked and blocked <= OFFLINE_REASONS and not moved and requests:
+            self.violation(
+                "h", f"{requests} check requests while only {sorted(blocked)} blocked"
+            )
+
+    def check_logs(self) -> None:
+        secrets = ("signature=", SimExchange.SIM_API_KEY, SimExchange.SIM_API_SECRET)
+        for record in self.records:
+            if record.name != "ghostguard":
+                continue
+            text = record.getMessage() + (record.exc_text or "")
+            if record.exc_info:
+                text += "".join(traceback.format_exception(*record.exc_info))
+            leaked = [s for s in secrets if s in text]
+            if leaked:
+                self.violation("g", f"{leaked[0][:12]}... in: {text[:160]}")
+
+    def check_end(self) -> None:
+        if self.schedule.dry_run:
+            return  # no order reaches the exchange: (b) and (c) have nothing to compare
+        rows = Order.session.query(Order).all()
+        for pair in self.pairs:
+            self._check_end_of(pair, rows)
+
+    def _check_end_of(self, pair: str, rows: list[Any]) -> None:
+        known_open = {str(r.order_id) for r in rows if r.ft_is_open}
+        by_id = {str(r.order_id): r for r in rows}
+        for order in self.sim.open_orders(pair):
+            if str(order.order_id) not in known_open:
+                row = by_id.get(str(order.order_id))
+                state = "no row" if row is None else f"row ft_is_open=False status={row.status}"
+                self.violation(
+                    "b",
+                    f"order {order.order_id} {order.side} {order.orig_qty:g}"
+                    f" reduce_only={order.reduce_only} open on exchange, {state}",
+                )
+        locks = [
+            lock
+            for lock in PairLocks.get_pair_locks(pair)
+            if (lock.reason or "").startswith("GhostGuard")
+        ]
+        problems = []
+        for order in self.sim.orders:
+            if order.executed_qty <= 0 or order.spec.symbol != pair:
+                continue
+            row = by_id.get(str(order.order_id))
+            db_filled = float(row.filled or 0.0) if row is not None else None
+            if db_filled is None or abs(db_filled - order.executed_qty) > EPS:
+                problems.append(
+                    f"order {order.order_id} filled {order.executed_qty:g} on exchange,"
+                    f" database {'no row' if row is None else f'filled {db_filled:g}'}"
+                )
+        # The database's idea of the position: the signed fills of every Order row it holds
+        # (a partly filled order that is still open counts too: Freqtrade adds it to
+        # trade.amount only once the order closes, which is not a lost fill).
+        db_position = 0.0
+        for row in rows:
+            if row.ft_pair == pair and row.filled:
+                db_position += float(row.filled) if row.side == "buy" else -float(row.filled)
+        position = self.sim.position(pair)
+        if abs(db_position - position) > EPS:
+            problems.append(f"exchange position {position:g} != database {db_position:g}")
+        if problems:
+            if locks:
+                self.note(f"lost fills excused by lock '{locks[0].reason}': {problems}")
+            else:
+                for p in problems:
+                    self.violation("c", p)
+
