@@ -227,16 +227,17 @@ def test_order_not_found_and_cancel_of_a_gone_order() -> None:
     with route_ccxt_to(sim):
         with pytest.raises(ccxt.OrderNotFound, match="51603"):
             api.fetch_order("123456", BTC)
+        # 51400 "... has been filled, canceled or does not exist." for all three
         with pytest.raises(ccxt.OrderNotFound, match="51400"):
             api.cancel_order("123456", BTC)
         canceled = _maker_buy(api, sim)
         api.cancel_order(canceled["id"], BTC)
         assert api.fetch_order(canceled["id"], BTC)["info"]["cancelSource"] == "1"
-        with pytest.raises(ccxt.OrderNotFound, match="51401"):
+        with pytest.raises(ccxt.OrderNotFound, match="51400"):
             api.cancel_order(canceled["id"], BTC)
         filled = _maker_buy(api, sim)
         sim.fill_order(filled["id"])
-        with pytest.raises(ccxt.OrderNotFound, match="51402"):
+        with pytest.raises(ccxt.OrderNotFound, match="51400"):
             api.cancel_order(filled["id"], BTC)
 
 

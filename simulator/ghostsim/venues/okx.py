@@ -140,7 +140,7 @@ class Face(AccountMixin, TradeMixin):
         concatenation). Prepare the SecretKey. Sign the prehash string with the SecretKey using
         the HMAC SHA256. Encode the signature in the Base64 format." Errors 50103/50104/50106/
         50107 (header empty), 50111 (Invalid OK-ACCESS-KEY), 50105 (passphrase incorrect),
-        50113 (Invalid Sign), HTTP 401."""
+        50113 (Invalid signature.), HTTP 401."""
         if not self.sim.check_signature:
             return
         low = {k.lower(): v for k, v in headers.items()}

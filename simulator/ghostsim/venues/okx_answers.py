@@ -56,8 +56,10 @@ CANCEL_IOC = "14"
 CANCEL_REDUCE_ONLY = "22"
 CANCEL_POST_ONLY = "31"
 
-# Error codes (docs-v5 "Error Code" > REST API). Public/auth errors are answered with the code
-# at the top level; order-level errors as code "1" with data[0].sCode / sMsg.
+# Error codes (docs-v5 "Error Code" > REST API; texts as listed there, auth errors HTTP 401).
+# Public/auth errors are answered with the code at the top level; order-level errors as code
+# "1" with data[0].sCode / sMsg. 51401 / 51402 exist but are "Only applicable to Nitro Spread":
+# a swap order's cancel answers 51400 whether it was filled, canceled or never existed.
 MSG = {
     "50011": "Rate limit reached. Please refer to API documentation and throttle requests "
              "accordingly.",
@@ -66,17 +68,17 @@ MSG = {
              "failed, please check the request result).",
     "50014": "Parameter {0} can not be empty.",
     "50026": "System error. Try again later.",
-    "50103": "Request header \"OK-ACCESS-KEY\" can not be empty.",
-    "50104": "Request header \"OK-ACCESS-PASSPHRASE\" can not be empty.",
+    "50103": "Request header \"OK-ACCESS-KEY\" cannot be empty.",
+    "50104": "Request header \"OK-ACCESS-PASSPHRASE\" cannot be empty.",
     "50105": "Request header \"OK-ACCESS-PASSPHRASE\" incorrect.",
-    "50106": "Request header \"OK-ACCESS-SIGN\" can not be empty.",
-    "50107": "Request header \"OK-ACCESS-TIMESTAMP\" can not be empty.",
+    "50106": "Request header \"OK-ACCESS-SIGN\" cannot be empty.",
+    "50107": "Request header \"OK-ACCESS-TIMESTAMP\" cannot be empty.",
     "50111": "Invalid OK-ACCESS-KEY.",
-    "50113": "Invalid Sign.",
+    "50113": "Invalid signature.",
     "51000": "Parameter {0} error",
-    "51001": "Instrument ID does not exist.",
+    "51001": "Instrument ID doesn't exist.",
     "51008": "Order failed. Insufficient USDT margin in account",
-    "51016": "Duplicated clOrdId",
+    "51016": "Client order ID already exists.",
     "51020": "Your order should meet or exceed the minimum order amount.",
     "51112": "Close order size exceeds your available size.",
     "51121": "Order quantity must be a multiple of the lot size.",
@@ -86,8 +88,6 @@ MSG = {
              "as your existing position.",
     "51400": "Order cancellation failed as the order has been filled, canceled or does not "
              "exist.",
-    "51401": "Order has been canceled.",
-    "51402": "Order has been completed.",
     "51603": "Order does not exist.",
     "59000": "Settings failed. Close any open positions or orders before modifying settings.",
 }

@@ -200,8 +200,7 @@ class TradeMixin:
 
     def _cancel(self, params: Params) -> Json:
         """Cancel order: "Cancel an incomplete order." A gone order: 51400 "Order cancellation
-        failed as the order has been filled, canceled or does not exist." (51401 canceled,
-        51402 completed)."""
+        failed as the order has been filled, canceled or does not exist."""
         spec = self.spec_of(params, order_level=True)
         query = self._locate(spec, params, order_level=True)
         try:
@@ -209,12 +208,7 @@ class TradeMixin:
         except EngineError as err:
             if err.code not in (-2011, -2013):
                 raise generic_error(err) from err
-            code = "51400"
-            order = self._peek(spec, query)
-            if order is not None and order.status == "FILLED":
-                code = "51402"
-            elif order is not None and not order.is_open and order.executed_qty == 0:
-                code = "51401"
+            code = "51400"  # filled, canceled or unknown alike (51401/51402: Nitro Spread)
             return {"clOrdId": str(params.get("clOrdId") or ""),
                     "ordId": str(params.get("ordId") or ""), "ts": str(self.sim.now_ms),
                     "sCode": code, "sMsg": OkxError(code).msg}
@@ -233,13 +227,6 @@ class TradeMixin:
         else:
             raise OkxError("50014", param="ordId", order_level=order_level)
         return query
-
-    def _peek(self, spec: SymbolSpec, query: Mapping[str, str]) -> SimOrder | None:
-        """The engine's truth about an order (read only), to word a cancel refusal."""
-        found = [o for o in self.sim.orders if o.symbol == spec.id and (
-            str(o.order_id) == query.get("orderId")
-            or o.client_order_id == query.get("origClientOrderId"))]
-        return max(found, key=lambda o: o.order_id) if found else None
 
     # ------------------------------------------------------------------ read orders
 
