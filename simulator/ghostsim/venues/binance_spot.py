@@ -24,33 +24,8 @@ from typing import TYPE_CHECKING, Any
 from ghostsim.errors import BinanceError
 from ghostsim.rules import archived, check_client_order_id, check_timestamp
 from ghostsim.venues import Answer, VenueProfile
+from ghostsim.venues import binance_spot_model as spot
 from ghostsim.venues.binance_futures import binance_server_config
-from ghostsim.venues.binance_spot_model import (
-    MSG_ARCHIVED,
-    MSG_DUPLICATE,
-    MSG_INSUFFICIENT,
-    MSG_UNSUPPORTED,
-    MSG_WOULD_TAKE,
-    ORDER_PARAMS,
-    SPOT_MAKER_FEE,
-    SPOT_TAKER_FEE,
-    SpotLedger,
-    check_notional,
-    check_price,
-    check_qty,
-    check_trade_query,
-    check_window,
-    commission,
-    decimal,
-    err,
-    f8,
-    order_shape,
-    page,
-    spot_archived,
-    spot_spec,
-    symbol_info,
-    trade_shape,
-)
 
 
 if TYPE_CHECKING:
@@ -81,9 +56,9 @@ PROFILE = VenueProfile(
 # What a futures-only engine answer means on spot (the face pre-empts most of them; these are
 # the safety net): code -> (spot code, spot message).
 ENGINE_TO_SPOT: dict[int, tuple[int, str]] = {
-    -2019: (-2010, MSG_INSUFFICIENT),  # "Margin is insufficient."
-    -5022: (-2010, MSG_WOULD_TAKE),  # post-only would cross
-    -4116: (-2010, MSG_DUPLICATE),  # "ClientOrderId is duplicated."
+    -2019: (-2010, spot.MSG_INSUFFICIENT),  # "Margin is insufficient."
+    -5022: (-2010, spot.MSG_WOULD_TAKE),  # post-only would cross
+    -4116: (-2010, spot.MSG_DUPLICATE),  # "ClientOrderId is duplicated."
     -4164: (-1013, "Filter failure: NOTIONAL"),  # min notional
     -4014: (-1013, "Filter failure: PRICE_FILTER"),  # price off tick
     -4003: (-1013, "Filter failure: LOT_SIZE"),  # quantity below minimum
@@ -100,11 +75,11 @@ class Face:
     def __init__(self, sim: SimExchange) -> None:
         self.sim = sim
         for sid, spec in list(sim.specs.items()):
-            spot = spot_spec(spec)
-            if spot is not spec:
-                sim.specs[sid] = spot
-                sim.paths[sid].tick = spot.tick
-        self.ledger = SpotLedger(sim)
+            listed = spot.spot_spec(spec)
+            if listed is not spec:
+                sim.specs[sid] = listed
+                sim.paths[sid].tick = listed.tick
+        self.ledger = spot.SpotLedger(sim)
         self.requests: list[tuple[str, str, dict[str, str], int]] = []
         self.unknown_requests: list[tuple[str, str, dict[str, str], int]] = []
         public: dict[str, Handler] = {
@@ -186,10 +161,10 @@ class Face:
     def _spec(self, params: Mapping[str, str]) -> SymbolSpec:
         sid = params.get("symbol")
         if not sid:
-            raise err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or "
+            raise spot.err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or "
                              "malformed.")
         if sid not in self.sim.specs:
-            raise err(-1121, "Invalid symbol.")
+            raise spot.err(-1121, "Invalid symbol.")
         return self.sim.specs[sid]
 
     # ------------------------------------------------------------------ market data
@@ -201,16 +176,9 @@ class Face:
             specs = [self._spec(params)]
         return {
             "timezone": "UTC", "serverTime": self.sim.now_ms,
-            "rateLimits": [
-                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-                 "limit": 6000},
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10,
-                 "limit": 100},
-                {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1,
-                 "limit": 200000},
-            ],
+            "rateLimits": spot.RATE_LIMITS,
             "exchangeFilters": [],
-            "symbols": [symbol_info(spec) for spec in specs],
+            "symbols": [spot.symbol_info(spec) for spec in specs],
         }
 
     def _klines(self, params: dict[str, str]) -> Any:
@@ -233,7 +201,7 @@ class Face:
             try:
                 wanted = json.loads(params["symbols"])
             except ValueError as e:
-                raise err(-1100, "Illegal characters found in parameter 'symbols'; legal "
+                raise spot.err(-1100, "Illegal characters found in parameter 'symbols'; legal "
                                  f"range is '{SYMBOLS_RANGE}'.") from e
             for sid in wanted:
                 self._spec({"symbol": sid})
@@ -241,21 +209,12 @@ class Face:
         return [shape(r) for r in rows]
 
     def _t24(self, row: dict[str, Any]) -> dict[str, Any]:
+        """USD-M's 24hr row has every spot field but the previous close and the book's top."""
         spec = self.sim.specs[row["symbol"]]
         bid, ask = self.sim.best_bid_ask(spec.id)
-        qty = f8(self.sim.book_depth_qty)
-        return {
-            "symbol": row["symbol"], "priceChange": row["priceChange"],
-            "priceChangePercent": row["priceChangePercent"],
-            "weightedAvgPrice": row["weightedAvgPrice"], "prevClosePrice": row["openPrice"],
-            "lastPrice": row["lastPrice"], "lastQty": row["lastQty"],
-            "bidPrice": spec.fmt_price(bid), "bidQty": qty, "askPrice": spec.fmt_price(ask),
-            "askQty": qty, "openPrice": row["openPrice"], "highPrice": row["highPrice"],
-            "lowPrice": row["lowPrice"], "volume": row["volume"],
-            "quoteVolume": row["quoteVolume"], "openTime": row["openTime"],
-            "closeTime": row["closeTime"], "firstId": row["firstId"], "lastId": row["lastId"],
-            "count": row["count"],
-        }
+        qty = spot.f8(self.sim.book_depth_qty)
+        return {**row, "prevClosePrice": row["openPrice"], "bidPrice": spec.fmt_price(bid),
+                "bidQty": qty, "askPrice": spec.fmt_price(ask), "askQty": qty}
 
     def _avg_price(self, params: dict[str, str]) -> Any:
         row = self._engine("GET", "/fapi/v1/ticker/price", {"symbol": self._spec(params).id})
@@ -266,12 +225,11 @@ class Face:
     def _account(self, params: dict[str, str]) -> Any:
         self._engine("GET", "/fapi/v3/account", {})
         omit = params.get("omitZeroBalances", "false").lower() == "true"
-        maker, taker = int(SPOT_MAKER_FEE * 10_000), int(SPOT_TAKER_FEE * 10_000)
+        maker, taker = int(spot.SPOT_MAKER_FEE * 10_000), int(spot.SPOT_TAKER_FEE * 10_000)
         return {
             "makerCommission": maker, "takerCommission": taker, "buyerCommission": 0,
             "sellerCommission": 0,
-            "commissionRates": {"maker": f8(SPOT_MAKER_FEE), "taker": f8(SPOT_TAKER_FEE),
-                                "buyer": f8(0.0), "seller": f8(0.0)},
+            "commissionRates": spot.rates(),
             "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
             "requireSelfTradePrevention": False, "preventSor": False,
             "updateTime": self.sim.now_ms, "accountType": "SPOT",
@@ -280,70 +238,69 @@ class Face:
 
     def _commission(self, params: dict[str, str]) -> Any:
         spec = self._spec(params)
-        zero = {"maker": f8(0.0), "taker": f8(0.0), "buyer": f8(0.0), "seller": f8(0.0)}
+        zero = spot.rates(0.0, 0.0)
         return {
             "symbol": spec.id,
-            "standardCommission": {"maker": f8(SPOT_MAKER_FEE), "taker": f8(SPOT_TAKER_FEE),
-                                   "buyer": f8(0.0), "seller": f8(0.0)},
+            "standardCommission": spot.rates(),
             "specialCommission": zero, "taxCommission": zero,
             "discount": {"enabledForAccount": False, "enabledForSymbol": False,
-                         "discountAsset": "BNB", "discount": f8(0.0)},
+                         "discountAsset": "BNB", "discount": spot.f8(0.0)},
         }
 
     # ------------------------------------------------------------------ orders
 
     def _create(self, params: dict[str, str]) -> Any:
-        unread = [k for k in params if k not in ORDER_PARAMS]
+        unread = [k for k in params if k not in spot.ORDER_PARAMS]
         if unread:
-            raise err(-1104, f"Not all sent parameters were read; read "
+            raise spot.err(-1104, f"Not all sent parameters were read; read "
                              f"'{len(params) - len(unread)}' parameter(s) but was sent "
                              f"'{len(params)}'.")
         spec = self._spec(params)
         side = params.get("side", "").upper()
         if side not in ("BUY", "SELL"):
-            raise err(-1102, "Mandatory parameter 'side' was not sent, was empty/null, or "
+            raise spot.err(-1102, "Mandatory parameter 'side' was not sent, was empty/null, or "
                              "malformed.")
         otype = params.get("type", "").upper()
-        if otype in MSG_UNSUPPORTED:
-            raise err(-2010, MSG_UNSUPPORTED[otype])
+        if otype in spot.MSG_UNSUPPORTED:
+            raise spot.err(-2010, spot.MSG_UNSUPPORTED[otype])
         if otype not in ("LIMIT", "LIMIT_MAKER", "MARKET"):
-            raise err(-1116, "Invalid orderType.")
+            raise spot.err(-1116, "Invalid orderType.")
         tif = params.get("timeInForce")
         if otype == "LIMIT" and tif is None:
-            raise err(-1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, "
+            raise spot.err(-1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, "
                              "or malformed.")
         if otype == "LIMIT" and tif not in ("GTC", "IOC", "FOK"):
-            raise err(-1115, "Invalid timeInForce.")
+            raise spot.err(-1115, "Invalid timeInForce.")
         for key in ("timeInForce",) if otype != "LIMIT" else ():
             if key in params:
-                raise err(-1106, f"Parameter '{key}' sent when not required.")
+                raise spot.err(-1106, f"Parameter '{key}' sent when not required.")
         for key in ("quoteOrderQty",) if otype != "MARKET" else ("price",):
             if key in params:
-                raise err(-1106, f"Parameter '{key}' sent when not required.")
+                raise spot.err(-1106, f"Parameter '{key}' sent when not required.")
         bid, ask = self.sim.best_bid_ask(spec.id)
         if otype == "MARKET":
             price = ask if side == "BUY" else bid
             qty = self._market_qty(spec, params, price)
             reference = self.sim.price(spec.id)  # NOTIONAL: avgPriceMins 0 -> the last price
         else:
-            qty = decimal(params, "quantity")
-            exact = decimal(params, "price")
-            check_price(spec, exact)
+            qty = spot.decimal(params, "quantity")
+            exact = spot.decimal(params, "price")
+            spot.check_price(spec, exact)
             price = reference = float(exact)
-        check_qty(spec, qty)
-        check_notional(spec, reference, float(qty))
+        spot.check_qty(spec, qty)
+        spot.check_notional(spec, reference, float(qty))
         check_client_order_id(params.get("newClientOrderId"))
         # The matching engine's answers (-2010): balance first, then the maker check.
         if side == "BUY" and float(qty) * price > self.ledger.free(spec.quote) + 1e-9:
-            raise err(-2010, MSG_INSUFFICIENT)
+            raise spot.err(-2010, spot.MSG_INSUFFICIENT)
         if side == "SELL" and float(qty) > self.ledger.free(spec.base) + 1e-12:
-            raise err(-2010, MSG_INSUFFICIENT)
+            raise spot.err(-2010, spot.MSG_INSUFFICIENT)
         if otype == "LIMIT_MAKER" and self.sim._would_cross(spec, side, price):
             # rest-api.md New order: LIMIT_MAKER "is a LIMIT order that will be rejected if
             # the order immediately matches and trades as a taker." Always rejected (the
             # engine's post_only_mode="expire" is a USD-M knob: spot never expires it).
             if self.sim.post_only_mode != "reject":
-                raise err(-2010, MSG_WOULD_TAKE)
+                raise spot.err(-2010, spot.MSG_WOULD_TAKE)
         forward = {"symbol": spec.id, "side": side, "type": "MARKET" if otype == "MARKET"
                    else "LIMIT", "quantity": spec.fmt_qty(float(qty))}
         if otype != "MARKET":
@@ -356,18 +313,18 @@ class Face:
 
     def _market_qty(self, spec: SymbolSpec, params: dict[str, str], price: float) -> Decimal:
         if "quoteOrderQty" not in params:
-            return decimal(params, "quantity")
+            return spot.decimal(params, "quantity")
         if "quantity" in params:
-            raise err(-1106, "Parameter 'quantity' sent when not required.")
+            raise spot.err(-1106, "Parameter 'quantity' sent when not required.")
         # rest-api.md: quoteOrderQty "will not break LOT_SIZE filter rules; the order will
         # execute a quantity that will have the notional value as close as possible".
-        quote = decimal(params, "quoteOrderQty")
+        quote = spot.decimal(params, "quoteOrderQty")
         step = Decimal(str(spec.step))
         return (quote / Decimal(str(price)) / step).to_integral_value(ROUND_DOWN) * step
 
     def _placed(self, row: dict[str, Any], resp_type: str | None) -> dict[str, Any]:
         now = self.sim.now_ms
-        shaped = order_shape(row, now_ms=now)
+        shaped = spot.order_shape(row, now_ms=now)
         default = "FULL" if shaped["type"] in ("LIMIT", "MARKET") else "ACK"
         kind = (resp_type or default).upper()
         answer: dict[str, Any] = {"symbol": shaped["symbol"], "orderId": shaped["orderId"],
@@ -380,11 +337,8 @@ class Face:
                     "workingTime", "selfTradePreventionMode"):
             answer[key] = shaped[key]
         if kind == "FULL":
-            answer["fills"] = [
-                {"price": f8(t.price), "qty": f8(t.qty), "commission": f8(commission(t)[0]),
-                 "commissionAsset": commission(t)[1], "tradeId": t.trade_id}
-                for t in self.sim._trades if t.order.order_id == shaped["orderId"]
-            ]
+            answer["fills"] = [spot.fill_shape(t) for t in self.sim._trades
+                               if t.order.order_id == shaped["orderId"]]
         return answer
 
     def _ids(self, params: dict[str, str]) -> dict[str, str]:
@@ -396,7 +350,7 @@ class Face:
     def _query(self, params: dict[str, str]) -> Any:
         query = self._ids(params)
         try:
-            return order_shape(self._engine("GET", "/fapi/v1/order", query))
+            return spot.order_shape(self._engine("GET", "/fapi/v1/order", query))
         except BinanceError as error:
             if error.code != -2013:
                 raise
@@ -405,13 +359,13 @@ class Face:
             order = self.sim._find_order(query, self.sim.specs[query["symbol"]])
             if order is None or not archived(order, self.sim.now_ms):
                 raise
-            if spot_archived(order, self.sim.now_ms):
-                raise err(-2026, MSG_ARCHIVED) from error
-            return order_shape(order.to_binance())
+            if spot.spot_archived(order, self.sim.now_ms):
+                raise spot.err(-2026, spot.MSG_ARCHIVED) from error
+            return spot.order_shape(order.to_binance())
 
     def _cancel(self, params: dict[str, str]) -> Any:
         row = self._engine("DELETE", "/fapi/v1/order", self._ids(params))
-        shaped = order_shape(row, now_ms=self.sim.now_ms)
+        shaped = spot.order_shape(row, now_ms=self.sim.now_ms)
         answer = {"symbol": shaped["symbol"], "origClientOrderId": shaped["clientOrderId"],
                   "orderId": shaped["orderId"], "orderListId": -1,
                   "clientOrderId": params.get("newClientOrderId") or f"cancel{row['orderId']}",
@@ -424,19 +378,19 @@ class Face:
 
     def _open_orders(self, params: dict[str, str]) -> Any:
         query = {"symbol": self._spec(params).id} if "symbol" in params else {}
-        return [order_shape(r) for r in self._engine("GET", "/fapi/v1/openOrders", query)]
+        return [spot.order_shape(r) for r in self._engine("GET", "/fapi/v1/openOrders", query)]
 
     def _cancel_all(self, params: dict[str, str]) -> Any:
         spec = self._spec(params)
         resting = self.sim.open_orders(spec.id)
         if not resting:
-            raise err(-2011, "Unknown order sent.")
+            raise spot.err(-2011, "Unknown order sent.")
         self._engine("DELETE", "/fapi/v1/allOpenOrders", {"symbol": spec.id})
-        return [order_shape(o.to_binance()) for o in resting]
+        return [spot.order_shape(o.to_binance()) for o in resting]
 
     def _all_orders(self, params: dict[str, str]) -> Any:
         spec = self._spec(params)
-        check_window(params)
+        spot.check_window(params)
         limit = min(int(params.get("limit", "500")), 1000)
         first = params.get("orderId", "0")
         rows = self._engine("GET", "/fapi/v1/allOrders",
@@ -446,19 +400,20 @@ class Face:
         # Orders only USD-M's archival rule hides: spot still lists them.
         rows += [o.to_binance() for o in self.sim.orders
                  if o.symbol == spec.id and o.order_id >= int(first) and o.order_id not in seen
-                 and archived(o, now) and not spot_archived(o, now)]
+                 and archived(o, now) and not spot.spot_archived(o, now)]
         rows.sort(key=lambda r: r["orderId"])
-        return [order_shape(r) for r in page(rows, params, lambda r: r["time"], limit)]
+        return [spot.order_shape(r) for r in spot.page(rows, params, lambda r: r["time"], limit)]
 
     def _my_trades(self, params: dict[str, str]) -> Any:
         spec = self._spec(params)
-        check_trade_query(params)
+        spot.check_trade_query(params)
         limit = min(int(params.get("limit", "500")), 1000)
         query = {"symbol": spec.id, "fromId": params.get("fromId", "0"), "limit": "1000"}
         if "orderId" in params:
             query["orderId"] = params["orderId"]
         rows = self._engine("GET", "/fapi/v1/userTrades", query)
-        return [trade_shape(r, self.sim) for r in page(rows, params, lambda r: r["time"], limit)]
+        rows = spot.page(rows, params, lambda r: r["time"], limit)
+        return [spot.trade_shape(r, self.sim) for r in rows]
 
 
 def _book_ticker(row: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,11 @@ SPOT_RULES: dict[str, tuple[float, float, float, float]] = {
     "ETHUSDT": (0.01, 0.0001, 0.0001, 5.0),
 }
 MAX_PRICE = 1_000_000.0
+RATE_LIMITS: list[dict[str, Any]] = [  # exchangeInfo's (informative: not counted)
+    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+]
 MAX_QTY = 9_000.0
 ASSET_PRECISION = 8  # baseAssetPrecision / quoteAssetPrecision
 
@@ -226,6 +231,17 @@ class SpotLedger:
         return rows
 
 
+def rates(maker: float = SPOT_MAKER_FEE, taker: float = SPOT_TAKER_FEE) -> dict[str, str]:
+    return {"maker": f8(maker), "taker": f8(taker), "buyer": f8(0.0), "seller": f8(0.0)}
+
+
+def fill_shape(trade: SimTrade) -> dict[str, Any]:
+    """One ``fills`` row of a FULL New order answer."""
+    fee, asset = commission(trade)
+    return {"price": f8(trade.price), "qty": f8(trade.qty), "commission": f8(fee),
+            "commissionAsset": asset, "tradeId": trade.trade_id}
+
+
 def spot_archived(order: SimOrder, now_ms: int) -> bool:
     """-2026: canceled or expired with nothing executed, more than 90 days ago."""
     return (order.status in ("CANCELED", "EXPIRED", "EXPIRED_IN_MATCH")
@@ -338,5 +354,6 @@ __all__ = [
     "MSG_ARCHIVED", "MSG_DUPLICATE", "MSG_INSUFFICIENT", "MSG_WOULD_TAKE", "SPOT_MAKER_FEE",
     "SPOT_RULES", "SPOT_TAKER_FEE", "SPOT_WINDOW_MS", "SpotLedger", "check_notional",
     "check_price", "check_qty", "check_trade_query", "check_window", "commission", "decimal",
-    "order_shape", "page", "spot_archived", "spot_spec", "symbol_info", "trade_shape",
+    "fill_shape", "order_shape", "page", "rates", "spot_archived", "spot_spec", "symbol_info",
+    "trade_shape",
 ]
