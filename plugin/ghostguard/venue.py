@@ -67,12 +67,14 @@ class Venue:
 
     def amount_tolerance(self, pair: str) -> float:
         """Half the market's amount step: positions that differ by less are the same (rounding
-        dust after an exit, a fee booked to the step)."""
+        dust after an exit, a fee booked to the step). The step is in contracts where the
+        venue trades contracts (OKX swaps): in base units it is step x contract size."""
         try:
-            step = self.exchange.markets[pair]["precision"]["amount"]
+            market = self.exchange.markets[pair]
+            step = market["precision"]["amount"]
             if self.exchange.precisionMode != ccxt.TICK_SIZE:
                 step = 10.0 ** -int(step)
-            return max(AMOUNT_EPS, float(step) / 2)
+            return max(AMOUNT_EPS, float(step) * binance.contract_size_of(market) / 2)
         except Exception:  # noqa: BLE001 - unknown precision: exact comparison
             return AMOUNT_EPS
 

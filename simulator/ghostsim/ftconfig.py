@@ -97,7 +97,7 @@ def base_config(
             "check_depth_of_market": {"enabled": False, "bids_to_ask_delta": 1},
         },
         "exit_pricing": {"price_side": "same", "use_order_book": True, "order_book_top": 1},
-        "order_time_in_force": {"entry": "PO", "exit": "PO"},
+        "order_time_in_force": {"entry": prof.time_in_force, "exit": prof.time_in_force},
         "exchange": {
             **_exchange_section(ccxt, sim.venue),
             "pair_whitelist": [spec.symbol for spec in sim.specs.values()],

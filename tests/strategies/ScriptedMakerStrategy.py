@@ -98,6 +98,12 @@ class ScriptedMakerStrategy(GhostGuardMixin, _Scripted):
     """Uses the mixin's default callbacks."""
 
 
+class ScriptedSpotStrategy(GhostGuardMixin, _Scripted):
+    """`ScriptedMakerStrategy` for spot markets (Freqtrade refuses a shorting strategy there)."""
+
+    can_short = False
+
+
 class OverridingMakerStrategy(GhostGuardMixin, _Scripted):
     """Overrides the callbacks the guard needs, without calling super(): the guard must hold."""
 

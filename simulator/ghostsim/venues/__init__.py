@@ -48,6 +48,9 @@ class VenueProfile:
     # ("urls", and where the venue needs them "hostname" / "verify")
     server_config: Callable[[str], dict[str, Any]] | None = None
     face_module: str | None = None  # module holding ``Face(sim)``; None for the engine's own
+    # Freqtrade's `order_time_in_force` on this venue: post-only where Freqtrade's venue class
+    # takes it ("PO"); OKX's class refuses any time in force in the config ("GTC").
+    time_in_force: str = "PO"
 
     def ccxt_config(self, server_url: str | None) -> dict[str, Any]:
         """ccxt settings (``exchange.ccxt_config``); pointed at ``server_url`` when given."""

@@ -62,6 +62,7 @@ PROFILE = VenueProfile(
     ccxt_options={"options": {"defaultType": "swap", "fetchMarkets": {"types": ["swap"]}}},
     server_config=okx_server_config,
     face_module="ghostsim.venues.okx",
+    time_in_force="GTC",
 )
 
 
