@@ -13,6 +13,8 @@ from freqtrade.exceptions import ConfigurationError
 
 CONFIG_SECTION = "ghost_guard"
 POSITION_CHECK_MODES = ("single", "double")
+# A venue with no proven adapter (ghostguard.adapters): refuse to start, or run venue-neutral.
+UNPROVEN_VENUE_CHOICES = ("refuse", "venue_neutral")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class GuardSettings:
     position_check: str = "single"
     watchlist_minutes: float = 30.0
     notify: bool = False
+    unproven_venue: str = "refuse"
 
 
 _SETTING_NAMES = tuple(f.name for f in fields(GuardSettings))
@@ -39,6 +42,7 @@ _ALLOWED = {
     "position_check": "one of " + ", ".join(f'"{m}"' for m in POSITION_CHECK_MODES),
     "watchlist_minutes": "a number >= 0",
     "notify": "true or false",
+    "unproven_venue": "one of " + ", ".join(f'"{m}"' for m in UNPROVEN_VENUE_CHOICES),
     "pairs": 'an object {"PAIR": {key: value, ...}}',
 }
 
@@ -81,6 +85,10 @@ def _check_value(path: str, key: str, value: Any) -> Any:
     if key == "position_check":
         if value not in POSITION_CHECK_MODES:
             raise _fail(path, value)
+        return value
+    if key == "unproven_venue":
+        if value not in UNPROVEN_VENUE_CHOICES or "pairs." in path:
+            raise _fail(path, value)  # a venue-wide choice: not per pair
         return value
     raise _fail(path, value)
 

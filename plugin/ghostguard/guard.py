@@ -26,7 +26,7 @@ from freqtrade import __version__ as freqtrade_version
 from freqtrade.exceptions import OperationalException
 from freqtrade.persistence import Trade
 
-from ghostguard import compat, events, scopes
+from ghostguard import adapters, compat, events, scopes
 from ghostguard.answers import settings_text
 from ghostguard.config import GuardConfig, GuardSettings
 from ghostguard.context import GuardContext
@@ -107,6 +107,7 @@ class GhostGuard:
                 f"GhostGuard refuses to start on freqtrade {freqtrade_version}: internals it "
                 "relies on have moved: " + "; ".join(moved)
             )
+        self._check_venue()
         self.ctx.store.open(Trade.session.get_bind())
         api = getattr(self.exchange, "_api", None)
         for attr in ("apiKey", "secret", "password", "uid"):
@@ -117,6 +118,27 @@ class GhostGuard:
         for name in scopes.SCOPED_BOT_METHODS:
             setattr(self.ctx.bot, name, scopes.scoped(name, getattr(self.ctx.bot, name)))
         logger.info("%s", self.startup_line())
+
+    def _check_venue(self) -> None:
+        """A live bot on a venue with no proven adapter starts only when the user chose to run
+        venue-neutral (`ghost_guard.unproven_venue`); dry-run reads no venue answers."""
+        venue = self.ctx.venue
+        if venue.adapter.proven or self.ctx.dry_run:
+            return
+        mode = "futures" if venue.futures else "spot"
+        if self.ctx.config.default.unproven_venue != "venue_neutral":
+            raise OperationalException(
+                f"GhostGuard has no proven adapter for {self.exchange.name} ({mode}); proven: "
+                f"{adapters.proven_venues()}. To run with only what is venue-neutral (ccxt's "
+                "unified readers, not-found as Freqtrade reports it, one trades request per "
+                "order read), set \"ghost_guard\": {\"unproven_venue\": \"venue_neutral\"}."
+            )
+        logger.warning(
+            "GhostGuard runs venue-neutral on %s (%s): no adapter is proven on this venue "
+            "(ghost_guard.unproven_venue = \"venue_neutral\")",
+            self.exchange.name,
+            mode,
+        )
 
     def uninstall(self) -> None:
         for name in WRAPPED_METHODS:
@@ -140,7 +162,8 @@ class GhostGuard:
         return (
             f"GhostGuard {compat.guard_version()} installed on {self.exchange.name} "
             f"({'dry-run' if self.ctx.dry_run else 'live'}, "
-            f"{self.exchange.trading_mode.value}): gating {', '.join(WRAPPED_METHODS)}; "
+            f"{self.exchange.trading_mode.value}; adapter {self.ctx.venue.adapter.name}): "
+            f"gating {', '.join(WRAPPED_METHODS)}; "
             f"settings {settings_text(asdict(default))}; "
             f"per-pair {', '.join(overrides) if overrides else 'none'}; "
             f"{compat.version_verdict(freqtrade_version, compat.declared_range())}"

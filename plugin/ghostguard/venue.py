@@ -19,6 +19,7 @@ import ccxt
 from freqtrade.enums import TradingMode
 
 from ghostguard import answers, binance, compat, unified
+from ghostguard.adapters import VENUE_NEUTRAL, VenueAdapter, adapter_for
 from ghostguard.checks import (
     AMOUNT_EPS,
     OpenOrdersFact,
@@ -32,7 +33,7 @@ from ghostguard.records import PendingReplacement
 
 # A dry-run trade's orders as Freqtrade persisted them: (order id, is buy, filled).
 Booked = list[tuple[str, bool, float]]
-# Binance: one trades request covers at most 7 days (USD-M `userTrades`, spot `myTrades`).
+# Binance USD-M: one trades request covers at most 7 days (other venues: ghostguard.adapters).
 TRADE_WINDOW = timedelta(days=7)
 # Venue methods the guard calls for one attempt only (the retrier's `count=0`).
 ONE_ATTEMPT_METHODS = ("fetch_order", "cancel_order", "get_balances", "fetch_positions")
@@ -46,8 +47,10 @@ class Venue:
         self.dry_run = dry_run
         self.now = now  # the guard's clock (epoch seconds): where an order's life ends
         self.futures = exchange.trading_mode == TradingMode.FUTURES
+        # What differs on this venue (ghostguard.adapters); venue-neutral where none is proven.
+        self.adapter: VenueAdapter = adapter_for(exchange.id, self.futures) or VENUE_NEUTRAL
         # Binance USD-M: strict raw readers for checks 2 and 3 (see ghostguard/binance.py).
-        self.binance_usdm = self.futures and exchange.id == "binance" and not dry_run
+        self.binance_usdm = self.adapter.raw_usdm_readers and not dry_run
         self.original: dict[str, Callable[..., Any]] = {}
         self.takes_count: dict[str, bool] = {}
 
@@ -89,18 +92,20 @@ class Venue:
 
     def traded(self, order_id: str, pair: str, since: datetime) -> tuple[float, float | None]:
         """(amount, cost) the exchange's trades record for the order over its whole life;
-        raises when unreadable. Binance answers at most 7 days of trades per request (ccxt caps
-        `endTime` at `since` + 7 days), so an older order's life is read in 7-day pages."""
+        raises when unreadable. Where the venue answers at most a window of trades per request
+        (Binance USD-M and Bybit 7 days, Binance spot 24 hours: ghostguard.adapters), an older
+        order's life is read in pages of that window."""
         now = datetime.fromtimestamp(self.now(), UTC)
-        if self.exchange.id != "binance" or now - since <= TRADE_WINDOW:
+        window, end_param = self.adapter.trade_window, self.adapter.window_end_param
+        if window is None or end_param is None or now - since <= window:
             fills = self.exchange.get_trades_for_order(order_id, pair, since)
             return answers.traded_amounts(fills)
         pages: list[Any] = []
         start = since
         while start < now:
-            end = min(start + TRADE_WINDOW - timedelta(minutes=1), now)
+            end = min(start + window - timedelta(minutes=1), now)
             page = self.exchange.get_trades_for_order(
-                order_id, pair, start, params={"endTime": int(end.timestamp() * 1000)}
+                order_id, pair, start, params={end_param: int(end.timestamp() * 1000)}
             )
             if not isinstance(page, list):
                 raise ValueError(f"trades answer={page!r}")

@@ -1,0 +1,112 @@
+"""What differs between venues where the guard looks, one record per venue family.
+
+The guard picks the adapter from Freqtrade's exchange (its ccxt id and trading mode). A venue
+with an adapter is proven end to end against this project's simulator of that venue (its
+REST shapes, error codes, windows and post-only behaviour, with Freqtrade's own venue class).
+On any other venue the guard refuses to start, unless `ghost_guard.unproven_venue` is
+"venue_neutral": then it runs with what needs no venue knowledge (ccxt's unified readers, one
+trades request per order read, not-found as ccxt and Freqtrade report it) and says so.
+
+Sources of each number: the venue's REST documentation, quoted in the simulator's face of that
+venue (simulator/ghostsim/venues/*.py) and pinned by its conformance tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class VenueAdapter:
+    """One venue family's differences, as the guard needs them."""
+
+    name: str
+    # The longest time range one trades request may cover, and the parameter that ends a
+    # page; None: one request covers an order's whole life (or the venue is unknown).
+    trade_window: timedelta | None
+    window_end_param: str | None
+    # Binance USD-M: positions and open orders read from the raw endpoints, strictly.
+    raw_usdm_readers: bool
+    # Client order ids: the venue's limit (the guard's ids are `gg` + hex + role + sequence,
+    # alphanumeric and at most ~20 characters, inside every limit below).
+    client_id_max_len: int
+    # How an order that would take liquidity is refused when sent post-only.
+    post_only_cross: str
+    proven: bool = True
+
+
+BINANCE_FUTURES = VenueAdapter(
+    name="Binance USD-M futures",
+    # Account-Trade-List: "The time between startTime and endTime cannot be longer than 7 days."
+    trade_window=timedelta(days=7),
+    window_end_param="endTime",
+    raw_usdm_readers=True,
+    client_id_max_len=36,
+    post_only_cross="rejected at create (-5022)",
+)
+BINANCE_SPOT = VenueAdapter(
+    name="Binance spot",
+    # Spot myTrades: "The time between startTime and endTime can't be longer than 24 hours."
+    trade_window=timedelta(hours=24),
+    window_end_param="endTime",
+    raw_usdm_readers=False,
+    client_id_max_len=36,
+    post_only_cross="LIMIT_MAKER rejected at create (-2010)",
+)
+BYBIT_LINEAR = VenueAdapter(
+    name="Bybit v5 linear",
+    # execution/list: "startTime and endTime ... the time range must be within 7 days"; with
+    # startTime only, startTime + 7 days.
+    trade_window=timedelta(days=7),
+    window_end_param="endTime",
+    raw_usdm_readers=False,
+    client_id_max_len=36,
+    post_only_cross="accepted, then Cancelled (EC_PostOnlyWillTakeLiquidity)",
+)
+OKX_SWAP = VenueAdapter(
+    name="OKX v5 swap",
+    # ccxt reads trade/fills-history: the last 3 months in one range, no window per request.
+    trade_window=None,
+    window_end_param=None,
+    raw_usdm_readers=False,
+    client_id_max_len=32,
+    post_only_cross="accepted, then canceled (Freqtrade's Okx class sends no post-only)",
+)
+VENUE_NEUTRAL = VenueAdapter(
+    name="venue-neutral (no adapter)",
+    trade_window=None,
+    window_end_param=None,
+    raw_usdm_readers=False,
+    client_id_max_len=32,
+    post_only_cross="unknown",
+    proven=False,
+)
+
+# (ccxt id, futures) -> adapter
+ADAPTERS: dict[tuple[str, bool], VenueAdapter] = {
+    ("binance", True): BINANCE_FUTURES,
+    ("binance", False): BINANCE_SPOT,
+    ("bybit", True): BYBIT_LINEAR,
+    ("okx", True): OKX_SWAP,
+}
+UNPROVEN_CHOICES = ("refuse", "venue_neutral")
+
+
+def adapter_for(exchange_id: str, futures: bool) -> VenueAdapter | None:
+    """The venue's adapter, or None for a venue (or mode) no adapter is proven on."""
+    return ADAPTERS.get((exchange_id, futures))
+
+
+def proven_venues() -> str:
+    return ", ".join(a.name for a in ADAPTERS.values())
+
+
+__all__ = [
+    "ADAPTERS",
+    "UNPROVEN_CHOICES",
+    "VENUE_NEUTRAL",
+    "VenueAdapter",
+    "adapter_for",
+    "proven_venues",
+]
