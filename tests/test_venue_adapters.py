@@ -97,3 +97,27 @@ def test_unproven_venue_is_validated_and_venue_wide() -> None:
         parse_guard_config({"unproven_venue": "yes"})
     with pytest.raises(ConfigurationError, match="pairs"):
         parse_guard_config({"pairs": {"BTC/USDT": {"unproven_venue": "venue_neutral"}}})
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_bybit_a_tracked_orders_not_found_costs_no_back_off(guard) -> None:
+    """Freqtrade's Bybit `fetch_order` takes no retrier `count`: the guard asks through the
+    base class's one-attempt `fetch_order` with Bybit's own params, so a tracked order's
+    not-found sleeps 0 s (Freqtrade alone: its retrier's back-off). Found by the four-venue
+    campaign (invariant f)."""
+    from tests import harness
+
+    pair = "BTC/USDT:USDT"
+    config = {"ghost_guard": {"enabled": guard}, "exchange": {"pair_whitelist": [pair]}}
+    with sim_bot(sim=SimExchange(symbols=(pair,), venue="bybit"),
+                 strategy="ScriptedMakerStrategy", extra_config=config) as (sim, bot):
+        loop(bot)
+        [entry] = [o for o in sim.orders if o.spec.symbol == pair]
+        sim.fault_not_found(entry.order_id, 3)
+        harness.SLEEPS.clear()
+        loop(bot)
+        slept = sum(harness.SLEEPS)
+        if guard:
+            assert slept == 0
+        else:
+            assert slept > 0

@@ -34,6 +34,11 @@ class VenueAdapter:
     # How an order that would take liquidity is refused when sent post-only.
     post_only_cross: str
     proven: bool = True
+    # Freqtrade's venue class overrides `fetch_order` without the retrier's `count` (so every
+    # not-found sleeps ~35 s in its back-off) and sends these params: the guard asks through
+    # the base class's one-attempt `fetch_order` with them instead, and answers as the
+    # override does. None: the venue's own method (with `count=0` where it takes it).
+    base_fetch_order_params: tuple[tuple[str, object], ...] | None = None
 
 
 BINANCE_FUTURES = VenueAdapter(
@@ -63,6 +68,8 @@ BYBIT_LINEAR = VenueAdapter(
     raw_usdm_readers=False,
     client_id_max_len=36,
     post_only_cross="accepted, then Cancelled (EC_PostOnlyWillTakeLiquidity)",
+    # freqtrade/exchange/bybit.py: `params = {"acknowledged": True}`, then super().fetch_order
+    base_fetch_order_params=(("acknowledged", True),),
 )
 OKX_SWAP = VenueAdapter(
     name="OKX v5 swap",

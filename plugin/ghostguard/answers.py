@@ -131,3 +131,15 @@ def settings_text(values: dict[str, Any]) -> str:
         f"{key}={str(value).lower() if isinstance(value, bool) else value}"
         for key, value in values.items()
     )
+
+
+def as_venue_answers(order: dict[str, Any]) -> dict[str, Any]:
+    """A Bybit order as Freqtrade's Bybit class returns it: "Canceled orders will have
+    remaining=0 on bybit", so a cancelled unfilled order's remaining is None."""
+    if (
+        order.get("status") == "canceled"
+        and order.get("filled") == 0.0
+        and order.get("remaining") == 0.0
+    ):
+        order = {**order, "remaining": None}
+    return order

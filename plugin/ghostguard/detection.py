@@ -60,16 +60,17 @@ class Detection:
         params: dict | None,
         kwargs: dict[str, Any],
     ) -> Any:
-        if (
-            "count" not in kwargs
-            and self.ctx.venue.takes_count.get("fetch_order")
-            and self._tracked(order_id)
-        ):
-            # An order the guard tracks costs one request and no retry back-off: the breaker
-            # counts "not found" across loops, so Freqtrade's ~35 s of sleeps buy nothing.
-            kwargs["count"] = 0
+        once = self.ctx.venue.one_attempt_fetch() if "count" not in kwargs else None
+        if once is not None and not self._tracked(order_id):
+            once = None
         try:
-            order = fetch(order_id, pair, params, **kwargs)
+            if once is not None:
+                # An order the guard tracks costs one request and no retry back-off: the
+                # breaker counts "not found" across loops, so Freqtrade's ~35 s of sleeps buy
+                # nothing (on Bybit too, whose fetch_order takes no `count`).
+                order = once(order_id, pair, params)
+            else:
+                order = fetch(order_id, pair, params, **kwargs)
         except InvalidOrderException as error:
             if answers.is_not_found(error):
                 safe(self.on_not_found, order_id, pair)

@@ -17,6 +17,7 @@ from typing import Any
 
 import ccxt
 from freqtrade.enums import TradingMode
+from freqtrade.exchange import Exchange
 
 from ghostguard import answers, binance, compat, unified
 from ghostguard.adapters import VENUE_NEUTRAL, VenueAdapter, adapter_for
@@ -53,6 +54,7 @@ class Venue:
         self.binance_usdm = self.adapter.raw_usdm_readers and not dry_run
         self.original: dict[str, Callable[..., Any]] = {}
         self.takes_count: dict[str, bool] = {}
+        self.base_fetch_takes_count = False
 
     def capture(self, wrapped: tuple[str, ...]) -> None:
         """Before the guard wraps anything: the exchange's own methods, and which of the
@@ -61,6 +63,7 @@ class Venue:
             name: compat.accepts_retry_count(getattr(self.exchange, name))
             for name in ONE_ATTEMPT_METHODS
         }
+        self.base_fetch_takes_count = compat.accepts_retry_count(Exchange.fetch_order)
         self.original = {name: getattr(self.exchange, name) for name in wrapped}
 
     def once(self, name: str) -> dict[str, Any]:
@@ -85,7 +88,29 @@ class Venue:
 
     def fetch_order(self, order_id: str, pair: str, params: dict | None = None) -> Any:
         """One status query through the exchange's own (unwrapped) `fetch_order`."""
-        return self.original["fetch_order"](order_id, pair, params, **self.once("fetch_order"))
+        once = self.one_attempt_fetch()
+        if once is not None:
+            return once(order_id, pair, params)
+        return self.original["fetch_order"](order_id, pair, params)
+
+    def one_attempt_fetch(self) -> Callable[[str, str, dict | None], Any] | None:
+        """`fetch_order` with one attempt and no retry back-off, answering as the venue's own
+        method does; None where the venue offers no such call (venue-neutral)."""
+        original = self.original["fetch_order"]
+        if self.takes_count.get("fetch_order"):
+            return lambda order_id, pair, params: original(order_id, pair, params, count=0)
+        fixed = self.adapter.base_fetch_order_params
+        if fixed is None or not self.base_fetch_takes_count:
+            return None
+
+        def once(order_id: str, pair: str, params: dict | None) -> Any:
+            merged = {**(params or {}), **dict(fixed)}
+            order = Exchange.fetch_order(self.exchange, order_id, pair, merged, count=0)
+            if not order:
+                return original(order_id, pair, params)  # the override's emulated fallback
+            return answers.as_venue_answers(order)
+
+        return once
 
     def cancel_order(self, order_id: str, pair: str) -> Any:
         return self.exchange.cancel_order(order_id, pair, **self.once("cancel_order"))

@@ -254,10 +254,18 @@ def main(argv: list[str] | None = None) -> int:
         help="new: each seed's trading script with only the newer faults (lagging views, "
         "unknown outcomes, archival downtime, rate limits, stoploss_on_exchange)",
     )
+    parser.add_argument(
+        "--venues",
+        choices=("binance", "all"),
+        default="binance",
+        help="all: each seed's venue drawn from a fifth stream (Binance USD-M, Binance spot, "
+        "Bybit v5 linear, OKX v5 swap)",
+    )
     args = parser.parse_args(argv)
     import tests.chaos.schedule as schedule_module
 
     schedule_module.FAULT_SET = args.faults
+    schedule_module.VENUE_SET = args.venues
     guards = {"on": [True], "off": [False], "both": [True, False]}[args.guard]
     quiet_freqtrade_logging()
     started = time.perf_counter()

@@ -48,6 +48,10 @@ class InvariantsMixin:
     guard_thread_requests: int
     pair: str
     pairs: tuple[str, ...]
+    spot: bool
+
+    def is_exit(self, order: Any) -> bool:
+        raise NotImplementedError
 
     def violation(self, inv: str, text: str) -> None:
         raise NotImplementedError
@@ -60,7 +64,7 @@ class InvariantsMixin:
         entries = [
             o.orig_qty
             for o in self.sim.orders
-            if not o.reduce_only and o.spec.symbol == pair and o.side == side
+            if not self.is_exit(o) and o.spec.symbol == pair and o.side == side
         ]
         return max(entries, default=0.0) * (2 if self.dca_ever else 1)
 
@@ -106,7 +110,8 @@ class InvariantsMixin:
         sent = [
             r for r in since
             if r.method == "POST" and r.path == "/fapi/v1/order"
-            and str(r.params.get("reduceOnly", "")).lower() == "true"
+            and (str(r.params.get("reduceOnly", "")).lower() == "true"
+                 or (self.spot and r.params.get("side") == "SELL"))
         ]
         # The exchange itself refusing requests (a 418 ban, 429, 5xx) is not a held-back exit.
         refused = any(r.status in (418, 429) or r.status >= 500 for r in since)

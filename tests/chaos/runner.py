@@ -61,6 +61,13 @@ ORDER_TYPES = dict(_ScriptedBase.order_types)
 PAIR = "BTC/USDT:USDT"
 SECOND_PAIR = "ETH/USDT:USDT"  # trades at the same time in schedules with `second_pair`
 STRATEGY = "ChaosMakerStrategy"
+# venue -> (pair, second pair, strategy): spot pairs have no settle currency, spot is long only
+VENUE_SETUP: dict[str, tuple[str, str, str]] = {
+    "binance": (PAIR, SECOND_PAIR, STRATEGY),
+    "binance-spot": ("BTC/USDT", "ETH/USDT", "ChaosSpotStrategy"),
+    "bybit": (PAIR, SECOND_PAIR, STRATEGY),
+    "okx": (PAIR, SECOND_PAIR, STRATEGY),
+}
 STAKE = CHAOS_STAKE  # ~0.02 BTC per entry: partial fills of 0.001 exist (DCA adds the same)
 SETTLE_LOOPS = 8
 SETTLE_ADVANCE_S = 45.0  # 8 x 45 s: past the watchlist's 300 s interval and the 60 s lock re-check
@@ -134,10 +141,16 @@ class _Run(EventsMixin, InvariantsMixin):
         self.result = Result(schedule.seed, guard)
         self.records: list[Any] = []
         self.notes: list[tuple[int, str]] = []  # (index into records, runner note)
-        self.pair = PAIR  # the pair the faults target
-        self.pairs: tuple[str, ...] = (PAIR, SECOND_PAIR) if schedule.second_pair else (PAIR,)
-        self.sim = SimExchange(symbols=self.pairs, seed=schedule.seed % 100_000)
-        self.spec = self.sim.spec(PAIR)
+        pair, second, self.strategy = VENUE_SETUP[schedule.venue]
+        self.spot = schedule.venue == "binance-spot"
+        self.pair = pair  # the pair the faults target
+        self.pairs: tuple[str, ...] = (pair, second) if schedule.second_pair else (pair,)
+        self.sim = SimExchange(
+            symbols=self.pairs, seed=schedule.seed % 100_000, venue=schedule.venue
+        )
+        self.spec = self.sim.spec(pair)
+        if schedule.venue != "binance":
+            self.result.applied[f"venue_{schedule.venue}"] += 1
         self.workdir: Path | None = None
         self.bot: Any = None
         self.step = -1
@@ -258,7 +271,7 @@ class _Run(EventsMixin, InvariantsMixin):
             self.result.applied["second_pair"] += 1
         self.bot = make_bot(
             self.sim,
-            strategy=STRATEGY,
+            strategy=self.strategy,
             extra_config=self.config,
             db_url=db_url,
             dry_run=self.schedule.dry_run,
@@ -285,7 +298,7 @@ class _Run(EventsMixin, InvariantsMixin):
                 try:
                     self.bot = make_bot(
                         self.sim,
-                        strategy=STRATEGY,
+                        strategy=self.strategy,
                         extra_config=self.config,
                         db_url=self.db_url,
                         dry_run=self.schedule.dry_run,
@@ -309,9 +322,13 @@ class _Run(EventsMixin, InvariantsMixin):
     def _targets(self, role: str) -> list[Any]:
         exit_role = role == "exit"
         return sorted(
-            (o for o in self.sim.open_orders(PAIR) if o.reduce_only == exit_role),
+            (o for o in self.sim.open_orders(self.pair) if self.is_exit(o) == exit_role),
             key=lambda o: o.order_id,
         )
+
+    def is_exit(self, order: Any) -> bool:
+        """Futures: reduce-only orders exit. Spot has no reduce-only: a sell exits."""
+        return bool(order.side == "SELL") if self.spot else bool(order.reduce_only)
 
     def _target(self, event: dict[str, Any]) -> Any:
         orders = self._targets(event.get("role", "entry"))

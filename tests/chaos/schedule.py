@@ -51,6 +51,9 @@ KINDS: dict[str, str] = {
     "restart_unassigned_fee": "restart while fills carry no readable fee and the newest order "
     "answers -2013",
     "dry_run": "the bot runs --dry-run (one schedule in ten, third stream)",
+    "venue_binance-spot": "the schedule runs on Binance spot (--venues all, fifth stream)",
+    "venue_bybit": "the schedule runs on Bybit v5 linear (--venues all, fifth stream)",
+    "venue_okx": "the schedule runs on OKX v5 swap (--venues all, fifth stream)",
     # Drawn from a fourth stream of the seed (add_concurrency_faults).
     "second_pair": "a second pair (ETH) trades at the same time on the same signals",
     "second_pair_fill": "the second pair's newest open order fills (fully or partly)",
@@ -113,6 +116,7 @@ class Schedule:
     dry_run: bool = False  # the bot runs --dry-run (Freqtrade's own order simulation)
     stoploss_on_exchange: bool = False
     second_pair: bool = False  # a second pair trades at the same time (fourth stream)
+    venue: str = "binance"  # the simulator's venue (fifth stream, with VENUE_SET "all")
 
     @property
     def needs_file_db(self) -> bool:
@@ -131,6 +135,7 @@ class Schedule:
                 "dry_run": self.dry_run,
                 "stoploss_on_exchange": self.stoploss_on_exchange,
                 "second_pair": self.second_pair,
+                "venue": self.venue,
             },
             separators=(",", ":"),
         )
@@ -148,6 +153,7 @@ class Schedule:
             dry_run=bool(data.get("dry_run", False)),
             stoploss_on_exchange=bool(data.get("stoploss_on_exchange", False)),
             second_pair=bool(data.get("second_pair", False)),
+            venue=str(data.get("venue", "binance")),
         )
 
     def advance_after(self, step: int) -> float:
@@ -159,7 +165,7 @@ class Schedule:
         lines = [f"seed={self.seed} steps={self.steps} start_signal={self.start_signal}"
                  f" position_check={self.position_check} dry_run={self.dry_run}"
                  f" stoploss_on_exchange={self.stoploss_on_exchange}"
-                 f" second_pair={self.second_pair}"]
+                 f" second_pair={self.second_pair} venue={self.venue}"]
         for event in sorted(self.events, key=lambda e: e["step"]):
             params = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("step", "kind"))
             lines.append(f"  step {event['step']:>2}: {event['kind']} {params}".rstrip())
@@ -287,6 +293,23 @@ def add_concurrency_faults(schedule: Schedule) -> Schedule:
     return schedule
 
 
+# "binance": every schedule on Binance USD-M; "all": the venue drawn from a fifth stream of
+# the seed (`python -m tests.chaos --venues all`), every earlier draw unchanged.
+VENUE_SET = "binance"
+VENUES = ("binance", "binance-spot", "bybit", "okx")
+
+
+def add_venue(schedule: Schedule) -> Schedule:
+    """Draw the venue from a fifth stream of the seed. Stop orders on the exchange are modelled
+    on Binance USD-M only (its Algo API): elsewhere the schedule runs without them."""
+    if VENUE_SET != "all":
+        return schedule
+    schedule.venue = random.Random(f"ghostguard-venue-{schedule.seed}").choice(VENUES)
+    if schedule.venue != "binance":
+        schedule.stoploss_on_exchange = False
+    return schedule
+
+
 def generate(seed: int, extended: bool = True) -> Schedule:
     """The schedule of one seed: 4..28 steps, 0..3 events before each (``extended``: plus the
     newer faults of ``extend``; with FAULT_SET "new", only those faults)."""
@@ -295,7 +318,7 @@ def generate(seed: int, extended: bool = True) -> Schedule:
         base.events = [e for e in base.events if e["kind"] in TRADING_KINDS]
     if not extended:
         return base
-    return add_concurrency_faults(add_correctness_faults(extend(base)))
+    return add_venue(add_concurrency_faults(add_correctness_faults(extend(base))))
 
 
 def generate_base(seed: int) -> Schedule:
@@ -321,7 +344,9 @@ def generate_base(seed: int) -> Schedule:
 
 __all__ = [
     "CORRECTNESS_KINDS",
+    "VENUES",
     "add_concurrency_faults",
+    "add_venue",
     "EXTENDED_KINDS",
     "KINDS",
     "Schedule",

@@ -164,6 +164,12 @@ class ChaosMakerStrategy(GhostGuardMixin, _Scripted):
         return current_order_rate
 
 
+class ChaosSpotStrategy(ChaosMakerStrategy):
+    """The campaign's maker on spot markets (long only)."""
+
+    can_short = False
+
+
 class ChasingMakerStrategy(GhostGuardMixin, _Scripted):
     """Chases the book with Freqtrade's `adjust_entry_price` / `adjust_exit_price` (not
     `adjust_order_price`): while `SCRIPT["reprice"]` is on, every new candle moves the order to
