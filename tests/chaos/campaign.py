@@ -156,10 +156,19 @@ class Summary:
         default_factory=lambda: {True: Counter(), False: Counter()}
     )
     ran: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
+    venue_ran: dict[bool, Counter[str]] = field(
+        default_factory=lambda: {True: Counter(), False: Counter()}
+    )
+    venue_failed: dict[bool, Counter[str]] = field(
+        default_factory=lambda: {True: Counter(), False: Counter()}
+    )
 
     def add(self, result: Any) -> None:
         g = result.guard
         self.ran[g] += 1
+        self.venue_ran[g][result.venue] += 1
+        if result.failed:
+            self.venue_failed[g][result.venue] += 1
         self.applied[g].update(result.applied)
         for inv in result.failed_invariants():
             self.per_invariant[g][inv] += 1
@@ -187,6 +196,16 @@ def table(summary: Summary, guards: list[bool]) -> str:
             f"{f'  ({inv}) {text}'[:52]:52}{col(True, summary.per_invariant[True][inv])}"
             f" {col(False, summary.per_invariant[False][inv])}"
         )
+    venues = sorted(set(summary.venue_ran[True]) | set(summary.venue_ran[False]))
+    if len(venues) > 1:
+        out.append("per venue: schedules run / violating")
+        for venue in venues:
+            cells = [
+                f"{summary.venue_ran[g][venue]}/{summary.venue_failed[g][venue]}"
+                if g in guards else "-"
+                for g in (True, False)
+            ]
+            out.append(f"{f'  {venue}':52}{cells[0]:>9} {cells[1]:>9}")
     out.append("faults exercised (events applied to a live target):")
     for kind in KINDS:
         out.append(

@@ -104,6 +104,7 @@ class _SimTime:
 class Result:
     seed: int
     guard: bool
+    venue: str = "binance"
     violations: dict[str, list[str]] = field(default_factory=dict)
     first_step: dict[str, int] = field(default_factory=dict)  # invariant -> step it first failed
     applied: Counter[str] = field(default_factory=Counter)
@@ -138,7 +139,7 @@ class _Run(EventsMixin, InvariantsMixin):
         self.schedule = schedule
         self.guard = guard
         self.keep_log = keep_log
-        self.result = Result(schedule.seed, guard)
+        self.result = Result(schedule.seed, guard, schedule.venue)
         self.records: list[Any] = []
         self.notes: list[tuple[int, str]] = []  # (index into records, runner note)
         pair, second, self.strategy = VENUE_SETUP[schedule.venue]
