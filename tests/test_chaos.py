@@ -43,6 +43,36 @@ def test_chaos_campaign_guard_on_has_no_violation(capsys) -> None:
         )
 
 
+VENUE_SEED = 30_000
+VENUE_COUNT = int(os.environ.get("GHOSTGUARD_CHAOS_VENUE_COUNT", "60"))
+
+
+def test_chaos_campaign_on_four_venues_guard_on_has_no_violation(monkeypatch, capsys) -> None:
+    """The same campaign with each seed's venue drawn from its fifth stream (Binance USD-M,
+    Binance spot, Bybit v5 linear, OKX v5 swap): `python -m tests.chaos --venues all`."""
+    import tests.chaos.schedule as schedule_module
+
+    monkeypatch.setattr(schedule_module, "VENUE_SET", "all")
+    results = run_many(range(VENUE_SEED, VENUE_SEED + VENUE_COUNT), [True], JOBS)
+    assert len(results) == VENUE_COUNT
+    venues = {r.venue for r in results}
+    assert venues == set(schedule_module.VENUES)
+    failing = [r for r in results if r.failed]
+    with capsys.disabled():
+        print(f"\nchaos on four venues: {VENUE_COUNT} schedules (guard on), "
+              f"{len(failing)} failing")
+    if failing:
+        import io
+
+        report = io.StringIO()
+        for result in failing:
+            print_failure(result, generate(result.seed), log_lines=0, out=report)
+        raise AssertionError(
+            f"{len(failing)} of {VENUE_COUNT} four-venue schedules violate an invariant "
+            f"with the guard on:\n{report.getvalue()}"
+        )
+
+
 def test_guard_off_run_finds_violations() -> None:
     """The campaign is sharp: a schedule the guard handles is a double position without it."""
     schedule = generate(11)
