@@ -204,3 +204,9 @@ class ChasingMakerStrategy(GhostGuardMixin, _Scripted):
     ) -> float | None:
         CALLS.append("adjust_exit_price")
         return proposed_rate if SCRIPT["reprice"] else current_order_rate
+
+
+class OverridingSpotStrategy(OverridingMakerStrategy):
+    """`OverridingMakerStrategy` for spot markets (Freqtrade refuses a shorting strategy there)."""
+
+    can_short = False
