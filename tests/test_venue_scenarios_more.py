@@ -380,6 +380,77 @@ def test_s11_a_retry_reuses_the_client_order_id(venue: str, events) -> None:
             assert posts[0].params["newClientOrderId"] == posts[1].params["newClientOrderId"]
 
 
+# Product defect (Binance spot): Binance spot refuses a reused newClientOrderId with -2010
+# "Duplicate order sent." (errors.md; the face's -4116 -> -2010). ghostguard.answers'
+# _DUPLICATE_ID_MARKERS lists Binance USD-M -4116, Bybit 110072 and OKX 51016 only, so
+# refused_without_order() is true and the gate drops the lost create's intent (gate.py): the lost
+# order is never looked up again; it stays working, unknown to the database, and the next
+# placement is blocked (duplicate_working_order) with the pair locked.
+SPOT_DUPLICATE_NOT_RECOGNISED = (
+    "GhostGuard defect on Binance spot: -2010 'Duplicate order sent.' is not among the "
+    "duplicate-client-id markers, so the gate drops the lost create's intent and the lost "
+    "order is never taken: it stays working, unknown to the database"
+)
+
+
+@_venues({"binance-spot": SPOT_DUPLICATE_NOT_RECOGNISED})
+def test_s11_after_the_refused_retry_the_lost_order_is_taken(venue: str, events) -> None:
+    """Scenario 11's retry, continued: once the venue's views catch up, the lost order is found
+    by its client order id and taken into the trade (never left working unknown)."""
+    pair = VENUES[venue][0]
+    with _bot(venue) as (sim, bot):
+        real_handle, real_http = sim.handle, sim.handle_http
+        sim.fault_delay_visibility(600)
+        sim.fault_lost_create(1)
+        loop(bot)
+        [first] = _entries(sim, pair)
+        sim.fault_not_found(first.order_id, 1)
+        _lookup_by_client_id_misses(sim, venue)
+        loop(bot)  # the retry with the same client id is refused (the scenario above)
+        sim.handle, sim.handle_http = real_handle, real_http  # the lag ends
+        sim.clear_faults()
+        sim.advance(601)
+        loop(bot, 2)
+        assert [o.order_id for o in _working_entries(sim, pair)] == [first.order_id]
+        trade = _open_trade()
+        assert trade is not None
+        assert [o.order_id for o in trade.orders] == [str(first.order_id)]
+
+
+# Product defect (Bybit): the guard looks a lost create up with fetch_order("", pair,
+# {"clientOrderId": id}); ccxt 4.5.90's bybit.fetch_order does not turn clientOrderId into
+# Bybit's orderLinkId, so the request is GET /v5/order/realtime?orderId=&clientOrderId=gg...,
+# which Bybit reads as "the symbol's open orders" (order/open-order is a filter). ccxt takes the
+# first row, and ghostguard.intents._same_intent compares only the side and the plan's digest,
+# not the client id: another working buy of the pair is taken as the lost create, and the lost
+# order itself is left working, unknown to the database.
+BYBIT_LOOKUP_TAKES_ANOTHER_ORDER = (
+    "GhostGuard defect on Bybit: the lookup by client id sends clientOrderId (not orderLinkId), "
+    "Bybit answers the pair's open orders and the guard takes another working buy as its lost "
+    "create without comparing client ids; the lost order stays working, unknown"
+)
+
+
+@_venues({"bybit": BYBIT_LOOKUP_TAKES_ANOTHER_ORDER})
+def test_s11_the_lookup_takes_only_the_order_with_that_client_id(venue: str, events) -> None:
+    """Scenario 11 with a second working buy of the pair on the account (placed by hand, the
+    venue's own order): the lost create found by its client order id is the bot's own order."""
+    pair = VENUES[venue][0]
+    with _bot(venue) as (sim, bot):
+        sim.fault_lost_create(1)
+        loop(bot)
+        [first] = _entries(sim, pair)
+        bid, _ = sim.best_bid_ask(pair)
+        foreign = sim.place_order(pair, "BUY", first.orig_qty, bid - 50 * sim.spec(pair).tick)
+        loop(bot, 2)
+        trade = _open_trade()
+        assert trade is not None
+        assert [o.order_id for o in trade.orders] == [str(first.order_id)]
+        assert foreign.is_open and str(foreign.order_id) not in {
+            o.order_id for o in trade.orders
+        }
+
+
 # --- scenario 12: a DCA order reported "cancelled, partially filled" while it filled ---------
 
 
