@@ -324,8 +324,10 @@ def test_s11_lost_create_response_is_found_by_client_order_id(
 def _lookup_by_client_id_misses(sim: Any, venue: str) -> None:
     """The venue's query of an order by its client order id answers "no such order"."""
     if venue == "bybit":
-        # Bybit's face resolves an orderLinkId itself and asks the engine by order id, so the
-        # miss is Bybit's own answer: an empty realtime list (order/open-order is a filter).
+        # Bybit's face resolves a client id itself and asks the engine by order id, so the miss
+        # is Bybit's own answer: an empty realtime list (order/open-order is a filter) for any
+        # realtime query not by orderId (the guard's lookup arrives as `orderId=` with the
+        # unread `clientOrderId`: see BYBIT_LOOKUP_TAKES_ANOTHER_ORDER below).
         real_http = sim.handle_http
 
         def empty_list(method: str, url: str, headers: Any, body: str | None) -> Any:
