@@ -24,7 +24,9 @@ from typing import Any
 
 from ghostsim.engine import SimExchange
 from ghostsim.ftconfig import freqtrade_config
+from ghostsim.schedule import order_role
 from ghostsim.server import SimServer, serve
+from ghostsim.venues import profile
 
 
 EVENT_NAMES = (
@@ -72,9 +74,14 @@ def bot_orders(sim: SimExchange, symbol_id: str | None = None) -> list[dict[str,
     ]
 
 
+def is_exit(sim: SimExchange, entry: Mapping[str, Any]) -> bool:
+    """A ledger 'new' entry of an exit: reduce-only on futures, a SELL on spot (long only)."""
+    return order_role(sim.venue, entry) == "exit"
+
+
 def intended_size(sim: SimExchange, symbol_id: str) -> float:
     """One order's size: the largest entry order the bot placed for the symbol."""
-    sizes = [e["qty"] for e in bot_orders(sim, symbol_id) if not e.get("reduce_only")]
+    sizes = [e["qty"] for e in bot_orders(sim, symbol_id) if not is_exit(sim, e)]
     return max(sizes, default=0.0)
 
 
@@ -93,14 +100,15 @@ def double_position_episodes(sim: SimExchange, symbol_id: str) -> int:
 
 
 def max_working_orders(sim: SimExchange, symbol_id: str, reduce_only: bool) -> int:
-    """Largest number of simultaneously open orders of one role (foreign ones included)."""
+    """Largest number of simultaneously open orders of one role (foreign ones included):
+    exits when `reduce_only` (on spot: the SELLs), entries otherwise."""
     open_ids: set[int] = set()
     best = 0
     for entry in sim.ledger:
         if entry["symbol"] != symbol_id:
             continue
         event = entry["event"]
-        if event == "new" and bool(entry.get("reduce_only")) == reduce_only:
+        if event == "new" and is_exit(sim, entry) == reduce_only:
             open_ids.add(entry["order_id"])
         elif event in ("canceled", "expired") or (
             event == "fill" and entry.get("status") == "FILLED"
@@ -149,6 +157,9 @@ class FreqtradeRun:
     workdir: Path | None = None
     tls: bool = True
     step_s: float = 0.2
+    # the strategy in ghostsim/strategies: None picks SimMakerStrategy, or SimSpotStrategy
+    # (long only, `can_short = False`) on a spot venue
+    strategy: str | None = None
     server: SimServer | None = None
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
@@ -199,7 +210,9 @@ class FreqtradeRun:
     def _write_config(self) -> Path:
         settings = {"signal_file": str(self.signal_path), **self.sim_settings}
         assert self.server is not None
-        config = freqtrade_config(self.sim, self.server.url, dry_run=self.dry_run,
+        strategy = self.strategy or default_strategy(self.sim.venue)
+        config = freqtrade_config(self.sim, self.server.url, strategy=strategy,
+                                  dry_run=self.dry_run,
                                   guard=self.guard, sim_settings=settings,
                                   extra=self.extra_config)
         path = self.workdir / "config.json"  # type: ignore[operator]
@@ -285,12 +298,19 @@ class FreqtradeRun:
         return [line for line in self.log_lines() if " - ERROR - " in line]
 
 
+def default_strategy(venue: str) -> str:
+    """The simulator's strategy for a venue: long only on spot (Freqtrade refuses a spot
+    strategy that can short)."""
+    return "SimSpotStrategy" if profile(venue).trading_mode == "spot" else "SimMakerStrategy"
+
+
 def event_seen(name: str, contains: str = "") -> Callable[[FreqtradeRun], bool]:
     """A wait condition: a GhostGuard event (whose line contains `contains`) was logged."""
     return lambda run: any(contains in e.line for e in run.events(name))
 
 
 __all__ = [
-    "EVENT_NAMES", "Event", "FreqtradeRun", "bot_orders", "double_position_episodes",
-    "event_seen", "intended_size", "max_working_orders", "orphan_orders", "parse_events",
+    "EVENT_NAMES", "Event", "FreqtradeRun", "bot_orders", "default_strategy",
+    "double_position_episodes", "event_seen", "intended_size", "is_exit", "max_working_orders",
+    "orphan_orders", "parse_events",
 ]

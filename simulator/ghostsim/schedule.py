@@ -14,8 +14,9 @@ every other key is an argument of the action::
 
 Triggers:
 - ``order`` N (1-based) with ``role`` ``entry`` (not reduce-only, the default), ``exit``
-  (reduce-only) or ``any``, optional ``pair``; ``on`` ``placed`` (default) or ``filled`` (its first
-  fill); ``every: true`` instead of ``order`` fires for every matching order.
+  (reduce-only; on spot, which has no reduce-only and trades long only: a SELL) or ``any``,
+  optional ``pair``; ``on`` ``placed`` (default) or ``filled`` (its first fill);
+  ``every: true`` instead of ``order`` fires for every matching order.
 - ``at_s``: seconds after the schedule started (sim clock).
 Either fires the action ``after_s`` seconds later (default 0: right after the request that
 triggered it has been answered). ``expire``, ``cancel`` and ``partial_cancel`` hold the order from
@@ -29,8 +30,13 @@ stale), ``not_found`` (``count`` queries, or ``seconds``, or forever; ``on_cance
 ``fill_during_cancel``, ``expire_on_cancel``, ``age`` (``seconds``), ``foreign_order`` (another
 resting order of the same side and size that the bot does not know, ``offset_ticks`` away).
 Global actions: ``lost_create`` (``count``: placed, answer lost), ``reject_create`` (``count``:
--5022), ``fail`` (``method``, ``path``, ``count``, ``code``, ``http``), ``delay_visibility``
-(``seconds``), ``signal`` (``value``, optional ``pair``: written to the strategy's signal file).
+the next post-only creates would take liquidity, answered as the venue does: Binance USD-M
+-5022, Binance spot -2010 "Order would immediately match and take." (LIMIT_MAKER; the spot face
+translates the engine's -5022), Bybit accepts the order and cancels it at once
+(``EC_PostOnlyWillTakeLiquidity``); on OKX Freqtrade sends GTC limits, never post-only, so
+there is nothing to reject: the rule fires with an ``error``), ``fail`` (``method``, ``path``,
+``count``, ``code``, ``http``), ``delay_visibility`` (``seconds``), ``signal`` (``value``,
+optional ``pair``: written to the strategy's signal file).
 Orders placed by the schedule itself (``foreign_order``) are never counted.
 """
 
@@ -44,11 +50,21 @@ from pathlib import Path
 from typing import Any
 
 from ghostsim.engine import MSG_POST_ONLY, SimExchange
+from ghostsim.venues import profile
 
 
 FOREIGN_PREFIX = "foreign-"
 _TRIGGER_KEYS = {"order", "role", "pair", "on", "every", "at_s", "after_s", "do"}
 ROLES = ("entry", "exit", "any")
+SPOT_VENUES = ("binance-spot",)
+
+
+def order_role(venue: str, entry: Mapping[str, Any]) -> str:
+    """'exit' or 'entry' of a ledger 'new' entry: futures exits are reduce-only; spot has no
+    reduce-only and the bot trades long only there, so a SELL is an exit."""
+    if entry.get("reduce_only"):
+        return "exit"
+    return "exit" if venue in SPOT_VENUES and entry.get("side") == "SELL" else "entry"
 
 
 @dataclass
@@ -155,6 +171,10 @@ class FaultSchedule:
         self._roles: dict[int, str] = {}
         self._symbols: dict[int, str] = {}
         self._filled: set[int] = set()
+        # reject_create on a venue that accepts a crossing post-only and cancels it: how many
+        # of the next post-only creates to cancel so (ghostsim.venues: post_only_mode "expire")
+        self._cross_next = 0
+        self._firing = False  # an action of the schedule is running
         self._due: list[_Due] = [
             _Due(self.start_ms + int(r.at_s * 1000), r, None) for r in self.rules
             if r.at_s is not None
@@ -177,9 +197,34 @@ class FaultSchedule:
             if entry["order_id"] not in self._filled:
                 self._filled.add(entry["order_id"])
                 self._trigger(entry, "filled")
+        elif entry["event"] in ("reject", "expired") and entry.get("order_id") in self._roles:
+            self._uncount_if_refused(int(entry["order_id"]), entry["event"])
+
+    def _uncount_if_refused(self, order_id: int, event: str) -> None:
+        """An order the venue refused as it was created is no order of the schedule's: a
+        post-only that would have taken (Binance USD-M: rejected -5022, spot -2010; Bybit and
+        OKX: accepted and cancelled at once) because the price moved between the bot's book
+        read and its create. Its rules go to the next order, so "order 1 fills" stays true."""
+        if self._firing:
+            return  # the schedule's own expire
+        if event == "expired":
+            order = self.sim._orders.get(order_id)
+            if order is None or not (order.time_in_force == "GTX" and order.executed_qty == 0
+                                     and order.update_time == order.time):
+                return
+        with self._lock:
+            self._roles.pop(order_id, None)
+            self._symbols.pop(order_id, None)
+            self._due = [d for d in self._due if d.order_id != order_id]
+        self.sim.held.discard(order_id)
+        self.fired.append(FiredFault(self.sim.now_ms, "uncounted", order_id, {"why": event}))
 
     def _on_new(self, entry: dict[str, Any]) -> None:
-        role = "exit" if entry.get("reduce_only") else "entry"
+        if self._cross_next > 0 and entry.get("tif") == "GTX":
+            self._cross_next -= 1
+            self._expire_as_crossing(int(entry["order_id"]))
+            return  # like a rejected create elsewhere: not counted
+        role = order_role(self.sim.venue, entry)
         with self._lock:
             self._roles[int(entry["order_id"])] = role
             self._symbols[int(entry["order_id"])] = self.sim.spec(entry["symbol"]).symbol
@@ -199,6 +244,16 @@ class FaultSchedule:
                         self.sim.hold_order(order_id)  # no fill by the price path meanwhile
                     due = self.sim.now_ms + int(rule.after_s * 1000)
                     self._due.append(_Due(due, rule, order_id))
+
+    def _expire_as_crossing(self, order_id: int) -> None:
+        """What the engine does to a crossing post-only on a venue that accepts and then
+        cancels it (``post_only_mode == "expire"``): the create's own answer already reads
+        EXPIRED, and the venue's face words it as its post-only cancel."""
+        order = self.sim._orders.get(order_id)
+        if order is not None and order.is_open:
+            self.sim.hold_order(order_id)
+            self.sim._set_closed(order, "EXPIRED")
+            self.fired.append(FiredFault(self.sim.now_ms, "post_only_cancelled", order_id, {}))
 
     def _seq_of(self, order_id: int, role: str | None, pair: str | None) -> int:
         """1-based number of the order among the counted orders of that role (and pair)."""
@@ -228,10 +283,13 @@ class FaultSchedule:
     def _fire(self, due: _Due) -> None:
         action = ACTIONS[due.rule.do]
         args = dict(due.rule.args)
+        self._firing = True
         try:
             action(self, due.order_id, due.rule.args)
         except (KeyError, ValueError) as error:  # the order is gone (e.g. rejected): report it
             args["error"] = repr(error)
+        finally:
+            self._firing = False
         self.fired.append(FiredFault(self.sim.now_ms, due.rule.do, due.order_id, args))
 
     def write_signal(self, value: str, pair: str | None = None) -> None:
@@ -329,7 +387,15 @@ def _lost_create(s: FaultSchedule, oid: int | None, a: dict[str, Any]) -> None:
 
 
 def _reject_create(s: FaultSchedule, oid: int | None, a: dict[str, Any]) -> None:
-    s.sim.fault_fail("POST", "/fapi/v1/order", int(a.get("count", 1)), code=-5022, http=400,
+    count = int(a.get("count", 1))
+    if profile(s.sim.venue).time_in_force != "PO":
+        raise ValueError(f"{s.sim.venue}: Freqtrade sends no post-only order here, a crossing "
+                         "limit takes; nothing to reject")
+    if s.sim.post_only_mode == "expire":  # Bybit: accepted, then cancelled by the venue
+        s._cross_next += count
+        return
+    # Binance USD-M -5022; the spot face answers it as -2010 (ENGINE_TO_SPOT)
+    s.sim.fault_fail("POST", "/fapi/v1/order", count, code=-5022, http=400,
                      msg=MSG_POST_ONLY)
 
 
@@ -374,4 +440,4 @@ ORDER_ACTIONS = {
     "clear_not_found", "fill_during_cancel", "expire_on_cancel", "age", "foreign_order",
 }
 
-__all__ = ["ACTIONS", "FaultSchedule", "FiredFault", "Rule", "load_rules"]
+__all__ = ["ACTIONS", "FaultSchedule", "FiredFault", "Rule", "load_rules", "order_role"]

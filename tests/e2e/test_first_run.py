@@ -91,7 +91,7 @@ def test_dry_run_from_the_example_config_against_the_simulator(user_dir: Path) -
                 cwd=user_dir, stdout=out, stderr=subprocess.STDOUT, env=env,
             )
         log = _wait_for(bot_log, "Changing state to: RUNNING", bot, START_BOUND_S)
-        assert "installed on Binance (dry-run, futures)" in log
+        assert "installed on Binance (dry-run, futures" in log  # "; adapter ...)" since 563e6ec
         _wait_for(bot_log, "GhostMakerStrategy", bot, 5)
         assert bot.poll() is None, "the bot stopped after start-up"
         log = bot_log.read_text(errors="replace")

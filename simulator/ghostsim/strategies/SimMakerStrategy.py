@@ -1,4 +1,5 @@
-"""A maker strategy for runs against the simulated exchange: it trades as often as it can.
+"""A maker strategy for runs against the simulated exchange: it trades as often as it can
+(`SimSpotStrategy` below: the same, long only, for spot venues).
 
 Post-only entries and exits, GhostGuard via the mixin. The `ghostsim` config section and a
 signal file (rewritten by the fault schedule's `signal` action) steer it:
@@ -119,3 +120,14 @@ class SimMakerStrategy(GhostGuardMixin, IStrategy):
         if trade.nr_of_successful_entries == 1:
             return float(self.config.get("stake_amount", 100))
         return None
+
+
+class SimSpotStrategy(SimMakerStrategy):
+    """The same maker on a spot venue: long only (Freqtrade refuses a spot strategy that can
+    short; spot exits are plain sells). A `short` signal (or `auto`'s short turn) means none."""
+
+    can_short = False
+
+    def _signal(self, pair: str) -> str:
+        value = super()._signal(pair)
+        return "none" if value == "short" else value
