@@ -116,7 +116,8 @@ def _venues_and_guards(defects: Mapping[str, str] | None = None) -> Any:
     ])
 
 
-# Product defect (Bybit): Bybit answers a partially filled order that was cancelled with
+# Was a product defect, fixed in the guard
+# (Bybit): Bybit answers a partially filled order that was cancelled with
 # orderStatus "PartiallyFilledCanceled", which ccxt 4.5.90 maps to status "closed" (filled <
 # amount). The guard's detection (ghostguard.detection: on_status_answer, verify_gone_answer)
 # only acts on canceled/expired/rejected, so the cancel is never detected nor its fills
@@ -131,7 +132,7 @@ BYBIT_PARTIAL_CANCEL_IS_CLOSED = (
 # --- scenario 3: partial fill, then cancelled ------------------------------------------------
 
 
-@_venues_and_guards({"bybit": BYBIT_PARTIAL_CANCEL_IS_CLOSED})
+@_venues_and_guards()
 def test_s3_partial_fill_then_cancel(venue: str, guard: bool, events, script) -> None:
     pair = VENUES[venue][0]
     script["dca"] = True  # the strategy wants to add to the position: a second entry order
@@ -382,7 +383,8 @@ def test_s11_a_retry_reuses_the_client_order_id(venue: str, events) -> None:
             assert posts[0].params["newClientOrderId"] == posts[1].params["newClientOrderId"]
 
 
-# Product defect (Binance spot): Binance spot refuses a reused newClientOrderId with -2010
+# Was a product defect, fixed in the guard
+# (Binance spot): Binance spot refuses a reused newClientOrderId with -2010
 # "Duplicate order sent." (errors.md; the face's -4116 -> -2010). ghostguard.answers'
 # _DUPLICATE_ID_MARKERS lists Binance USD-M -4116, Bybit 110072 and OKX 51016 only, so
 # refused_without_order() is true and the gate drops the lost create's intent (gate.py): the lost
@@ -395,7 +397,7 @@ SPOT_DUPLICATE_NOT_RECOGNISED = (
 )
 
 
-@_venues({"binance-spot": SPOT_DUPLICATE_NOT_RECOGNISED})
+@_venues()
 def test_s11_after_the_refused_retry_the_lost_order_is_taken(venue: str, events) -> None:
     """Scenario 11's retry, continued: once the venue's views catch up, the lost order is found
     by its client order id and taken into the trade (never left working unknown)."""
@@ -419,7 +421,8 @@ def test_s11_after_the_refused_retry_the_lost_order_is_taken(venue: str, events)
         assert [o.order_id for o in trade.orders] == [str(first.order_id)]
 
 
-# Product defect (Bybit): the guard looks a lost create up with fetch_order("", pair,
+# Was a product defect, fixed in the guard
+# (Bybit): the guard looks a lost create up with fetch_order("", pair,
 # {"clientOrderId": id}); ccxt 4.5.90's bybit.fetch_order does not turn clientOrderId into
 # Bybit's orderLinkId, so the request is GET /v5/order/realtime?orderId=&clientOrderId=gg...,
 # which Bybit reads as "the symbol's open orders" (order/open-order is a filter). ccxt takes the
@@ -433,7 +436,7 @@ BYBIT_LOOKUP_TAKES_ANOTHER_ORDER = (
 )
 
 
-@_venues({"bybit": BYBIT_LOOKUP_TAKES_ANOTHER_ORDER})
+@_venues()
 def test_s11_the_lookup_takes_only_the_order_with_that_client_id(venue: str, events) -> None:
     """Scenario 11 with a second working buy of the pair on the account (placed by hand, the
     venue's own order): the lost create found by its client order id is the bot's own order."""
@@ -457,7 +460,7 @@ def test_s11_the_lookup_takes_only_the_order_with_that_client_id(venue: str, eve
 
 
 @pytest.mark.parametrize("trades_lag", [False, True], ids=["trades_visible", "trades_lag"])
-@_venues_and_guards({"bybit": BYBIT_PARTIAL_CANCEL_IS_CLOSED})
+@_venues_and_guards()
 def test_s12_dca_order_reported_cancelled_partially_while_filled(
     venue: str, guard: bool, trades_lag: bool, events, script
 ) -> None:

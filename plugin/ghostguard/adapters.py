@@ -39,6 +39,10 @@ class VenueAdapter:
     # the base class's one-attempt `fetch_order` with them instead, and answers as the
     # override does. None: the venue's own method (with `count=0` where it takes it).
     base_fetch_order_params: tuple[tuple[str, object], ...] | None = None
+    # The `fetch_order` parameter that looks an order up by client order id (ccxt maps
+    # `clientOrderId` for Binance and OKX; for Bybit it passes the venue's own `orderLinkId`,
+    # without which Bybit answers the pair's open orders and ccxt takes the first).
+    client_id_lookup_param: str = "clientOrderId"
 
 
 BINANCE_FUTURES = VenueAdapter(
@@ -70,6 +74,7 @@ BYBIT_LINEAR = VenueAdapter(
     post_only_cross="accepted, then Cancelled (EC_PostOnlyWillTakeLiquidity)",
     # freqtrade/exchange/bybit.py: `params = {"acknowledged": True}`, then super().fetch_order
     base_fetch_order_params=(("acknowledged", True),),
+    client_id_lookup_param="orderLinkId",
 )
 OKX_SWAP = VenueAdapter(
     name="OKX v5 swap",

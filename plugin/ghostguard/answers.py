@@ -46,9 +46,11 @@ def is_post_only_rejection(error: BaseException) -> bool:
 
 # How venues refuse a second order with a client id already in use: the order EXISTS.
 # Binance -4116 "ClientOrderId is duplicated."; Bybit 110072 "OrderLinkedID is duplicate";
-# OKX 51016 "Duplicated clOrdId".
+# OKX 51016 "Duplicated clOrdId"; Binance spot -2010 "Duplicate order sent." (-2010 alone
+# also means "insufficient balance": only its text says which).
 _DUPLICATE_ID_MARKERS = ("-4116", "clientorderid is duplicated", "110072",
-                         "orderlinkedid is duplicate", "51016", "duplicated clordid")
+                         "orderlinkedid is duplicate", "51016", "duplicated clordid",
+                         "duplicate order sent")
 
 
 def is_duplicate_client_id(error: BaseException) -> bool:
@@ -143,3 +145,19 @@ def as_venue_answers(order: dict[str, Any]) -> dict[str, Any]:
     ):
         order = {**order, "remaining": None}
     return order
+
+
+def gone_status(order: Any) -> str | None:
+    """The status of an order that ended without filling completely, or None. Besides
+    cancelled / expired / rejected, a "closed" order with less filled than its amount ended
+    early: Bybit's "PartiallyFilledCanceled" reaches ccxt (4.5.90) as "closed"."""
+    if not isinstance(order, dict):
+        return None
+    status = order.get("status")
+    if status in GONE_STATUSES:
+        return str(status)
+    if status == "closed":
+        amount, filled = as_amount(order.get("amount")), as_amount(order.get("filled"))
+        if amount is not None and filled is not None and filled < amount - AMOUNT_EPS:
+            return "canceled"
+    return None

@@ -23,7 +23,7 @@ from freqtrade.exceptions import InvalidOrderException, TemporaryError
 from freqtrade.persistence import Order
 
 from ghostguard import answers, ftmodel, lifecycle, scopes
-from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, as_amount
+from ghostguard.checks import AMOUNT_EPS, as_amount
 from ghostguard.context import GuardContext, safe
 from ghostguard.ledger import Ledger
 from ghostguard.records import PendingReplacement
@@ -114,13 +114,16 @@ class Detection:
                 self.ledger.apply((stepped, effects))
         if order_id in CANCELLING.get() or not isinstance(order, dict):
             return
-        if order.get("status") not in GONE_STATUSES:
+        status = answers.gone_status(order)
+        if status is None:
             return
         row = ftmodel.db_order(order_id)
         if not ftmodel.is_guarded_row(row):
             return
         assert row is not None
-        self.ledger.detected(row, "rest_status", f"status={order.get('status')}")
+        shown = order.get("status")
+        why = f"status={shown}" if shown == status else f"status={shown} filled<amount"
+        self.ledger.detected(row, "rest_status", why)
         self.ledger.record_gone(pair, ftmodel.role_of_row(row), order_id, "rest_status")
 
     # --- fills: the exchange's trades, never a status answer's `filled` alone ---------------
@@ -141,7 +144,7 @@ class Detection:
             return answer
         if not row.ft_is_open:
             return self._no_fill_regression(row, answer)
-        if answer.get("status") not in GONE_STATUSES:
+        if answers.gone_status(answer) is None:
             return answer
         try:
             traded, cost = self.ctx.venue.traded(order_id, pair, row.order_date_utc)
@@ -241,7 +244,7 @@ class Detection:
     def _after_cancel(
         self, order_id: str, pair: str, answer: Any, cancel_error: Exception | None
     ) -> None:
-        if not isinstance(answer, dict) or answer.get("status") not in GONE_STATUSES:
+        if answers.gone_status(answer) is None:
             return
         row = ftmodel.db_order(order_id)
         if row is None or row.ft_order_side == "stoploss":

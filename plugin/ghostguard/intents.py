@@ -137,10 +137,14 @@ class Intents:
         Raises when the exchange cannot tell."""
         venue = self.ctx.venue
         try:
-            found = venue.fetch_order("", pair, {"clientOrderId": client_id})
+            found = venue.fetch_by_client_id(pair, client_id)
         except Exception as error:
             if not answers.is_not_found(error):
                 raise
+            found = None
+        if isinstance(found, dict) and found.get("clientOrderId") not in (None, "", client_id):
+            found = None  # the venue answered another order: it did not read the client id
+        if found is None:
             # The query side may lag the matching engine (-2013 for a live order): the open
             # orders list is a second witness, and the pair's trades since the create a third
             # (a lost order that filled and went away shows only there).
@@ -152,7 +156,7 @@ class Intents:
                 raise UnknownFills(
                     f"not found by client id {client_id}, but orders the bot does not know "
                     f"filled since: {unknown}"
-                ) from error
+                )
             return None
         if not isinstance(found, dict) or not found.get("id"):
             raise ValueError(f"lookup answer={found!r}")

@@ -93,6 +93,11 @@ class Venue:
             return once(order_id, pair, params)
         return self.original["fetch_order"](order_id, pair, params)
 
+    def fetch_by_client_id(self, pair: str, client_id: str) -> Any:
+        """One status query for the order a client order id names, with the parameter the
+        venue reads (Bybit: `orderLinkId`; ccxt maps `clientOrderId` elsewhere)."""
+        return self.fetch_order("", pair, {self.adapter.client_id_lookup_param: client_id})
+
     def one_attempt_fetch(self) -> Callable[[str, str, dict | None], Any] | None:
         """`fetch_order` with one attempt and no retry back-off, answering as the venue's own
         method does; None where the venue offers no such call (venue-neutral)."""
@@ -251,9 +256,10 @@ class Venue:
             return OriginalOrderFact(order_id=order_id, error=answers.error_text(error))
         if not isinstance(answer, dict):
             return OriginalOrderFact(order_id=order_id, error=f"answer={answer!r}")
-        return OriginalOrderFact(
-            order_id=order_id, status=answer.get("status"), filled=answer.get("filled")
-        )
+        # A "closed" order that filled less than its amount ended early (Bybit's
+        # PartiallyFilledCanceled): for check 1 it is a cancelled order with a partial fill.
+        status = answers.gone_status(answer) or answer.get("status")
+        return OriginalOrderFact(order_id=order_id, status=status, filled=answer.get("filled"))
 
     def position_fact(
         self, pair: str, readings_wanted: int, booked: Booked | None = None

@@ -261,7 +261,16 @@ class BybitOrdersMixin:
             query["timeInForce"] = _TIF_IN[tif]
         if link:
             query["newClientOrderId"] = link
-        answer = self._engine("POST", "/fapi/v1/order", query)
+        try:
+            answer = self._engine("POST", "/fapi/v1/order", query)
+        except Exception:
+            # An answer lost or of unknown outcome: the order may be placed all the same, and
+            # Bybit knows it by its orderLinkId (the engine holds it as the client order id).
+            if link:
+                for placed in self.sim.orders:
+                    if placed.client_order_id == link:
+                        self.links[placed.order_id] = link
+            raise
         oid = int(answer["orderId"])
         if link:
             self.links[oid] = link
