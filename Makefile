@@ -24,8 +24,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check plugin simulator tests benchmarks user_data
 
+# VENUE=binance-spot|bybit|okx runs the demo on that simulated venue (default: Binance USD-M).
+VENUE ?=
 demo: $(STAMP)
-	$(PY) -m ghostsim.demo
+	$(PY) -m ghostsim.demo $(if $(VENUE),--venue $(VENUE))
 
 chaos: $(STAMP)
 	$(PY) -m tests.chaos --count $(COUNT) --seed $(SEED) --guard both

@@ -1,9 +1,13 @@
 """`python -m ghostsim.demo` (`make demo`): GhostGuard against a misbehaving exchange.
 
-Starts two simulated Binance USD-M exchanges on 127.0.0.1 with the same seed and fault schedule,
-runs the real `freqtrade trade` (live mode, futures, post-only maker strategy) against each for a
-bounded time -- one with GhostGuard, one with `ghost_guard.enabled = false` -- in parallel, stops
-both, and prints what happened side by side. The last line is machine-readable:
+Starts two simulated exchanges on 127.0.0.1 with the same seed and fault schedule, runs the real
+`freqtrade trade` (live mode, post-only maker strategy) against each for a bounded time -- one
+with GhostGuard, one with `ghost_guard.enabled = false` -- in parallel, stops both, and prints
+what happened side by side. `--venue` picks the venue (`make demo VENUE=bybit`): Binance USD-M
+futures (the default), `binance-spot` (spot pairs, long only: `SimSpotStrategy`), `bybit` (v5
+linear) or `okx` (v5 swap, GTC: Freqtrade's Okx class takes no post-only). The fault schedule is
+the same everywhere; each venue's face words the faults its own way. The last line is
+machine-readable:
 
     DEMO RESULT guard_on_double_positions=<n> guard_off_double_positions=<n> ghosts_detected=<n> replacements=<n> blocked=<n>
 """  # noqa: E501
@@ -17,18 +21,32 @@ from collections import Counter
 from typing import Any
 
 from ghostsim.engine import SimExchange
-from ghostsim.ftrun import FreqtradeRun, intended_size
+from ghostsim.ftrun import FreqtradeRun, intended_size, largest_position
+from ghostsim.venues import VENUES, profile
 
 
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "BNB/USDT:USDT")
 START_PRICES = {"SOL/USDT:USDT": 150.0, "BNB/USDT:USDT": 600.0}
 SEED = 7
+VENUE_NAMES = {
+    "binance": "Binance USD-M futures",
+    "binance-spot": "Binance spot (long only)",
+    "bybit": "Bybit v5 linear perpetuals",
+    "okx": "OKX v5 USDT swaps (GTC, amounts in contracts)",
+}
+# How an "order not found" answer shows in Freqtrade's log: Binance's code in ccxt's message;
+# Bybit (an empty order list) and OKX (51603) by ccxt's exception, once per answer.
+NOT_FOUND_NEEDLES = {
+    "binance": '"code": -2013', "binance-spot": '"code": -2013',
+    "bybit": "ccxt.base.errors.OrderNotFound: ", "okx": "ccxt.base.errors.OrderNotFound: ",
+}
 
 # Order numbers count per pair; every kind of ghost the spec names appears at least once.
 SCHEDULE: list[dict[str, Any]] = [
     # rest_status: the exchange expires a resting entry -> a true cancellation, replaced once.
     {"pair": "BTC/USDT:USDT", "order": 1, "after_s": 0.3, "do": "expire"},
-    # create_rejected: the next order anywhere is rejected -5022 (post-only would take).
+    # create_rejected: the next order anywhere would take as post-only: rejected -5022 (spot
+    # -2010; Bybit accepts it and cancels it; OKX: no post-only order, nothing happens).
     {"pair": "BTC/USDT:USDT", "order": 2, "do": "reject_create"},
     # replace_response: Freqtrade's timeout cancel of this exit finds it already expired.
     {"pair": "BTC/USDT:USDT", "order": 1, "role": "exit", "do": "hold"},
@@ -49,15 +67,31 @@ EXTRA_CONFIG: dict[str, Any] = {
 DETECTIONS = ("rest_status", "replace_response", "circuit_breaker", "create_rejected")
 
 
-def make_run(name: str, guard: bool) -> FreqtradeRun:
-    sim = SimExchange(SYMBOLS, start_price=START_PRICES, seed=SEED)
-    return FreqtradeRun(name, sim, schedule=SCHEDULE, guard=guard,
+def venue_pair(symbol: str, venue: str) -> str:
+    """The demo's pair as the venue lists it: a spot pair has no settle currency. (OKX lists
+    SOL and BNB swaps with its face's contract value for other bases, 1 coin.)"""
+    return symbol.split(":", 1)[0] if profile(venue).trading_mode == "spot" else symbol
+
+
+def venue_schedule(venue: str) -> list[dict[str, Any]]:
+    """SCHEDULE on the venue's pairs. The actions go through the engine, so the venue's face
+    answers them in its own words; `reject_create` happens as the venue does it (Binance USD-M
+    -5022, spot -2010, Bybit accepts the crossing post-only and cancels it; on OKX Freqtrade
+    sends no post-only order, the rule fires with nothing to reject: ghostsim.schedule)."""
+    return [{**rule, "pair": venue_pair(rule["pair"], venue)} if "pair" in rule else dict(rule)
+            for rule in SCHEDULE]
+
+
+def make_run(name: str, guard: bool, venue: str = "binance") -> FreqtradeRun:
+    symbols = [venue_pair(s, venue) for s in SYMBOLS]
+    sim = SimExchange(symbols, start_price=START_PRICES, seed=SEED, venue=venue)
+    return FreqtradeRun(name, sim, schedule=venue_schedule(venue), guard=guard,
                         sim_settings=dict(SIM_SETTINGS), extra_config=dict(EXTRA_CONFIG))
 
 
-def run_both(seconds: float) -> tuple[FreqtradeRun, FreqtradeRun]:
+def run_both(seconds: float, venue: str = "binance") -> tuple[FreqtradeRun, FreqtradeRun]:
     """Guard on and guard off at the same time (two cores), each bounded by `seconds`."""
-    on, off = make_run("guard-on", True), make_run("guard-off", False)
+    on, off = make_run("guard-on", True, venue), make_run("guard-off", False, venue)
     threads = [threading.Thread(target=r.run, args=(None, seconds)) for r in (on, off)]
     for thread in threads:
         thread.start()
@@ -98,7 +132,8 @@ def _position_cells(run: FreqtradeRun) -> dict[str, str]:
     cells = {}
     for spec in run.sim.specs.values():
         size = intended_size(run.sim, spec.id)
-        cells[spec.base] = f"{run.sim.max_abs_position(spec.id):g} / {size:g}"
+        # above the dust a spot exit leaves (ftrun.largest_position); futures: the position
+        cells[spec.base] = f"{largest_position(run.sim, spec.id):g} / {size:g}"
     return cells
 
 
@@ -118,7 +153,7 @@ def summary_rows(on: FreqtradeRun, off: FreqtradeRun) -> list[tuple[str, str, st
     for base in pos_on:
         rows.append((f"largest {base} position / one order", pos_on[base], pos_off[base]))
     for label, needle in (
-        ("Freqtrade: 'order not found' answers", '"code": -2013'),
+        ("Freqtrade: 'order not found' answers", NOT_FOUND_NEEDLES[on.sim.venue]),
         ("Freqtrade: zero-fill trades deleted", "fully cancelled. Removing Trade"),
     ):
         rows.append((label, str(_log_count(on, needle)), str(_log_count(off, needle))))
@@ -164,16 +199,22 @@ def result_line(on: FreqtradeRun, off: FreqtradeRun) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ghostsim.demo")
     parser.add_argument("--seconds", type=float, default=75.0, help="length of each run")
+    parser.add_argument("--venue", choices=VENUES, default="binance",
+                        help="the simulated venue (default: Binance USD-M futures)")
     args = parser.parse_args(argv)
     print(f"GhostGuard demo: two real `freqtrade trade` processes (guard on / off) against "
-          f"simulated Binance USD-M futures on 127.0.0.1, {args.seconds:g} s each, in parallel.",
-          flush=True)
+          f"simulated {VENUE_NAMES[args.venue]} on 127.0.0.1, {args.seconds:g} s each, "
+          f"in parallel.", flush=True)
     started = time.monotonic()
-    on, off = run_both(args.seconds)
+    on, off = run_both(args.seconds, args.venue)
     print(f"\nfault schedule: {len(SCHEDULE)} rules, fired on: "
           f"{len(on.server.schedule.fired) if on.server and on.server.schedule else 0} (guard on), "
           f"{len(off.server.schedule.fired) if off.server and off.server.schedule else 0} "
           f"(guard off); logs and databases: {on.workdir} {off.workdir}\n")
+    skipped = sorted({f"{f.action} ({f.args['error']})" for f in (
+        on.server.schedule.fired if on.server and on.server.schedule else []) if "error" in f.args})
+    if skipped:
+        print("faults that did not apply (guard on): " + "; ".join(skipped) + "\n")
     print(format_table(summary_rows(on, off)))
     print(f"\ntook {time.monotonic() - started:.0f} s")
     print(result_line(on, off), flush=True)

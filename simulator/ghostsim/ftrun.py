@@ -85,14 +85,38 @@ def intended_size(sim: SimExchange, symbol_id: str) -> float:
     return max(sizes, default=0.0)
 
 
-def double_position_episodes(sim: SimExchange, symbol_id: str) -> int:
-    """How many times the position went above one order's size (each excursion counts once)."""
-    limit = intended_size(sim, symbol_id)
-    episodes, above = 0, False
+DUST = 0.01  # of one order's size: what an exit may leave behind (spot fees in the base asset)
+
+
+def _above_flat(sim: SimExchange, symbol_id: str, limit: float) -> list[float]:
+    """After every fill: the position above the dust the bot's last exit left (spot: a BUY
+    pays its fee in the base asset and Freqtrade sells what is left, floored to the step, so
+    each round trip leaves well under `DUST` of an order that the next entry's fill adds to;
+    futures exits close to exactly zero, so there it is the position itself)."""
+    out, flat, before = [], 0.0, 0.0
     for entry in sim.ledger:
         if entry["event"] != "fill" or entry["symbol"] != symbol_id:
             continue
-        now_above = abs(entry["position"]) > limit + EPS
+        held = abs(entry["position"])
+        if held < before and held <= DUST * limit:
+            flat = held  # an exit's fill: flat, up to the dust it left
+        before = held
+        out.append(held - flat)
+    return out
+
+
+def largest_position(sim: SimExchange, symbol_id: str) -> float:
+    """The largest position the bot built, measured as `double_position_episodes` does."""
+    return max(_above_flat(sim, symbol_id, intended_size(sim, symbol_id)), default=0.0)
+
+
+def double_position_episodes(sim: SimExchange, symbol_id: str) -> int:
+    """How many times the position went above one order's size (each excursion counts once),
+    measured from the dust the last exit left (`_above_flat`)."""
+    limit = intended_size(sim, symbol_id)
+    episodes, above = 0, False
+    for held in _above_flat(sim, symbol_id, limit):
+        now_above = held > limit + EPS
         if now_above and not above:
             episodes += 1
         above = now_above
@@ -311,6 +335,7 @@ def event_seen(name: str, contains: str = "") -> Callable[[FreqtradeRun], bool]:
 
 __all__ = [
     "EVENT_NAMES", "Event", "FreqtradeRun", "bot_orders", "default_strategy",
-    "double_position_episodes", "event_seen", "intended_size", "is_exit", "max_working_orders",
+    "double_position_episodes", "event_seen", "intended_size", "is_exit", "largest_position",
+    "max_working_orders",
     "orphan_orders", "parse_events",
 ]
