@@ -67,15 +67,22 @@ def test_s11_lost_create_response_is_found_by_client_order_id(bot_on_sim, events
         assert caught == []
 
 
-def test_s11_a_retry_reuses_the_client_order_id(bot_on_sim) -> None:
-    """When the lookup cannot find the lost order, the retry carries the same client order id,
-    so the exchange itself refuses a second open order for the same intent."""
+def test_s11_a_retry_waits_for_the_lost_create_then_reuses_its_client_order_id(
+    bot_on_sim, events
+) -> None:
+    """While no read finds the lost order, it is an order in an unknown state: the retry is
+    blocked (exposure_exceeds_target). Reusing its client id is no protection once that order
+    filled -- Binance refuses a duplicate id among OPEN orders only (the campaign's seed 994
+    doubled a short that way). Once the watch window passes with nothing found, the retry
+    carries the same client order id, so the exchange itself refuses a twin of an original
+    that still works."""
     with bot_on_sim() as (sim, bot):
-        sim.fault_delay_visibility(600)  # open-order lists do not show it yet either
+        now = [1_000.0]
+        bot.strategy.ghost_guard.clock = lambda: now[0]
+        sim.fault_delay_visibility(3600)  # open-order lists do not show it yet either
         sim.fault_lost_create(1)
         loop(bot)
         [first] = orders_of(sim)
-        sim.fault_not_found(first.order_id, 1)  # the lookup by client id misses it once (lag)
         real_handle = sim.handle
 
         def lookup_misses(method: str, path: str, params: Any, *args: Any, **kw: Any) -> Any:
@@ -84,6 +91,11 @@ def test_s11_a_retry_reuses_the_client_order_id(bot_on_sim) -> None:
             return real_handle(method, path, params, *args, **kw)
 
         sim.handle = lookup_misses
+        loop(bot)
+        posts = [r for r in sim.requests if r.method == "POST" and r.path == "/fapi/v1/order"]
+        assert len(posts) == 1  # not sent beside an order of unknown state
+        assert "exposure_exceeds_target" in " ".join(events.named("REPLACEMENT_BLOCKED"))
+        now[0] += 31 * 60  # the watch window passes, nothing found
         loop(bot)
         assert len(_working_entries(sim)) == 1  # the duplicate client id was refused
         posts = [r for r in sim.requests if r.method == "POST" and r.path == "/fapi/v1/order"]

@@ -355,12 +355,18 @@ def _lookup_by_client_id_misses(sim: Any, venue: str) -> None:
 
 
 @venues
-def test_s11_a_retry_reuses_the_client_order_id(venue: str, events) -> None:
-    """When the lookup cannot find the lost order, the retry carries the same client order id,
-    so the exchange itself refuses a second order for the same intent."""
+def test_s11_a_retry_waits_for_the_lost_create_then_reuses_its_client_order_id(
+    venue: str, events
+) -> None:
+    """While no read finds the lost order it is an order of unknown state: the retry is
+    blocked (exposure_exceeds_target); once the watch window passes with nothing found, the
+    retry carries the same client order id, so the exchange itself refuses a second order for
+    the same intent (see tests/test_scenarios_beyond.py for why the retry waits)."""
     pair = VENUES[venue][0]
     field = CREATE[venue][1]
     with _bot(venue) as (sim, bot):
+        now = [1_000.0]
+        bot.strategy.ghost_guard.clock = lambda: now[0]
         creates = _record_creates(sim, venue)
         sim.fault_delay_visibility(600)  # open-order lists do not show it yet either
         sim.fault_lost_create(1)
@@ -368,6 +374,10 @@ def test_s11_a_retry_reuses_the_client_order_id(venue: str, events) -> None:
         [first] = _entries(sim, pair)
         sim.fault_not_found(first.order_id, 1)  # the lookup by client id misses it once (lag)
         _lookup_by_client_id_misses(sim, venue)
+        loop(bot)
+        assert len(creates) == 1  # not sent beside an order of unknown state
+        assert "exposure_exceeds_target" in " ".join(events.named("REPLACEMENT_BLOCKED"))
+        now[0] += 31 * 60  # the watch window passes, nothing found
         loop(bot)
         assert len(_working_entries(sim, pair)) == 1  # the duplicate client id was refused
         # The venue's own create requests: two, with the same client order id.

@@ -299,9 +299,9 @@ class Gate:
 
     def _unknown_amount(self, plan: Placement) -> float:
         """Amount of orders of the pair and role whose state the exchange has not confirmed:
-        suspects the breaker has not resolved, and creates whose answer was lost (except one
-        whose client id this placement reuses: while that order works, the exchange refuses
-        the twin; once it filled, the position shows it)."""
+        suspects the breaker has not resolved, and creates whose answer was lost and that no
+        read has found yet (the reused client id is no protection once that order filled:
+        Binance refuses a duplicate id among OPEN orders only)."""
         pair, role = plan.pair, plan.role
         total = 0.0
         for record in self.ctx.store.all(OrderRecord):
@@ -313,7 +313,7 @@ class Gate:
             if row is not None and row.ft_is_open:
                 total += row.safe_remaining
         intent = self.ctx.store.of_pair_role(Intent, pair, role)
-        if intent is not None and intent.client_id != self.intents.client_id(plan):
+        if intent is not None:
             total += intent.amount
         return total
 
