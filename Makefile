@@ -29,8 +29,10 @@ VENUE ?=
 demo: $(STAMP)
 	$(PY) -m ghostsim.demo $(if $(VENUE),--venue $(VENUE))
 
+# VENUES=all draws each schedule's venue from its seed (Binance USD-M, Binance spot, Bybit, OKX).
+VENUES ?= binance
 chaos: $(STAMP)
-	$(PY) -m tests.chaos --count $(COUNT) --seed $(SEED) --guard both
+	$(PY) -m tests.chaos --count $(COUNT) --seed $(SEED) --guard both --venues $(VENUES)
 
 bench: $(STAMP)
 	$(PY) benchmarks/requests_per_loop.py
