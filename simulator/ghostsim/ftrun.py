@@ -134,7 +134,7 @@ def max_working_orders(sim: SimExchange, symbol_id: str, reduce_only: bool) -> i
         event = entry["event"]
         if event == "new" and is_exit(sim, entry) == reduce_only:
             open_ids.add(entry["order_id"])
-        elif event in ("canceled", "expired") or (
+        elif event in ("canceled", "expired", "reject") or (
             event == "fill" and entry.get("status") == "FILLED"
         ):
             open_ids.discard(entry["order_id"])
