@@ -190,3 +190,29 @@ def test_s8_exit_blocked_when_the_position_is_already_closed(
             assert "no_position_to_exit" in " ".join(events.named("REPLACEMENT_BLOCKED"))
         else:
             assert sent == 1  # a second exit went out (the exchange refused it)
+
+
+@venues
+@pytest.mark.parametrize("fills_after_loops", [1, 6], ids=["fills_during_lag", "fills_later"])
+def test_s9_query_lag_never_two_working_orders(venue: str, fills_after_loops: int, events) -> None:
+    """A live entry answers "not found" (in the venue's words) for 8 loops, then fills: never
+    two working entries at the same time, and the fill is in the database."""
+    pair = VENUES[venue][0]
+    with _bot(venue) as (sim, bot):
+        loop(bot)
+        [first] = _entries(sim, pair)
+        sim.fault_not_found(first.order_id, None)
+        for index in range(8):
+            if index == fills_after_loops and first.is_open:
+                sim.fill_order(first.order_id)
+            loop(bot)
+            working = [o for o in _entries(sim, pair) if o.is_open]
+            assert len(working) <= 1  # never two working at the same time
+        sim.clear_faults(first.order_id)
+        for order in _entries(sim, pair):
+            if order.is_open:
+                sim.fill_order(order.order_id)
+        loop(bot, 2)
+        [trade] = Trade.get_open_trades()
+        assert trade.amount == pytest.approx(sim.position(pair), rel=0.01)  # spot: fee in base
+        assert sim.max_abs_position(pair) == pytest.approx(first.orig_qty)
