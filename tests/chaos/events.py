@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from freqtrade.persistence import Trade
@@ -43,6 +44,70 @@ class EventsMixin:
     pair: str
     pairs: tuple[str, ...]
 
+
+    def _on_ledger(self, entry: dict[str, Any]) -> None:
+        if entry.get("event") == "lost_response" and self.hide_next_lost:
+            self.hide_next_lost = False
+            order = self.sim.order(entry["order_id"])
+            self.unindexed[order.order_id] = order.client_order_id
+
+    def _unindexed_answer(
+        self, method: str, path: str, args: tuple[Any, ...], status: int, body: Any
+    ) -> tuple[int, Any]:
+        """What a read answers while the exchange's read side has not indexed the lost create
+        yet: not found by id or client id, absent from every list (its own fills too)."""
+        params = args[0] if args and isinstance(args[0], dict) else {}
+        hidden_ids = {str(i) for i in self.unindexed}
+        hidden_cids = set(self.unindexed.values())
+        if method == "GET" and path == "/fapi/v1/order" and (
+            str(params.get("orderId")) in hidden_ids
+            or params.get("origClientOrderId") in hidden_cids
+        ):
+            return 400, {"code": -2013, "msg": "Order does not exist."}
+        if method == "GET" and isinstance(body, list) and path in (
+            "/fapi/v1/openOrders", "/fapi/v1/allOrders", "/fapi/v1/userTrades"
+        ):
+            body = [o for o in body if str(o.get("orderId")) not in hidden_ids]
+        return status, body
+
+    def _targets(self, role: str) -> list[Any]:
+        exit_role = role == "exit"
+        return sorted(
+            (o for o in self.sim.open_orders(self.pair) if self.is_exit(o) == exit_role),
+            key=lambda o: o.order_id,
+        )
+
+    def is_exit(self, order: Any) -> bool:
+        """Futures: reduce-only orders exit. Spot has no reduce-only: a sell exits."""
+        return bool(order.side == "SELL") if self.spot else bool(order.reduce_only)
+
+    def _target(self, event: dict[str, Any]) -> Any:
+        orders = self._targets(event.get("role", "entry"))
+        if not orders:
+            return None
+        return orders[-1] if event.get("which", "newest") == "newest" else orders[0]
+
+    def _part(self, order: Any, fraction: float) -> float:
+        step = self.spec.step
+        qty = int(order.remaining * fraction / step + 1e-9) * step
+        return round(max(qty, step), 8)
+
+    def _race_fill(self, trig: dict[str, Any]) -> None:
+        order = self._target(trig)
+        if order is None:
+            self.result.skipped["race_fill"] += 1
+            return
+        qty = order.remaining if trig["fraction"] >= 1 else self._part(order, trig["fraction"])
+        self.sim.fill_order(order.order_id, qty)
+        self.result.applied["race_fill"] += 1
+        self.note(
+            f"race_fill: {order.order_id} filled {qty:g} while {trig['method']} {trig['path']}"
+            f" #{trig['nth']} was in flight"
+        )
+
+    def _age_for_timeout(self) -> float:
+        skew = max(0.0, self.sim.now_ms / 1000.0 - time.time())
+        return 660.0 + skew
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event["kind"]
