@@ -244,10 +244,15 @@ class Detection:
     def _after_cancel(
         self, order_id: str, pair: str, answer: Any, cancel_error: Exception | None
     ) -> None:
-        if answers.gone_status(answer) is None:
-            return
         row = ftmodel.db_order(order_id)
         if row is None or row.ft_order_side == "stoploss":
+            return
+        if answers.gone_status(answer) is None:
+            if isinstance(answer, dict) and answer.get("status") == "open":
+                # The cancel is not confirmed (the order may still work, or a lagging view
+                # shows it): Freqtrade may drop the trade all the same ("not cancelled"), so
+                # the next placement of this pair and role is checked against the exchange.
+                self.ledger.record_gone(pair, ftmodel.role_of_row(row), order_id, "cancel")
             return
         detection = "cancel"  # the bot's own cancel: a re-price (checked, never rationed)
         if cancel_error is not None and answers.is_not_found(cancel_error):
