@@ -52,10 +52,10 @@ SEED_126 = (
 )
 
 
-@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
-def test_seed_126_an_unconfirmed_cancel_makes_the_next_entry_checked(guard: bool) -> None:
-    result = run_schedule(Schedule.from_json(SEED_126), guard=guard)
-    if guard:
-        assert not result.failed, result.violations
-    else:
-        assert "a" in result.failed_invariants()  # Freqtrade alone: 0.029 for one 0.02 entry
+def test_seed_126_an_unconfirmed_cancel_makes_the_next_entry_checked() -> None:
+    """Guard on only. Whether the harm happens depends on the wall clock (Freqtrade's candles
+    decide when the re-price falls inside the 3 s lag): on the parent this test failed in 1 of
+    5 runs, and a clean clone's guard-off run once did not double. It pins the path, it is not
+    a reliable proof; a guard-off twin that passes only sometimes is not kept."""
+    result = run_schedule(Schedule.from_json(SEED_126), guard=True)
+    assert not result.failed, result.violations
