@@ -91,7 +91,7 @@ def test_an_exit_after_a_partial_fill_is_replaced_for_the_rest(bot_on_sim, event
         assert second.orig_qty == pytest.approx(remaining)
 
 
-@pytest.mark.parametrize("broken", ["store", "planning"])
+@pytest.mark.parametrize("broken", ["store", "store_reads", "planning"])
 def test_a_stop_loss_goes_out_when_the_guard_itself_fails(bot_on_sim, events, script, broken):
     """Rule 1 against the guard's own failures: its store refuses the write-ahead intent, or it
     cannot assess the order at all; the stop-loss goes out all the same, and nothing the guard
@@ -105,6 +105,8 @@ def test_a_stop_loss_goes_out_when_the_guard_itself_fails(bot_on_sim, events, sc
 
         if broken == "store":
             guard.ctx.store.put = fails  # type: ignore[method-assign]
+        elif broken == "store_reads":
+            guard.ctx.store.of_pair_role = fails  # type: ignore[method-assign]
         else:
             import ghostguard.gate as gate_module
 

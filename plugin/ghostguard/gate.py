@@ -134,8 +134,8 @@ class Gate:
         exchange position (one request; an unreadable position sends it as asked). An earlier
         exit whose create answer was lost is settled first when the exchange can tell (cancelled
         if it works), never waited for."""
-        earlier = self.intents.unresolved(plan)
-        if earlier is not None and not self.ctx.dry_run:
+        earlier = None if self.ctx.dry_run else safe(self.intents.unresolved, plan)
+        if earlier is not None:
             safe(self.intents.settle, earlier)
         requested = float(kwargs["amount"])
         booked = safe(ftmodel.booked_orders, plan.pair) if self.ctx.dry_run else None
