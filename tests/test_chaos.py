@@ -7,6 +7,7 @@ guard on and off and prints the table.
 
 from __future__ import annotations
 
+import io
 import os
 import time
 
@@ -20,6 +21,19 @@ COUNT = int(os.environ.get("GHOSTGUARD_CHAOS_COUNT", "200"))
 JOBS = min(2, os.cpu_count() or 1)
 
 
+def _assert_none_failing(failing: list, what: str) -> None:
+    """Fail with each failing schedule's report and replay command (the schedule is
+    regenerated from its seed, under the schedule settings the test set)."""
+    if not failing:
+        return
+    report = io.StringIO()
+    for result in failing:
+        print_failure(result, generate(result.seed), log_lines=0, out=report)
+    raise AssertionError(
+        f"{len(failing)} of {what} violate an invariant with the guard on:\n{report.getvalue()}"
+    )
+
+
 def test_chaos_campaign_guard_on_has_no_violation(capsys) -> None:
     started = time.perf_counter()
     results = run_many(range(SEED, SEED + COUNT), [True], JOBS)
@@ -31,16 +45,7 @@ def test_chaos_campaign_guard_on_has_no_violation(capsys) -> None:
             f"\nchaos: {COUNT} schedules (guard on) in {seconds:.1f}s, "
             f"{COUNT / seconds:.2f} schedules/s, {len(failing)} failing"
         )
-    if failing:
-        import io
-
-        report = io.StringIO()
-        for result in failing:
-            print_failure(result, generate(result.seed), log_lines=0, out=report)
-        raise AssertionError(
-            f"{len(failing)} of {COUNT} schedules violate an invariant "
-            f"with the guard on:\n{report.getvalue()}"
-        )
+    _assert_none_failing(failing, f"{COUNT} schedules")
 
 
 VENUE_SEED = 30_000
@@ -61,16 +66,7 @@ def test_chaos_campaign_on_four_venues_guard_on_has_no_violation(monkeypatch, ca
     with capsys.disabled():
         print(f"\nchaos on four venues: {VENUE_COUNT} schedules (guard on), "
               f"{len(failing)} failing")
-    if failing:
-        import io
-
-        report = io.StringIO()
-        for result in failing:
-            print_failure(result, generate(result.seed), log_lines=0, out=report)
-        raise AssertionError(
-            f"{len(failing)} of {VENUE_COUNT} four-venue schedules violate an invariant "
-            f"with the guard on:\n{report.getvalue()}"
-        )
+    _assert_none_failing(failing, f"{VENUE_COUNT} four-venue schedules")
 
 
 def test_guard_off_run_finds_violations() -> None:
