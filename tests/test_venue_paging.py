@@ -50,3 +50,36 @@ def test_a_recent_order_costs_one_request() -> None:
                                  fills=[], windows=[])
     assert Venue(exchange, dry_run=False).traded("9", "BTC/USDT:USDT", placed) == (0.0, 0.0)
     assert len(exchange.windows) == 1
+
+
+def test_an_order_older_than_the_venues_trade_history_is_read_from_where_it_starts() -> None:
+    """Binance USD-M answers trades of the past 6 months only: a 200-day-old order is read from
+    180 days ago (26 pages of 7 days, not 29 of which three answer nothing), and its fills are
+    known to be incomplete (`fills_complete` False: the callers lock the pair)."""
+    now = datetime.now(UTC)
+    placed = now - timedelta(days=200)
+    exchange = RecordingExchange(id="binance", trading_mode=TradingMode.FUTURES,
+                                 fills=[], windows=[])
+    venue = Venue(exchange, dry_run=False, now=now.timestamp)
+    venue.traded("9", "BTC/USDT:USDT", placed)
+    assert exchange.windows[0][0] == now - timedelta(days=180)
+    assert len(exchange.windows) == 26
+    assert not venue.fills_complete(placed)
+    assert venue.fills_complete(now - timedelta(days=179))
+
+
+@pytest.mark.parametrize(
+    ("venue_id", "futures", "history_days"),
+    [("binance", True, 180), ("bybit", True, 730), ("okx", True, 90), ("binance", False, None)],
+)
+def test_each_venues_trade_history(venue_id: str, futures: bool, history_days: int | None) -> None:
+    """Where each venue's fills end (ghostguard.adapters, with the documentation's words);
+    Binance spot documents no limit."""
+    now = datetime.now(UTC)
+    mode = TradingMode.FUTURES if futures else TradingMode.SPOT
+    venue = Venue(SimpleNamespace(id=venue_id, trading_mode=mode), False, now=now.timestamp)
+    if history_days is None:
+        assert venue.fills_complete(now - timedelta(days=3650))
+        return
+    assert venue.fills_complete(now - timedelta(days=history_days - 1))
+    assert not venue.fills_complete(now - timedelta(days=history_days + 1))

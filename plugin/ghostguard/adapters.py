@@ -43,6 +43,10 @@ class VenueAdapter:
     # `clientOrderId` for Binance and OKX; for Bybit it passes the venue's own `orderLinkId`,
     # without which Bybit answers the pair's open orders and ccxt takes the first).
     client_id_lookup_param: str = "clientOrderId"
+    # How far back the venue still answers an account's fills; None: no documented limit.
+    # An order alive before that has fills nobody can read any more: its trades are only a
+    # lower bound of what it filled (the guard books that and locks the pair).
+    trade_history: timedelta | None = None
 
 
 BINANCE_FUTURES = VenueAdapter(
@@ -53,6 +57,8 @@ BINANCE_FUTURES = VenueAdapter(
     raw_usdm_readers=True,
     client_id_max_len=36,
     post_only_cross="rejected at create (-5022)",
+    # Account-Trade-List: "Only support querying trade in the past 6 months"
+    trade_history=timedelta(days=180),
 )
 BINANCE_SPOT = VenueAdapter(
     name="Binance spot",
@@ -62,6 +68,8 @@ BINANCE_SPOT = VenueAdapter(
     raw_usdm_readers=False,
     client_id_max_len=36,
     post_only_cross="LIMIT_MAKER rejected at create (-2010)",
+    # myTrades documents no retention limit.
+    trade_history=None,
 )
 BYBIT_LINEAR = VenueAdapter(
     name="Bybit v5 linear",
@@ -75,6 +83,8 @@ BYBIT_LINEAR = VenueAdapter(
     # freqtrade/exchange/bybit.py: `params = {"acknowledged": True}`, then super().fetch_order
     base_fetch_order_params=(("acknowledged", True),),
     client_id_lookup_param="orderLinkId",
+    # execution/list (and order/history for orders with fills): "the past 2 years data"
+    trade_history=timedelta(days=730),
 )
 OKX_SWAP = VenueAdapter(
     name="OKX v5 swap",
@@ -84,6 +94,8 @@ OKX_SWAP = VenueAdapter(
     raw_usdm_readers=False,
     client_id_max_len=32,
     post_only_cross="accepted, then canceled (Freqtrade's Okx class sends no post-only)",
+    # Get transaction details (last 3 months): "the transaction details for the last 3 months"
+    trade_history=timedelta(days=90),
 )
 VENUE_NEUTRAL = VenueAdapter(
     name="venue-neutral (no adapter)",

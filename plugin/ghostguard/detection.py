@@ -154,6 +154,16 @@ class Detection:
                 f"'{answer.get('status')}' answer ({answers.error_text(error)}); "
                 "re-checking next loop"
             ) from error
+        if not self.ctx.venue.fills_complete(row.order_date_utc):
+            # Older than the venue's trade history: the trades are only a lower bound, and so
+            # is what the database booked from the exchange's earlier answers. Never left
+            # unknown: the pair stays locked until the exchange and the database agree.
+            traded = max(traded, row.safe_filled)
+            safe(
+                self.ledger.lock_pair,
+                pair,
+                f"fills of {order_id} predate the venue's trade history: verified {traded:g}",
+            )
         safe(self._note_verified_fill, order_id, traded)
         reported = as_amount(answer.get("filled"))
         if reported is not None and traded <= reported + AMOUNT_EPS:

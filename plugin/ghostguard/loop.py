@@ -103,7 +103,10 @@ class LoopWork:
                 answers.error_text(error),
             )
             return
-        filled = max(traded, cancel_filled)
+        # Every witness is a lower bound: the trades, the cancel's answer, and what the
+        # database already booked from the exchange's own earlier answers.
+        filled = max(traded, cancel_filled, row.safe_filled)
+        complete = venue.fills_complete(row.order_date_utc)
         ccxt_order = answers.with_verified_fill(
             {**row.to_ccxt_object(), "status": "canceled"}, filled, row.safe_amount, traded, cost
         )
@@ -128,6 +131,13 @@ class LoopWork:
         else:
             self.ctx.bot.handle_cancel_order(ccxt_order, row, trade, "ghost order (GhostGuard)")
         Trade.commit()
+        if not complete:
+            # Fills older than the venue's trade history cannot be read: what was booked may
+            # be short of what filled. Locked until the exchange and the database agree.
+            self.ledger.lock_pair(
+                pair, f"fills of {order_id} predate the venue's trade history: "
+                f"verified {filled:g} of {row.safe_amount:g}"
+            )
 
     def check_watched(self, record: OrderRecord) -> None:
         """Re-check a suspected-gone original for a late fill (and cancel it if it turned up

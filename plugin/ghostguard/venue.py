@@ -126,6 +126,7 @@ class Venue:
         (Binance USD-M and Bybit 7 days, Binance spot 24 hours: ghostguard.adapters), an older
         order's life is read in pages of that window."""
         now = datetime.fromtimestamp(self.now(), UTC)
+        since = max(since, self.history_start(now))  # nothing older is answered any more
         window, end_param = self.adapter.trade_window, self.adapter.window_end_param
         if window is None or end_param is None or now - since <= window:
             fills = self.exchange.get_trades_for_order(order_id, pair, since)
@@ -143,6 +144,17 @@ class Venue:
             start = end + timedelta(milliseconds=1)
         unique = {str(t.get("id")) if isinstance(t, dict) else repr(t): t for t in pages}
         return answers.traded_amounts(list(unique.values()))
+
+    def history_start(self, now: datetime) -> datetime:
+        """The oldest moment whose fills the venue still answers (its documented retention)."""
+        history = self.adapter.trade_history
+        return now - history if history is not None else datetime.min.replace(tzinfo=UTC)
+
+    def fills_complete(self, since: datetime) -> bool:
+        """Whether the trades of an order alive since `since` are all still readable: False
+        when its life began before the venue's trade history (ghostguard.adapters), so that
+        `traded` is only a lower bound of what it filled."""
+        return since >= self.history_start(datetime.fromtimestamp(self.now(), UTC))
 
     def find_open_by_client_id(self, pair: str, client_id: str) -> dict[str, Any] | None:
         orders = self.exchange._api.fetch_open_orders(pair)

@@ -203,6 +203,9 @@ class SpotLedger:
         else:
             self._add(spec.base, -trade.qty)
             self._add(spec.quote, value - fee)
+        # What the account holds after this fill (the engine's `position` is gross of the fee
+        # a BUY pays in the base asset): the spot position as the venue shows it.
+        entry["base_balance"] = self.totals[spec.base]
 
     def _add(self, asset: str, amount: float) -> None:
         self.totals[asset] = round(self.totals.get(asset, 0.0) + amount, ASSET_PRECISION)
