@@ -6,6 +6,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from freqtrade.exceptions import TemporaryError
 from freqtrade.persistence import Order, PairLocks, Trade
 
 from ghostsim import SimExchange
@@ -139,6 +140,14 @@ class InvariantsMixin:
             if text.startswith("fetch_order() returned exception") and "Retrying still" in text:
                 if "not found" in text.lower() or "does not exist" in text.lower():
                     self.violation("f", text[:200])
+
+    def check_no_worker_retry(self, caught: list[Exception]) -> None:
+        for error in caught:
+            if isinstance(error, TemporaryError) and str(error).startswith("GhostGuard"):
+                self.violation(
+                    "f", f"the guard's TemporaryError left process() (worker sleeps 30 s, "
+                    f"the loop's exits did not run): {str(error)[:160]}"
+                )
 
     def check_requests_bounded(
         self, before: dict[str, int], after: dict[str, int], requests_before: int

@@ -21,7 +21,9 @@ Invariants (``INVARIANTS``):
      block and no refused cancel of its own in that window: Freqtrade alone may also fail to
      exit, e.g. when it will not cancel a partly filled entry).
   f  no loop sleeps in Freqtrade's retry back-off for an order the guard tracks (guard on): the
-     retrier's "fetch_order() returned exception ... Retrying still" after a not-found answer.
+     retrier's "fetch_order() returned exception ... Retrying still" after a not-found answer,
+     or a `TemporaryError` of the guard's leaving `process()` (the worker sleeps its 30 s
+     RETRY_TIMEOUT, and that loop's exits never ran).
   g  no line the guard logs carries a signature, the API key or the secret.
   h  requests stay bounded while a decision cannot change (guard on): a loop whose only blocks
      are network-free ones (attempt limit, cooldown, auto-replace off, signal or database
@@ -305,7 +307,9 @@ class _Run(EventsMixin, InvariantsMixin):
         stats_before = dict(guard.stats) if guard is not None else {}
         requests_before = self.guard_thread_requests
         try:
-            harness.run_loop(self.bot, 1)
+            caught = harness.run_loop(self.bot, 1)
+            if self.guard:
+                self.check_no_worker_retry(caught)
         except SimulatedCrash:
             self.note("SimulatedCrash raised between approved and sent")
             self._restart(crashed=True)
