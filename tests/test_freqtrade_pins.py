@@ -6,6 +6,7 @@ start where a wrapped or called internal moved."""
 from __future__ import annotations
 
 import inspect
+import re
 
 import freqtrade
 from freqtrade.data.dataprovider import DataProvider
@@ -68,3 +69,25 @@ def test_dataprovider_private_chain_to_the_bot() -> None:
     sentinel = object()
     dp = DataProvider({"runmode": "dry_run"}, None, rpc=sentinel)  # type: ignore[arg-type]
     assert dp._DataProvider__rpc is sentinel  # type: ignore[attr-defined]
+
+
+def test_what_an_unconfirmed_cancel_relies_on() -> None:
+    """The cancel wrapper answers an unconfirmed entry cancel "open": Freqtrade's
+    `handle_cancel_enter` then says "not cancelled" and returns before touching the trade, and
+    `handle_cancel_exit` catches the `InvalidOrderException` it gets for an exit. On a re-price
+    `handle_replace_order` hands the failure to `replace_order_failed`, which deletes a trade with
+    nothing filled (the guard wraps it); `manage_open_orders` and the replace path catch nothing,
+    and only `TemporaryError` and `OperationalException` stop at the worker."""
+    enter = inspect.getsource(FreqtradeBot.handle_cancel_enter)
+    assert re.search(
+        r'NON_OPEN_EXCHANGE_STATES:\s+logger\.warning\(f"Order \{order_id\} for \{trade\.pair\} '
+        r'not cancelled\."\)\s+return False', enter
+    )
+    exit_ = inspect.getsource(FreqtradeBot.handle_cancel_exit)
+    assert "cancel_order_with_result" in exit_ and "except InvalidOrderException" in exit_
+    failed = inspect.getsource(FreqtradeBot.replace_order_failed)
+    assert "nr_of_successful_entries == 0" in failed and "trade.delete()" in failed
+    assert "self.replace_order_failed(" in inspect.getsource(FreqtradeBot.handle_replace_order)
+    for method in (FreqtradeBot.manage_open_orders, FreqtradeBot.replace_order,
+                   FreqtradeBot.handle_replace_order):
+        assert "except TemporaryError" not in inspect.getsource(method), method.__name__

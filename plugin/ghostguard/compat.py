@@ -56,6 +56,7 @@ REQUIRED_METHODS: tuple[MethodShape, ...] = (
     MethodShape("bot", "update_trade_state", ("trade", "order_id", "action_order")),
     MethodShape("bot", "execute_trade_exit", ("trade", "limit", "exit_check", "exit_tag")),
     MethodShape("bot", "startup_update_open_orders"),
+    MethodShape("bot", "replace_order_failed", ("trade", "msg")),
 )
 REQUIRED_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("exchange", "_api"),

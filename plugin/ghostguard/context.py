@@ -30,6 +30,9 @@ class GuardContext:
     dry_run: bool
     clock: Callable[[], float] = time.time
     stats: Counter[str] = field(default_factory=Counter)
+    # This loop's entry cancels the exchange did not confirm: order id -> the "open" answer
+    # Freqtrade was given (cleared when the next loop starts; see `detection`).
+    unconfirmed_cancels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def settings(self, pair: str) -> GuardSettings:
         return self.config.for_pair(pair)

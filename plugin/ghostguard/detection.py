@@ -5,7 +5,10 @@
   database holds open is a detected ghost, and its fills are read from the exchange's trades
   before Freqtrade acts on it; a later answer never lowers a fill the database booked.
 - `cancel_order_with_result`: never lets Freqtrade's made-up `{"status": "canceled",
-  "filled": 0}` through (raises `TemporaryError` instead, which Freqtrade's worker catches).
+  "filled": 0}` through, and raises nothing its callers do not catch: an entry's unconfirmed
+  cancel is answered "open" (Freqtrade's own "not cancelled" path leaves the order as it is; its
+  re-price retries get the same answer without a request, and `replace_order_failed` keeps the
+  trade), an exit's is an `InvalidOrderException`, which `handle_cancel_exit` catches.
 
 Which order the cancel wrapper is cancelling travels to the fetch wrapper inside it in a
 context variable, set only for the duration of that cancel.
@@ -13,6 +16,7 @@ context variable, set only for the duration of that cancel.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,6 +64,11 @@ class Detection:
         params: dict | None,
         kwargs: dict[str, Any],
     ) -> Any:
+        unconfirmed = self.ctx.unconfirmed_cancels.get(order_id)
+        if unconfirmed is not None:
+            # This loop's cancel of it was not confirmed: the same answer, no request (the
+            # re-price path re-fetches it three times; the breaker counts across loops).
+            return dict(unconfirmed)
         once = self.ctx.venue.one_attempt_fetch() if "count" not in kwargs else None
         if once is not None and not self._tracked(order_id):
             once = None
@@ -218,19 +227,23 @@ class Detection:
 
     # --- cancel_order_with_result (no made-up answers) ----------------------------------------
 
-    def cancel_with_result(self, order_id: str, pair: str) -> Any:
+    def cancel_with_result(self, order_id: str, pair: str, amount: float) -> Any:
         exchange = self.ctx.venue.exchange
         with cancelling(order_id):
             cancel_error: Exception | None = None
+            answer: Any = None
             try:
                 answer = exchange.cancel_order(order_id, pair)
-                if exchange.is_cancel_order_result_suitable(answer):
-                    answer = self.verify_gone_answer(order_id, pair, answer)
-                    safe(self._after_cancel, order_id, pair, answer, None)
-                    return answer
             except InvalidOrderException as error:
                 cancel_error = error
                 logger.warning("Could not cancel order %s for %s.", order_id, pair)
+            if cancel_error is None and exchange.is_cancel_order_result_suitable(answer):
+                try:
+                    answer = self.verify_gone_answer(order_id, pair, answer)
+                except TemporaryError:  # its fills unreadable: not confirmed either
+                    return self._unconfirmed(order_id, pair, amount, None)
+                safe(self._after_cancel, order_id, pair, answer, None)
+                return answer
             try:
                 answer = exchange.fetch_order(order_id, pair)
             except InvalidOrderException as error:
@@ -243,13 +256,62 @@ class Detection:
                     answers.error_text(cancel_error) if cancel_error else "no usable answer",
                     answers.error_text(error),
                 )
-                raise TemporaryError(
-                    f"GhostGuard: cancel of order {order_id} ({pair}) not confirmed by the "
-                    "exchange; will re-check next loop"
-                ) from error
-            answer = self.verify_gone_answer(order_id, pair, answer)
+                return self._unconfirmed(order_id, pair, amount, cancel_error)
+            try:
+                answer = self.verify_gone_answer(order_id, pair, answer)
+            except TemporaryError:  # its fills unreadable: not confirmed either
+                return self._unconfirmed(order_id, pair, amount, cancel_error)
             safe(self._after_cancel, order_id, pair, answer, cancel_error)
             return answer
+
+    def _unconfirmed(
+        self, order_id: str, pair: str, amount: float, cancel_error: Exception | None
+    ) -> dict[str, Any]:
+        """Neither the cancel nor the re-fetch confirmed the order gone. Raising would leave
+        `process()` from `manage_open_orders` (no exits that loop, then the worker's 30 s):
+        an exit's cancel is refused the way its one caller catches, an entry's is answered
+        with the order as the database knows it, still open."""
+        row = ftmodel.db_order(order_id)
+        if row is not None and ftmodel.role_of_row(row) == "exit":
+            raise InvalidOrderException(
+                f"GhostGuard: cancel of order {order_id} ({pair}) not confirmed by the "
+                "exchange; re-checked next loop"
+            ) from None
+        if row is not None:
+            answer = {**row.to_ccxt_object(), "status": "open"}
+        else:
+            answer = {"id": order_id, "symbol": pair, "status": "open", "amount": amount,
+                      "filled": 0.0, "remaining": amount, "fee": {}, "info": {}}
+        self.ctx.unconfirmed_cancels[order_id] = answer
+        safe(self._after_cancel, order_id, pair, answer, cancel_error)
+        return dict(answer)
+
+    def keeping_trade(self, own: Callable[..., Any]) -> Callable[..., Any]:
+        """Freqtrade's `replace_order_failed`, which deletes a trade with nothing filled: not
+        while the cancel of one of its orders is unconfirmed (the order may still work, and
+        deleting the trade would forget it). The trade stays, its order open, for the
+        breaker; any other failed replacement is Freqtrade's own."""
+
+        @functools.wraps(own)
+        def replace_order_failed(trade: Any, msg: str) -> Any:
+            try:
+                kept = [o.order_id for o in trade.open_orders
+                        if o.order_id in self.ctx.unconfirmed_cancels]
+            except Exception:  # noqa: BLE001 - Freqtrade's own handling then
+                kept = []
+            if not kept:
+                return own(trade, msg)
+            self.ctx.stats["trades_kept"] += 1
+            logger.warning(
+                "GhostGuard: keeping %s (Freqtrade: %s): the cancel of order %s is not "
+                "confirmed by the exchange; re-checked next loop",
+                trade,
+                msg,
+                kept[0],
+            )
+            return None
+
+        return replace_order_failed
 
     def _after_cancel(
         self, order_id: str, pair: str, answer: Any, cancel_error: Exception | None

@@ -117,6 +117,9 @@ class GhostGuard:
             setattr(self.exchange, name, getattr(self, f"_wrapped_{name}"))
         for name in scopes.SCOPED_BOT_METHODS:
             setattr(self.ctx.bot, name, scopes.scoped(name, getattr(self.ctx.bot, name)))
+        self.ctx.bot.replace_order_failed = self.detection.keeping_trade(
+            self.ctx.bot.replace_order_failed
+        )
         logger.info("%s", self.startup_line())
 
     def _check_venue(self) -> None:
@@ -143,7 +146,7 @@ class GhostGuard:
     def uninstall(self) -> None:
         for name in WRAPPED_METHODS:
             self.exchange.__dict__.pop(name, None)
-        for name in scopes.SCOPED_BOT_METHODS:
+        for name in (*scopes.SCOPED_BOT_METHODS, "replace_order_failed"):
             self.ctx.bot.__dict__.pop(name, None)
         self.gate.shutdown()
         self.ctx.store.close()
@@ -184,7 +187,7 @@ class GhostGuard:
         return self.detection.fetch_order(fetch, order_id, pair, params, kwargs)
 
     def _wrapped_cancel_order_with_result(self, order_id: str, pair: str, amount: float) -> Any:
-        return self.detection.cancel_with_result(order_id, pair)
+        return self.detection.cancel_with_result(order_id, pair, amount)
 
     def _wrapped__get_params(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         params = self.ctx.venue.original["_get_params"](*args, **kwargs)
@@ -197,6 +200,7 @@ class GhostGuard:
 
     def on_loop_start(self) -> None:
         """The loop's planned work (see `loop`)."""
+        self.ctx.unconfirmed_cancels.clear()
         self.loop.run()
 
     def reprice_veto(self, pair: str, open_order_ids: list[str]) -> str | None:
