@@ -5,6 +5,12 @@ back-off sleeps recorded instead of slept (tests/harness.py). A resting entry st
 "order does not exist" (-2013) for good; the bot runs LOOPS loops. Without the guard, Freqtrade's
 retrier sleeps 1+2+5+10+17 s on every loop that queries the order; with it, an order the guard
 tracks costs one request and no sleep, and the breaker resolves it after 3 loops.
+
+Second figure: an entry times out and its cancel cannot be confirmed (the cancel fills it and
+answers "unknown order", every re-fetch "does not exist"). What the loops sleep then: the
+retrier's back-off, plus the worker's RETRY_TIMEOUT (30 s) for every `TemporaryError` that leaves
+`process()` (the loop's exits did not run either). Freqtrade alone sleeps nothing there: it takes
+its own made-up "canceled" answer (and loses the fill, which the tests show).
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from freqtrade.constants import RETRY_TIMEOUT  # noqa: E402
+from freqtrade.exceptions import TemporaryError  # noqa: E402
 
 from tests.harness import SLEEPS, run_loop, sim_bot  # noqa: E402
 
@@ -39,6 +48,32 @@ def slept(guard: bool) -> tuple[float, list[float]]:
         return sum(per_loop), per_loop
 
 
+def slept_after_unconfirmed_cancel(guard: bool) -> tuple[float, list[float]]:
+    section = {"replacement_cooldown_s": 0.0} if guard else {"enabled": False}
+    config = {"ghost_guard": section, "exchange": {"pair_whitelist": [PAIR]}}
+    with sim_bot(strategy="ScriptedMakerStrategy", extra_config=config) as (sim, bot):
+        run_loop(bot)
+        [order] = sim.open_orders(PAIR)
+        sim.age_order(order.order_id, 11 * 60)  # past the harness's 10-minute unfilled timeout
+        sim.fault_fill_during_cancel(order.order_id)
+        real_handle = sim.handle
+
+        def refetch_fails(method: str, path: str, *args: object, **kwargs: object) -> object:
+            answer = real_handle(method, path, *args, **kwargs)
+            if method == "DELETE" and path == "/fapi/v1/order":
+                sim.fault_not_found(order.order_id, 6)
+            return answer
+
+        sim.handle = refetch_fails  # type: ignore[method-assign]
+        per_loop = []
+        for _ in range(LOOPS):
+            SLEEPS.clear()
+            caught = run_loop(bot)
+            worker = RETRY_TIMEOUT * sum(isinstance(e, TemporaryError) for e in caught)
+            per_loop.append(sum(SLEEPS) + worker)
+        return sum(per_loop), per_loop
+
+
 def main() -> None:
     logging.disable(logging.WARNING)
     on_total, on_loops = slept(True)
@@ -46,8 +81,14 @@ def main() -> None:
     print(f"retry back-off slept for one ghost over {LOOPS} loops (seconds, per loop):")
     print(f"  guard on : {on_total:6.1f}   {on_loops}")
     print(f"  guard off: {off_total:6.1f}   {off_loops}")
+    cancel_on, cancel_on_loops = slept_after_unconfirmed_cancel(True)
+    cancel_off, cancel_off_loops = slept_after_unconfirmed_cancel(False)
+    print(f"slept after an unconfirmed cancel over {LOOPS} loops (back-off + worker retry):")
+    print(f"  guard on : {cancel_on:6.1f}   {cancel_on_loops}")
+    print(f"  guard off: {cancel_off:6.1f}   {cancel_off_loops}")
     print(f"STALL RESULT per_ghost_guard_on_s={on_total:g} per_ghost_guard_off_s={off_total:g} "
-          f"loops={LOOPS}")
+          f"unconfirmed_cancel_guard_on_s={cancel_on:g} "
+          f"unconfirmed_cancel_guard_off_s={cancel_off:g} loops={LOOPS}")
 
 
 if __name__ == "__main__":
