@@ -238,12 +238,7 @@ class Detection:
                 cancel_error = error
                 logger.warning("Could not cancel order %s for %s.", order_id, pair)
             if cancel_error is None and exchange.is_cancel_order_result_suitable(answer):
-                try:
-                    answer = self.verify_gone_answer(order_id, pair, answer)
-                except TemporaryError:  # its fills unreadable: not confirmed either
-                    return self._unconfirmed(order_id, pair, amount, None)
-                safe(self._after_cancel, order_id, pair, answer, None)
-                return answer
+                return self._answered(order_id, pair, amount, answer, None)
             try:
                 answer = exchange.fetch_order(order_id, pair)
             except InvalidOrderException as error:
@@ -257,12 +252,19 @@ class Detection:
                     answers.error_text(error),
                 )
                 return self._unconfirmed(order_id, pair, amount, cancel_error)
-            try:
-                answer = self.verify_gone_answer(order_id, pair, answer)
-            except TemporaryError:  # its fills unreadable: not confirmed either
-                return self._unconfirmed(order_id, pair, amount, cancel_error)
-            safe(self._after_cancel, order_id, pair, answer, cancel_error)
-            return answer
+            return self._answered(order_id, pair, amount, answer, cancel_error)
+
+    def _answered(
+        self, order_id: str, pair: str, amount: float, answer: Any, cancel_error: Exception | None
+    ) -> Any:
+        """The exchange answered (the cancel, or the re-fetch after it): its fills verified
+        before Freqtrade sees it; fills that cannot be read leave the cancel unconfirmed."""
+        try:
+            answer = self.verify_gone_answer(order_id, pair, answer)
+        except TemporaryError:
+            return self._unconfirmed(order_id, pair, amount, cancel_error)
+        safe(self._after_cancel, order_id, pair, answer, cancel_error)
+        return answer
 
     def _unconfirmed(
         self, order_id: str, pair: str, amount: float, cancel_error: Exception | None
