@@ -26,17 +26,20 @@ sys.path.insert(0, str(ROOT))
 from freqtrade.constants import RETRY_TIMEOUT  # noqa: E402
 from freqtrade.exceptions import TemporaryError  # noqa: E402
 
-from tests.harness import SLEEPS, run_loop, sim_bot  # noqa: E402
+from tests.harness import SLEEPS, fault_unconfirmed_cancel, run_loop, sim_bot  # noqa: E402
 
 
 PAIR = "BTC/USDT:USDT"
 LOOPS = 5
 
 
-def slept(guard: bool) -> tuple[float, list[float]]:
+def _config(guard: bool) -> dict[str, object]:
     section = {"replacement_cooldown_s": 0.0} if guard else {"enabled": False}
-    config = {"ghost_guard": section, "exchange": {"pair_whitelist": [PAIR]}}
-    with sim_bot(strategy="ScriptedMakerStrategy", extra_config=config) as (sim, bot):
+    return {"ghost_guard": section, "exchange": {"pair_whitelist": [PAIR]}}
+
+
+def slept(guard: bool) -> tuple[float, list[float]]:
+    with sim_bot(strategy="ScriptedMakerStrategy", extra_config=_config(guard)) as (sim, bot):
         run_loop(bot)
         [order] = sim.open_orders(PAIR)
         sim.fault_not_found(order.order_id, None)
@@ -49,22 +52,11 @@ def slept(guard: bool) -> tuple[float, list[float]]:
 
 
 def slept_after_unconfirmed_cancel(guard: bool) -> tuple[float, list[float]]:
-    section = {"replacement_cooldown_s": 0.0} if guard else {"enabled": False}
-    config = {"ghost_guard": section, "exchange": {"pair_whitelist": [PAIR]}}
-    with sim_bot(strategy="ScriptedMakerStrategy", extra_config=config) as (sim, bot):
+    with sim_bot(strategy="ScriptedMakerStrategy", extra_config=_config(guard)) as (sim, bot):
         run_loop(bot)
         [order] = sim.open_orders(PAIR)
         sim.age_order(order.order_id, 11 * 60)  # past the harness's 10-minute unfilled timeout
-        sim.fault_fill_during_cancel(order.order_id)
-        real_handle = sim.handle
-
-        def refetch_fails(method: str, path: str, *args: object, **kwargs: object) -> object:
-            answer = real_handle(method, path, *args, **kwargs)
-            if method == "DELETE" and path == "/fapi/v1/order":
-                sim.fault_not_found(order.order_id, 6)
-            return answer
-
-        sim.handle = refetch_fails  # type: ignore[method-assign]
+        fault_unconfirmed_cancel(sim, order.order_id)
         per_loop = []
         for _ in range(LOOPS):
             SLEEPS.clear()

@@ -247,6 +247,22 @@ def restart_bot(old_bot: FreqtradeBot, **overrides: Any) -> FreqtradeBot:
         uninstall(sim)
 
 
+def fault_unconfirmed_cancel(sim: SimExchange, order_id: int, refetches: int = 6) -> None:
+    """A cancel the exchange never confirms: the cancel fills the order and answers "unknown
+    order" (Binance -2011; the venue faces word it their way), and the next `refetches` status
+    queries answer "does not exist" -- Freqtrade would make up "canceled, filled 0"."""
+    sim.fault_fill_during_cancel(order_id)
+    real_handle = sim.handle
+
+    def refetch_fails(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        answer = real_handle(method, path, *args, **kwargs)
+        if method == "DELETE" and path == "/fapi/v1/order":
+            sim.fault_not_found(order_id, refetches)
+        return answer
+
+    sim.handle = refetch_fails  # type: ignore[method-assign]
+
+
 def run_loop(bot: FreqtradeBot, n: int = 1, advance_seconds: float = 0.0) -> list[Exception]:
     """Call ``bot.process()`` n times like the worker does; return the exceptions it caught.
 

@@ -13,6 +13,7 @@ import pytest
 from freqtrade.persistence import Order, PairLocks, Trade
 
 from tests.conftest import PAIR, entry_filled_but_answered_cancelled, hide_trades, loop, orders_of
+from tests.harness import fault_unconfirmed_cancel
 
 
 def _entries(sim: Any) -> list[Any]:
@@ -332,16 +333,8 @@ def test_s10_fabricated_cancel_answer_is_never_trusted(bot_on_sim, events, scrip
         [first] = _entries(sim)
         sim.set_price(PAIR, sim.price(PAIR) + 10)
         sim.age_order(first.order_id, 120)
-        sim.fault_fill_during_cancel(first.order_id)  # the cancel fills it and answers -2011
-        real_handle = sim.handle
-
-        def refetch_fails(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
-            answer = real_handle(method, path, *args, **kwargs)
-            if method == "DELETE" and path == "/fapi/v1/order":
-                sim.fault_not_found(first.order_id, 6)  # ... and its re-fetch fails (6 tries)
-            return answer
-
-        sim.handle = refetch_fails
+        # the cancel fills it and answers -2011, and its re-fetch fails (6 tries)
+        fault_unconfirmed_cancel(sim, first.order_id)
         caught = loop(bot)
         entries = _entries(sim)
         if guard:

@@ -11,26 +11,11 @@ the breaker resolves the order over the next loops.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from freqtrade.persistence import Order, Trade
 
 from tests.conftest import PAIR, loop, orders_of
-
-
-def _refetch_fails(sim: Any, order_id: int) -> None:
-    """The cancel fills the order and answers -2011; every re-fetch then answers -2013."""
-    sim.fault_fill_during_cancel(order_id)
-    real_handle = sim.handle
-
-    def handle(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
-        answer = real_handle(method, path, *args, **kwargs)
-        if method == "DELETE" and path == "/fapi/v1/order":
-            sim.fault_not_found(order_id, 6)
-        return answer
-
-    sim.handle = handle
+from tests.harness import fault_unconfirmed_cancel
 
 
 def _row(order_id: int) -> Order:
@@ -43,7 +28,7 @@ def test_an_entry_timeout_whose_cancel_is_unconfirmed_stalls_nothing(bot_on_sim,
         loop(bot)
         [first] = orders_of(sim, reduce_only=False)
         sim.age_order(first.order_id, 11 * 60)  # past the 10-minute unfilled timeout
-        _refetch_fails(sim, first.order_id)
+        fault_unconfirmed_cancel(sim, first.order_id)
         caught = loop(bot)
         if guard:
             assert caught == []  # nothing left process(): no worker sleep, the exits ran
@@ -74,7 +59,7 @@ def test_an_exit_whose_cancel_is_unconfirmed_stalls_nothing(bot_on_sim, script):
         loop(bot)
         [exit_order] = [o for o in orders_of(sim, reduce_only=True) if o.is_open]
         sim.age_order(exit_order.order_id, 11 * 60)
-        _refetch_fails(sim, exit_order.order_id)
+        fault_unconfirmed_cancel(sim, exit_order.order_id)
         caught = loop(bot)
         assert caught == []  # handle_cancel_exit caught the guard's refusal
         assert _row(exit_order.order_id).ft_is_open

@@ -20,7 +20,7 @@ from freqtrade.persistence import Trade
 
 from ghostsim import SimExchange
 from tests.conftest import GUARD_OFF, GUARD_ON, hide_trades, loop
-from tests.harness import sim_bot
+from tests.harness import fault_unconfirmed_cancel, sim_bot
 
 
 VENUES: dict[str, tuple[str, str]] = {
@@ -242,17 +242,8 @@ def test_s10_fabricated_cancel_answer_is_never_trusted(
         sim.set_price(pair, sim.price(pair) + 10)
         sim.age_order(first.order_id, 120)
         # The cancel fills it and answers "unknown order" in the venue's words (Binance -2011,
-        # Bybit 110001, OKX 51400) ...
-        sim.fault_fill_during_cancel(first.order_id)
-        real_handle = sim.handle
-
-        def refetch_fails(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
-            answer = real_handle(method, path, *args, **kwargs)
-            if method == "DELETE" and path == "/fapi/v1/order":
-                sim.fault_not_found(first.order_id, 6)  # ... and its re-fetch fails (6 tries)
-            return answer
-
-        sim.handle = refetch_fails  # type: ignore[method-assign]
+        # Bybit 110001, OKX 51400), and its re-fetch fails (6 tries).
+        fault_unconfirmed_cancel(sim, first.order_id)
         caught = loop(bot)
         entries = _entries(sim, pair)
         if guard:
