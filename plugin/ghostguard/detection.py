@@ -168,11 +168,7 @@ class Detection:
             # is what the database booked from the exchange's earlier answers. Never left
             # unknown: the pair stays locked until the exchange and the database agree.
             traded = max(traded, row.safe_filled)
-            safe(
-                self.ledger.lock_pair,
-                pair,
-                f"fills of {order_id} predate the venue's trade history: verified {traded:g}",
-            )
+            safe(self.ledger.lock_unreadable_fills, pair, order_id, traded)
         safe(self._note_verified_fill, order_id, traded)
         reported = as_amount(answer.get("filled"))
         if reported is not None and traded <= reported + AMOUNT_EPS:

@@ -167,12 +167,9 @@ class Intents:
             else datetime.now(UTC) - timedelta(days=1)
         )
         traded, cost = venue.traded(str(found["id"]), pair, since)
-        if not venue.fills_complete(since):
-            # Older than the venue's trade history: its fills may be short of what filled.
-            self.ledger.lock_pair(
-                pair, f"fills of {found['id']} predate the venue's trade history"
-            )
         reported = as_amount(found.get("filled")) or 0.0
+        if not venue.fills_complete(since):
+            self.ledger.lock_unreadable_fills(pair, str(found["id"]), max(traded, reported))
         if traded > reported + AMOUNT_EPS:
             amount = as_amount(found.get("amount")) or traded
             found = answers.with_verified_fill(found, traded, amount, traded, cost)

@@ -140,6 +140,14 @@ class Ledger:
             )
         )
 
+    def lock_unreadable_fills(self, pair: str, order_id: str, verified: float) -> None:
+        """An order whose life began before the venue's trade history (`Venue.fills_complete`):
+        what could be verified of its fills is only a lower bound, so the pair is locked until
+        the exchange and the database agree."""
+        self.lock_pair(
+            pair, f"fills of {order_id} predate the venue's trade history: verified {verified:g}"
+        )
+
     def unlock_pair(self, lock: PairLockRecord) -> None:
         ftmodel.unlock_pair(lock.pair)
         self.ctx.store.remove(lock)

@@ -132,12 +132,7 @@ class LoopWork:
             self.ctx.bot.handle_cancel_order(ccxt_order, row, trade, "ghost order (GhostGuard)")
         Trade.commit()
         if not complete:
-            # Fills older than the venue's trade history cannot be read: what was booked may
-            # be short of what filled. Locked until the exchange and the database agree.
-            self.ledger.lock_pair(
-                pair, f"fills of {order_id} predate the venue's trade history: "
-                f"verified {filled:g} of {row.safe_amount:g}"
-            )
+            self.ledger.lock_unreadable_fills(pair, order_id, filled)
 
     def check_watched(self, record: OrderRecord) -> None:
         """Re-check a suspected-gone original for a late fill (and cancel it if it turned up
