@@ -10,7 +10,9 @@ of the class line: ``class X(GhostGuardMixin, IStrategy):`` plus the import.
    and backtest run mode, and sees the same strategy: the same ``check_override`` answer for
    every callback, the same implementer for ``strategy_safe_wrapper``, the same settings, the
    same hyperoptable parameters.
-2. Each guarded strategy runs a real dry-run bot on the simulator with the guard installed.
+2. Each guarded strategy runs a real dry-run bot on the simulator with the guard installed, and
+   a live bot on the simulator keeps going when a cancel is never confirmed (the plain template
+   loses the fill there).
 3. Backtesting plain and guarded on the same generated candles gives the same trades.
 """
 
@@ -32,7 +34,7 @@ import pytest
 from freqtrade.configuration import Configuration
 from freqtrade.enums import RunMode
 from freqtrade.optimize.backtesting import Backtesting
-from freqtrade.persistence import Order
+from freqtrade.persistence import Order, Trade
 from freqtrade.resolvers import strategy_resolver
 from freqtrade.resolvers.strategy_resolver import StrategyResolver, check_override
 from freqtrade.strategy import IStrategy
@@ -43,7 +45,7 @@ from ghostguard.guard import GhostGuard
 from ghostsim import SimExchange, route_ccxt_to
 from tests.foreign.candles import write_futures_data
 from tests.foreign.generate import ForeignStrategy, write_strategies
-from tests.harness import build_config, run_loop, sim_bot
+from tests.harness import build_config, fault_unconfirmed_cancel, run_loop, sim_bot
 
 
 KEYS = ["advanced", "sample", "entry_exit"]
@@ -337,6 +339,44 @@ def test_guarded_dry_run_bot_runs_with_the_guard_installed(foreign, key) -> None
         assert all(o.order_id.startswith("dry_run") for o in orders)
         private = [r for r in sim.requests if r.path in ("/fapi/v1/order", "/fapi/v3/positionRisk")]
         assert private == []  # dry-run: Freqtrade's own simulation, the venue never sees it
+
+
+@pytest.mark.parametrize("guarded", [True, False], ids=["guarded", "plain"])
+@pytest.mark.parametrize("key", KEYS)
+def test_a_live_bot_keeps_going_when_a_cancel_is_unconfirmed(foreign, key, guarded) -> None:
+    """Live on the simulator: the template's forced entry rests past Freqtrade's unfilled
+    timeout, the cancel fills it and answers "unknown order", and every re-fetch "does not
+    exist". Guarded, nothing leaves the loop (no worker sleep, every exit runs) and the fill is
+    booked; the plain template takes Freqtrade's made-up "canceled, filled 0" and loses it."""
+    strategy = foreign[key]
+    config: dict[str, Any] = {"exchange": {"pair_whitelist": [PAIR]}}
+    if guarded:
+        config["ghost_guard"] = {}
+    with sim_bot(
+        strategy=strategy.class_name,
+        strategy_path=strategy.strategy_dir(guarded),
+        extra_config=config,
+    ) as (sim, bot):
+        assert isinstance(bot.strategy, GhostGuardMixin) == guarded
+        assert bot.execute_entry(PAIR, 100.0), "a live entry through the template"
+        [first] = sim.open_orders(PAIR)
+        sim.age_order(first.order_id, 11 * 60)  # past the harness's 10-minute unfilled timeout
+        fault_unconfirmed_cancel(sim, first.order_id)
+        caught = run_loop(bot)
+        if guarded:
+            assert caught == []
+            for _ in range(6):
+                run_loop(bot)
+                if any(t.amount for t in Trade.get_open_trades()):
+                    break
+            [trade] = Trade.get_open_trades()
+            assert trade.amount == pytest.approx(first.orig_qty)  # the fill is booked
+            assert sim.max_abs_position(PAIR) == pytest.approx(first.orig_qty)
+        else:
+            run_loop(bot, 2)
+            booked = sum(t.amount for t in Trade.get_open_trades())
+            assert sim.position(PAIR) >= first.orig_qty
+            assert booked < sim.position(PAIR)
 
 
 # --- 3. backtesting: the same trades ----------------------------------------------------------
