@@ -23,6 +23,7 @@ from typing import Any
 
 import freqtrade.exchange.common as ft_common
 import freqtrade.freqtradebot as ft_bot_module
+import pytest
 from freqtrade.configuration import Configuration
 from freqtrade.configuration.directory_operations import create_userdata_dir
 from freqtrade.exceptions import OperationalException, TemporaryError
@@ -261,6 +262,28 @@ def fault_unconfirmed_cancel(sim: SimExchange, order_id: int, refetches: int = 6
         return answer
 
     sim.handle = refetch_fails  # type: ignore[method-assign]
+
+
+def assert_unconfirmed_entry_cancel_ends(
+    sim: SimExchange, bot: FreqtradeBot, order: Any, guarded: bool
+) -> None:
+    """After the loop that met `fault_unconfirmed_cancel` on a resting entry: guarded, the
+    breaker books the fill within six loops and the position is one order; unguarded,
+    Freqtrade took its own made-up "canceled, filled 0" and the fill is not in its trades."""
+    pair = order.spec.symbol
+    if guarded:
+        for _ in range(6):
+            run_loop(bot)
+            if any(t.amount for t in Trade.get_open_trades()):
+                break
+        [trade] = Trade.get_open_trades()
+        assert trade.amount == pytest.approx(order.orig_qty)  # the fill is booked
+        assert sim.max_abs_position(pair) == pytest.approx(order.orig_qty)
+    else:
+        run_loop(bot, 2)
+        booked = sum(t.amount for t in Trade.get_open_trades())
+        assert sim.position(pair) >= order.orig_qty
+        assert booked < sim.position(pair)
 
 
 def run_loop(bot: FreqtradeBot, n: int = 1, advance_seconds: float = 0.0) -> list[Exception]:

@@ -34,7 +34,7 @@ import pytest
 from freqtrade.configuration import Configuration
 from freqtrade.enums import RunMode
 from freqtrade.optimize.backtesting import Backtesting
-from freqtrade.persistence import Order, Trade
+from freqtrade.persistence import Order
 from freqtrade.resolvers import strategy_resolver
 from freqtrade.resolvers.strategy_resolver import StrategyResolver, check_override
 from freqtrade.strategy import IStrategy
@@ -45,7 +45,13 @@ from ghostguard.guard import GhostGuard
 from ghostsim import SimExchange, route_ccxt_to
 from tests.foreign.candles import write_futures_data
 from tests.foreign.generate import ForeignStrategy, write_strategies
-from tests.harness import build_config, fault_unconfirmed_cancel, run_loop, sim_bot
+from tests.harness import (
+    assert_unconfirmed_entry_cancel_ends,
+    build_config,
+    fault_unconfirmed_cancel,
+    run_loop,
+    sim_bot,
+)
 
 
 KEYS = ["advanced", "sample", "entry_exit"]
@@ -365,18 +371,7 @@ def test_a_live_bot_keeps_going_when_a_cancel_is_unconfirmed(foreign, key, guard
         caught = run_loop(bot)
         if guarded:
             assert caught == []
-            for _ in range(6):
-                run_loop(bot)
-                if any(t.amount for t in Trade.get_open_trades()):
-                    break
-            [trade] = Trade.get_open_trades()
-            assert trade.amount == pytest.approx(first.orig_qty)  # the fill is booked
-            assert sim.max_abs_position(PAIR) == pytest.approx(first.orig_qty)
-        else:
-            run_loop(bot, 2)
-            booked = sum(t.amount for t in Trade.get_open_trades())
-            assert sim.position(PAIR) >= first.orig_qty
-            assert booked < sim.position(PAIR)
+        assert_unconfirmed_entry_cancel_ends(sim, bot, first, guarded)
 
 
 # --- 3. backtesting: the same trades ----------------------------------------------------------
