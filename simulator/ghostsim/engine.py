@@ -272,6 +272,8 @@ class SimExchange(
         ``trusted``: a venue face asks, having checked the request's credentials itself."""
         method = method.upper()
         with self._lock:
+            if method == "POST" and path == "/fapi/v1/order":
+                self.now_ms += self.faults.take_create_trip()  # fault_slow_creates
             clean = {k: v for k, v in params.items() if k != "signature"}
             try:
                 status, body = self._dispatch(

@@ -70,6 +70,12 @@ class FaultApiMixin:
         """The next ``count`` POST orders are placed but their answers are lost (timeout)."""
         self.faults.lost_create += count
 
+    def fault_slow_creates(self, trips_s: Iterable[float]) -> None:
+        """The next creates take these trips to the exchange: each arrives (and is stamped by
+        the exchange's clock) that many sim seconds after it was sent, the sim clock moving on
+        meanwhile. A client's clock and the exchange's then disagree by a varying delay."""
+        self.faults.create_trip_ms.extend(max(0, int(s * 1000)) for s in trips_s)
+
     def fault_delay_visibility(self, seconds: float) -> None:
         """New orders appear in /openOrders only ``seconds`` sim seconds after placement."""
         self.faults.visibility_delay_ms = int(seconds * 1000)

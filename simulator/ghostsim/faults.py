@@ -53,6 +53,8 @@ class Faults:
     # Creates that are placed but answered with an error whose outcome is unknown.
     unknown_creates: list[tuple[int, int, str]] = field(default_factory=list)
     banned_until_ms: int = 0  # an IP ban (HTTP 418) lasts until then
+    # The next creates' trips to the exchange, in sim ms: each arrives that long after it left.
+    create_trip_ms: list[int] = field(default_factory=list)
 
     def take_fail(self, method: str, path: str) -> FailRule | None:
         for rule in self.fail_rules:
@@ -71,6 +73,9 @@ class Faults:
             if rule.remaining <= 0:
                 del self.not_found[order_id]
         return True
+
+    def take_create_trip(self) -> int:
+        return self.create_trip_ms.pop(0) if self.create_trip_ms else 0
 
     def take_unknown_create(self) -> tuple[int, int, str] | None:
         return self.unknown_creates.pop(0) if self.unknown_creates else None

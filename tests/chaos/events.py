@@ -230,6 +230,9 @@ class EventsMixin:
             self.hide_next_lost = True
             self.later.append((self.step + event["for_steps"], "index"))
             text = f"retried_create: lost create, unseen by reads for {event['for_steps']} steps"
+        elif kind == "slow_create":
+            sim.fault_slow_creates(event["trips_s"])
+            text = f"slow_create: the next creates arrive {event['trips_s']} s after sending"
         elif kind == "race_fill":
             self.triggers.append({**event, "seen": 0, "fired": False})
             text = f"race_fill armed on {event['method']} {event['path']} #{event['nth']}"

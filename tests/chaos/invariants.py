@@ -9,10 +9,14 @@ from typing import Any
 from freqtrade.exceptions import TemporaryError
 from freqtrade.persistence import Order, PairLocks, Trade
 
+from ghostguard.config import GuardSettings
 from ghostsim import SimExchange
+from ghostsim.ftrun import parse_events
 
 
 EPS = 1e-9
+# The campaign runs the guard with its default cooldown between ghost replacements.
+COOLDOWN_MS = int(GuardSettings().replacement_cooldown_s * 1000)
 # Blocks that need no network to decide (and cannot change until a fact does).
 OFFLINE_REASONS = frozenset(
     {
@@ -160,6 +164,29 @@ class InvariantsMixin:
             self.violation(
                 "h", f"{requests} check requests while only {sorted(blocked)} blocked"
             )
+
+    def check_cooldown_on_exchange(self) -> None:
+        """(i): two ghost replacements of one pair and role reach the exchange at least the
+        cooldown apart, on the exchange's own clock (the time it stamped each order)."""
+        if self.schedule.dry_run:
+            return  # dry-run orders never reach the exchange
+        arrived = {str(o.order_id): o.time for o in self.sim.orders}
+        stamps: dict[tuple[str, str], list[int]] = {}
+        for record in self.records:
+            if record.name != "ghostguard":
+                continue
+            for event in parse_events([_message(record)]):
+                at = arrived.get(event.get("order_id"))
+                if event.name == "GHOST_ORDER_REPLACED" and at is not None:
+                    stamps.setdefault((event.get("pair"), event.get("type")), []).append(at)
+        for (pair, role), times in sorted(stamps.items()):
+            times.sort()
+            for first, second in zip(times, times[1:], strict=False):
+                if second - first < COOLDOWN_MS:
+                    self.violation(
+                        "i", f"{role} ghost replacements on {pair} reached the exchange "
+                        f"{second - first} ms apart (cooldown {COOLDOWN_MS} ms)"
+                    )
 
     def check_logs(self) -> None:
         secrets = ("signature=", SimExchange.SIM_API_KEY, SimExchange.SIM_API_SECRET)

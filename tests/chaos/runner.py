@@ -28,6 +28,9 @@ Invariants (``INVARIANTS``):
   h  requests stay bounded while a decision cannot change (guard on): a loop whose only blocks
      are network-free ones (attempt limit, cooldown, auto-replace off, signal or database
      state) sends no check request from the guard's worker threads.
+  i  the cooldown holds on the exchange's clock (guard on): two ghost replacements of one pair
+     and role were stamped by the exchange at least `replacement_cooldown_s` apart, however
+     long each create took to get there (fault slow_create).
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ INVARIANTS: dict[str, str] = {
     "f": "retry back-off slept for a tracked order",
     "g": "a guard log line carries a signature or key",
     "h": "check requests while only network-free blocks repeat",
+    "i": "ghost replacements reached the exchange less than the cooldown apart",
 }
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}
@@ -365,6 +369,8 @@ class _Run(EventsMixin, InvariantsMixin):
                 self._undo_later()
             self.settle()
             self.check_logs()
+            if self.guard:
+                self.check_cooldown_on_exchange()
         except Exception as error:  # noqa: BLE001 - a runner crash is reported, not hidden
             tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             self.violation("d", f"runner error (not necessarily the bot): {error!r}\n{tb}")

@@ -60,6 +60,9 @@ KINDS: dict[str, str] = {
     "retried_create": "a create is lost and the lookup by client id lags (the retry with the "
     "same id can meet -4116)",
     "answered_-4116": "creates the exchange answered -4116 (client id duplicated) (count)",
+    # Drawn from a sixth stream of the seed (add_latency_faults).
+    "slow_create": "the next creates arrive 0..0.9 sim seconds after they were sent (each its "
+    "own trip: the exchange's clock and the bot's disagree by a varying delay)",
 }
 EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
 CORRECTNESS_KINDS = ("force_exit", "restart_unassigned_fee")
@@ -310,6 +313,17 @@ def add_venue(schedule: Schedule) -> Schedule:
     return schedule
 
 
+def add_latency_faults(schedule: Schedule) -> Schedule:
+    """Draw slow creates from a sixth stream of the seed (every earlier draw unchanged)."""
+    rng = random.Random(f"ghostguard-latency-{schedule.seed}")
+    if rng.random() < 0.35:
+        trips = [rng.choice([0.0, 0.1, 0.3, 0.6, 0.9]) for _ in range(rng.randint(2, 6))]
+        schedule.events.append(
+            {"step": rng.randrange(schedule.steps), "kind": "slow_create", "trips_s": trips}
+        )
+    return schedule
+
+
 def generate(seed: int, extended: bool = True) -> Schedule:
     """The schedule of one seed: 4..28 steps, 0..3 events before each (``extended``: plus the
     newer faults of ``extend``; with FAULT_SET "new", only those faults)."""
@@ -318,7 +332,9 @@ def generate(seed: int, extended: bool = True) -> Schedule:
         base.events = [e for e in base.events if e["kind"] in TRADING_KINDS]
     if not extended:
         return base
-    return add_venue(add_concurrency_faults(add_correctness_faults(extend(base))))
+    return add_latency_faults(
+        add_venue(add_concurrency_faults(add_correctness_faults(extend(base))))
+    )
 
 
 def generate_base(seed: int) -> Schedule:
@@ -346,6 +362,7 @@ __all__ = [
     "CORRECTNESS_KINDS",
     "VENUES",
     "add_concurrency_faults",
+    "add_latency_faults",
     "add_venue",
     "EXTENDED_KINDS",
     "KINDS",
