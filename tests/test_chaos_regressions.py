@@ -126,3 +126,21 @@ def test_seed_229_spot_fee_dust_is_no_double(guard: bool) -> None:
         assert not result.failed, result.violations
     else:
         assert "a" in result.failed_invariants()
+
+
+# Seed 109 of the sixth stream's first run (shrunk): rapid cancellations while every create takes
+# its own trip to the exchange (0.9 s, then 0.1 s, ...). The cooldown counted from the approval,
+# so the first replacement's slow trip ate into it: the exchange stamped the next one 600 ms
+# after it (cooldown 1 s; invariant i). It counts again from when the create came back.
+SEED_109 = (
+    '{"seed":109,"steps":3,"start_signal":"long","advance_s":[2.0,5.0,2.0],'
+    '"events":[{"step":1,"kind":"slow_create","trips_s":[0.9,0.1,0.6,0.6,0.9,0.3],'
+    '"rapid_steps":3}],"position_check":"single","dry_run":false,'
+    '"stoploss_on_exchange":false,"second_pair":false,"venue":"binance"}'
+)
+
+
+def test_seed_109_a_slow_create_does_not_shorten_the_cooldown() -> None:
+    result = run_schedule(Schedule.from_json(SEED_109), guard=True)
+    assert not result.failed, result.violations
+    assert result.applied["slow_create"] == 1

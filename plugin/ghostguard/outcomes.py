@@ -59,7 +59,7 @@ class Outcomes:
         counter = counter_for(self.ctx, plan)
         counter = replace(counter, approved=counter.approved + 1)
         self.ctx.store.put(counter)
-        self.ctx.store.put(Cooldown(pair=plan.pair, role=plan.role, at=self.ctx.clock()))
+        self.cool_from_now(plan)
         self.ctx.stats["approved"] += 1
         log_event(
             events.GHOST_ORDER_RECOVERY_APPROVED,
@@ -73,6 +73,13 @@ class Outcomes:
             plan.trade_id, attempts=counter.approved, last_verdict="approved"
         )
         return counter.approved
+
+    def cool_from_now(self, plan: Placement) -> None:
+        """Check 6 counts from now: from the approval, and again once the replacement's create
+        has come back (sent or failed), so that the exchange, which stamps the order when it
+        arrives, never sees two ghost replacements less than the cooldown apart however long
+        the write-ahead commit and the request took."""
+        self.ctx.store.put(Cooldown(pair=plan.pair, role=plan.role, at=self.ctx.clock()))
 
     def reprice_approved(self, plan: Placement) -> None:
         """A re-price passed checks 1-4 and the exposure rule: it uses up no attempt."""
@@ -153,6 +160,7 @@ class Outcomes:
             if pending is not None:
                 self.ctx.store.remove(pending)
         if attempt is not None:
+            self.cool_from_now(plan)
             if plan.trade_id is None and order_id:
                 self.ledger.custom_data_by_order[order_id] = {
                     "attempts": attempt,
@@ -170,6 +178,7 @@ class Outcomes:
 
     def send_failed(self, plan: Placement, error: Exception, attempt: int | None) -> None:
         if attempt is not None:
+            self.cool_from_now(plan)  # the create may have arrived (a lost answer) just now
             self.ctx.stats["failed"] += 1
             log_event(
                 events.REPLACEMENT_FAILED,

@@ -40,6 +40,7 @@ class EventsMixin:
     force_exit_due: Any
     triggers: list[dict[str, Any]]
     later: list[tuple[int, str]]
+    rapid_until: int
     records: list[Any]
     pair: str
     pairs: tuple[str, ...]
@@ -232,7 +233,12 @@ class EventsMixin:
             text = f"retried_create: lost create, unseen by reads for {event['for_steps']} steps"
         elif kind == "slow_create":
             sim.fault_slow_creates(event["trips_s"])
-            text = f"slow_create: the next creates arrive {event['trips_s']} s after sending"
+            rapid = int(event.get("rapid_steps", 0))
+            self.rapid_until = max(self.rapid_until, self.step + rapid)
+            text = (
+                f"slow_create: the next creates arrive {event['trips_s']} s after sending;"
+                f" rapid cancellations for {rapid} steps"
+            )
         elif kind == "race_fill":
             self.triggers.append({**event, "seen": 0, "fired": False})
             text = f"race_fill armed on {event['method']} {event['path']} #{event['nth']}"
@@ -318,6 +324,19 @@ class EventsMixin:
             elif action == "reprice_restore":
                 SCRIPT["reprice"] = self.reprice
         self.later = keep
+
+    RAPID_ADVANCE_S = 0.5  # sim seconds between the loops of rapid cancellations
+
+    def _rapid_tick(self) -> None:
+        """Rapid cancellations (slow_create's rapid_steps): the exchange expires the newest open
+        order before the loop (scenario 6, with creates that each take their own trip)."""
+        orders = sorted(
+            (o for o in self.sim.open_orders(self.pair) if o.type == "LIMIT"),
+            key=lambda o: o.order_id,
+        )
+        if orders:
+            self.sim.expire_order(orders[-1].order_id)
+            self.note(f"rapid cancellation: order {orders[-1].order_id} expired")
 
     def _reprice_tick(self) -> None:
         """Re-pricing every candle: open orders look a candle old and the book moves away."""

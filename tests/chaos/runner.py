@@ -175,6 +175,7 @@ class _Run(EventsMixin, InvariantsMixin):
         self.force_exit_due: tuple[int, int, tuple[int, Any], int] | None = None
         self.triggers: list[dict[str, Any]] = []
         self.later: list[tuple[int, str]] = []  # (step, action) to undo a fault later
+        self.rapid_until = -1  # rapid cancellations before each loop until this step
         self.handler = _Capture(self.records)
         real_handle = self.sim.handle
 
@@ -363,9 +364,14 @@ class _Run(EventsMixin, InvariantsMixin):
                     self.apply(event)
                 if self.reprice:
                     self._reprice_tick()
+                rapid = step < self.rapid_until
+                if rapid:
+                    self._rapid_tick()
                 self.loop()
                 self.triggers.clear()  # a race is armed for one step only
-                self.sim.advance(self.schedule.advance_after(step))
+                self.sim.advance(
+                    self.RAPID_ADVANCE_S if rapid else self.schedule.advance_after(step)
+                )
                 self._undo_later()
             self.settle()
             self.check_logs()

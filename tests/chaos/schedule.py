@@ -62,7 +62,9 @@ KINDS: dict[str, str] = {
     "answered_-4116": "creates the exchange answered -4116 (client id duplicated) (count)",
     # Drawn from a sixth stream of the seed (add_latency_faults).
     "slow_create": "the next creates arrive 0..0.9 sim seconds after they were sent (each its "
-    "own trip: the exchange's clock and the bot's disagree by a varying delay)",
+    "own trip: the exchange's clock and the bot's disagree by a varying delay), optionally "
+    "with rapid cancellations (the newest open order expired before each of N loops 0.5 s "
+    "apart)",
 }
 EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
 CORRECTNESS_KINDS = ("force_exit", "restart_unassigned_fee")
@@ -318,9 +320,10 @@ def add_latency_faults(schedule: Schedule) -> Schedule:
     rng = random.Random(f"ghostguard-latency-{schedule.seed}")
     if rng.random() < 0.35:
         trips = [rng.choice([0.0, 0.1, 0.3, 0.6, 0.9]) for _ in range(rng.randint(2, 6))]
-        schedule.events.append(
-            {"step": rng.randrange(schedule.steps), "kind": "slow_create", "trips_s": trips}
-        )
+        schedule.events.append({
+            "step": rng.randrange(schedule.steps), "kind": "slow_create", "trips_s": trips,
+            "rapid_steps": rng.choice([0, 2, 3, 4]),
+        })
     return schedule
 
 
