@@ -100,9 +100,10 @@ def with_booked_fill(
     booked_status: str | None,
     booked_average: float | None,
 ) -> dict[str, Any] | None:
-    """A later answer for an order the database has closed may be stale (Freqtrade fetches
-    closed orders again, e.g. for fees): it never lowers a fill the database already holds.
-    Returns the corrected answer, or None when the answer needs no correction."""
+    """A later answer may lag or be stale (Freqtrade fetches closed orders again for fees, and
+    open ones every loop): it never lowers a fill the database already holds, since an order's
+    fill never falls. `booked_status` None keeps the answer's status. Returns the corrected
+    answer, or None when the answer needs no correction."""
     reported = as_amount(answer.get("filled"))
     if reported is not None and reported >= booked_filled - AMOUNT_EPS:
         return None

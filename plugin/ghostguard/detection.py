@@ -152,7 +152,11 @@ class Detection:
         if row is None or row.ft_order_side == "stoploss":
             return answer
         if not row.ft_is_open:
-            return self._no_fill_regression(row, answer)
+            return self._no_fill_regression(row, answer, row.status)
+        # An order's fill never falls: an answer below what the database booked from an
+        # earlier one lags or is stale, and Freqtrade would lower the row (a "cancelled,
+        # filled 0" drops the trade and leaves its position with no stop-loss).
+        answer = self._no_fill_regression(row, answer, None)
         if answers.gone_status(answer) is None:
             return answer
         try:
@@ -200,9 +204,13 @@ class Detection:
         return corrected
 
     @staticmethod
-    def _no_fill_regression(row: Order, answer: dict[str, Any]) -> dict[str, Any]:
+    def _no_fill_regression(
+        row: Order, answer: dict[str, Any], status: str | None
+    ) -> dict[str, Any]:
+        """The answer, its fill raised to the one the database booked (`status`: the one to
+        answer with, None for the answer's own)."""
         corrected = answers.with_booked_fill(
-            answer, row.safe_filled, row.safe_amount, row.status, row.average
+            answer, row.safe_filled, row.safe_amount, status, row.average
         )
         if corrected is None:
             return answer
@@ -285,24 +293,26 @@ class Detection:
         return dict(answer)
 
     def keeping_trade(self, own: Callable[..., Any]) -> Callable[..., Any]:
-        """Freqtrade's `replace_order_failed`, which deletes a trade with nothing filled: not
-        while the cancel of one of its orders is unconfirmed (the order may still work, and
-        deleting the trade would forget it). The trade stays, its order open, for the
-        breaker; any other failed replacement is Freqtrade's own."""
+        """Freqtrade's `replace_order_failed`, which deletes a trade with no closed entry: not
+        while one of its orders is still open in the database. The cancel before the
+        replacement did not complete (unconfirmed, answered "open", or refused by Freqtrade
+        itself because the fill would be unexitable), so the order may still work and may hold
+        fills: deleting the trade would forget both. The trade stays, its order open, to be
+        fetched again next loop; a replacement that failed after a completed cancel is
+        Freqtrade's own to handle."""
 
         @functools.wraps(own)
         def replace_order_failed(trade: Any, msg: str) -> Any:
             try:
-                kept = [o.order_id for o in trade.open_orders
-                        if o.order_id in self.ctx.unconfirmed_cancels]
+                kept = [o.order_id for o in trade.open_orders]
             except Exception:  # noqa: BLE001 - Freqtrade's own handling then
                 kept = []
             if not kept:
                 return own(trade, msg)
             self.ctx.stats["trades_kept"] += 1
             logger.warning(
-                "GhostGuard: keeping %s (Freqtrade: %s): the cancel of order %s is not "
-                "confirmed by the exchange; re-checked next loop",
+                "GhostGuard: keeping %s (Freqtrade: %s): order %s is still open in the "
+                "database (its cancel did not complete); re-checked next loop",
                 trade,
                 msg,
                 kept[0],

@@ -70,6 +70,13 @@ class FaultApiMixin:
         """The next ``count`` POST orders are placed but their answers are lost (timeout)."""
         self.faults.lost_create += count
 
+    def fault_lagging_trades(self, seconds: float) -> None:
+        """The account's trade list (Binance userTrades, and every venue face's trades read,
+        which all come from it) shows a fill only ``seconds`` sim seconds after it happened;
+        0 turns the lag off. The order and position views are unaffected (see
+        ``fault_lagging_views``)."""
+        self.faults.trades_lag_ms = max(0, int(seconds * 1000))
+
     def fault_slow_creates(self, trips_s: Iterable[float]) -> None:
         """The next creates take these trips to the exchange: each arrives (and is stamped by
         the exchange's clock) that many sim seconds after it was sent, the sim clock moving on

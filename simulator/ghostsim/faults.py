@@ -53,6 +53,8 @@ class Faults:
     # Creates that are placed but answered with an error whose outcome is unknown.
     unknown_creates: list[tuple[int, int, str]] = field(default_factory=list)
     banned_until_ms: int = 0  # an IP ban (HTTP 418) lasts until then
+    # The trade list (every venue's trades/fills read) shows a fill only this long after it.
+    trades_lag_ms: int = 0
     # The next creates' trips to the exchange, in sim ms: each arrives that long after it left.
     create_trip_ms: list[int] = field(default_factory=list)
 

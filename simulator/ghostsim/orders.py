@@ -232,8 +232,9 @@ class OrdersMixin:
         spec = self._require_symbol(params)
         limit = min(int(params.get("limit", "500")), 1000)
         window = trade_window(params, self.now_ms)
+        shown_until = self.now_ms - self.faults.trades_lag_ms  # fault_lagging_trades
         rows = [t for t in self._trades if t.order.symbol == spec.id
-                and t.time >= self.now_ms - TRADE_HISTORY_MS]
+                and self.now_ms - TRADE_HISTORY_MS <= t.time <= shown_until]
         if "orderId" in params:
             rows = [t for t in rows if t.order.order_id == parse_order_id(params["orderId"])]
         if window is None:

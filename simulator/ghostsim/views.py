@@ -5,7 +5,10 @@ Binance USD-M documents the position endpoint (trade/rest-api/Position-Informati
 a REST read is not guaranteed to show the latest fill. The fault ``fault_lagging_views(seconds)``
 makes ``positionRisk`` (v2/v3), ``openOrders``/``openOrder`` and ``GET order`` answer the state
 as it was ``seconds`` sim seconds ago (per view: ``views=("position",)`` etc.). Without the fault
-every view is the engine's truth.
+every view is the engine's truth. ``fault_lagging_trades(seconds)`` does the same to the trade
+list (``userTrades``, from which every venue face's trades read is made): no venue promises that
+a fill is listed the moment it happens, and the guard reads the trades exactly when the other
+views may be wrong.
 
 The engine records a snapshot of an order at every change (``SimOrder.history``) and of a
 position at every fill (``Position.history`` + ``_entry_history``), so a view at time t is the

@@ -239,6 +239,10 @@ class EventsMixin:
                 f"slow_create: the next creates arrive {event['trips_s']} s after sending;"
                 f" rapid cancellations for {rapid} steps"
             )
+        elif kind == "lagging_trades":
+            sim.fault_lagging_trades(event["seconds"])
+            self.later.append((self.step + event["for_steps"], "trades_lag"))
+            text = f"lagging_trades {event['seconds']}s for {event['for_steps']} steps"
         elif kind == "race_fill":
             self.triggers.append({**event, "seen": 0, "fired": False})
             text = f"race_fill armed on {event['method']} {event['path']} #{event['nth']}"
@@ -312,6 +316,8 @@ class EventsMixin:
                 self.sim.fault_delay_visibility(0)
             elif action == "lag":
                 self.sim.fault_lagging_views(0)
+            elif action == "trades_lag":
+                self.sim.fault_lagging_trades(0)
             elif action == "disarm":
                 guard = self._guard_obj()
                 if guard is not None and hasattr(guard, "before_send"):

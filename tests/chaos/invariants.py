@@ -51,6 +51,7 @@ class InvariantsMixin:
     force_exit_due: Any
     records: list[Any]
     guard_thread_requests: int
+    booked: dict[str, float]
     pair: str
     pairs: tuple[str, ...]
     spot: bool
@@ -164,6 +165,26 @@ class InvariantsMixin:
             self.violation(
                 "h", f"{requests} check requests while only {sorted(blocked)} blocked"
             )
+
+    def check_booked_fills(self) -> None:
+        """(j): a fill the database booked is never lost: no Order row's `filled` falls (nor
+        does the row go) while the exchange still shows at least that much filled."""
+        if self.schedule.dry_run:
+            return
+        executed = {str(o.order_id): o.executed_qty for o in self.sim.orders}
+        now = {str(r.order_id): float(r.filled or 0.0) for r in Order.session.query(Order).all()}
+        for order_id, booked in list(self.booked.items()):
+            held = now.get(order_id, 0.0)
+            if held < booked - EPS and executed.get(order_id, 0.0) >= booked - EPS:
+                self.violation(
+                    "j", f"order {order_id}: the database had booked {booked:g} filled, now "
+                    f"{'no row' if order_id not in now else f'{held:g}'}; the exchange shows "
+                    f"{executed.get(order_id, 0.0):g}"
+                )
+                del self.booked[order_id]  # reported once
+        for order_id, filled in now.items():
+            if filled > self.booked.get(order_id, 0.0) + EPS:
+                self.booked[order_id] = filled
 
     def check_cooldown_on_exchange(self) -> None:
         """(i): two ghost replacements of one pair and role reach the exchange at least the

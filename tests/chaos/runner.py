@@ -31,6 +31,9 @@ Invariants (``INVARIANTS``):
   i  the cooldown holds on the exchange's clock (guard on): two ghost replacements of one pair
      and role were stamped by the exchange at least `replacement_cooldown_s` apart, however
      long each create took to get there (fault slow_create).
+  j  no booked fill is lost: an Order row's `filled` never falls, nor does the row go, while
+     the exchange still shows at least that much filled (a stale "cancelled, filled 0" taken
+     over a fill the database held drops the trade and leaves a position with no stop-loss).
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ INVARIANTS: dict[str, str] = {
     "g": "a guard log line carries a signature or key",
     "h": "check requests while only network-free blocks repeat",
     "i": "ghost replacements reached the exchange less than the cooldown apart",
+    "j": "a fill the database booked was lost (row lowered, exchange fill unchanged)",
 }
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}
@@ -164,6 +168,7 @@ class _Run(EventsMixin, InvariantsMixin):
         self.dca_ever = False
         self.reprice = False
         self.ledger_seen = 0
+        self.booked: dict[str, float] = {}  # exchange order id -> the most the database booked
         self.max_entry_qty = 0.0
         self.guard_thread_requests = 0
         self.hidden_trades: set[int] = set()  # orders whose fills userTrades does not list
@@ -322,6 +327,7 @@ class _Run(EventsMixin, InvariantsMixin):
             tb = traceback.format_exception(type(error), error, error.__traceback__)
             self.violation("d", f"process() raised {error!r}\n" + "".join(tb[-6:]))
         self.check_position()
+        self.check_booked_fills()
         self.check_forced_exit()
         if self.guard:
             self.check_no_back_off(records_before)

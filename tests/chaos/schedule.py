@@ -65,6 +65,7 @@ KINDS: dict[str, str] = {
     "own trip: the exchange's clock and the bot's disagree by a varying delay), optionally "
     "with rapid cancellations (the newest open order expired before each of N loops 0.5 s "
     "apart)",
+    "lagging_trades": "the trade list shows a fill only N sim seconds after it happened",
 }
 EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
 CORRECTNESS_KINDS = ("force_exit", "restart_unassigned_fee")
@@ -316,13 +317,19 @@ def add_venue(schedule: Schedule) -> Schedule:
 
 
 def add_latency_faults(schedule: Schedule) -> Schedule:
-    """Draw slow creates from a sixth stream of the seed (every earlier draw unchanged)."""
+    """Draw slow creates and a lagging trade list from a sixth stream of the seed (every
+    earlier draw unchanged)."""
     rng = random.Random(f"ghostguard-latency-{schedule.seed}")
     if rng.random() < 0.35:
         trips = [rng.choice([0.0, 0.1, 0.3, 0.6, 0.9]) for _ in range(rng.randint(2, 6))]
         schedule.events.append({
             "step": rng.randrange(schedule.steps), "kind": "slow_create", "trips_s": trips,
             "rapid_steps": rng.choice([0, 2, 3, 4]),
+        })
+    if rng.random() < 0.3:
+        schedule.events.append({
+            "step": rng.randrange(schedule.steps), "kind": "lagging_trades",
+            "seconds": rng.choice([3, 30, 120]), "for_steps": rng.randint(1, 6),
         })
     return schedule
 

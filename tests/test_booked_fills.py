@@ -1,0 +1,146 @@
+"""A fill the database booked is never lost (campaign invariant j).
+
+An order's fill never falls, but an answer can show less than the database already booked: a
+lagging view shows the order as it was before the fill, a stale cancel answer says "filled 0",
+and the trade list may not list the fill yet either. Freqtrade takes such an answer as it is:
+it lowers the row, and a "cancelled, filled 0" drops the trade, leaving its position on the
+exchange with no trade and so no stop-loss. And a re-price whose cancel Freqtrade cannot see
+completed makes Freqtrade's `replace_order_failed` delete a trade whose order is partly filled.
+
+Found by invariant (j) in the campaign's first 400 four-venue schedules on 5fcaff8 (seed 126,
+OKX): both paths, in one schedule. Each test has its guard-off twin showing the harm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from freqtrade.persistence import Order, PairLocks, Trade
+
+from ghostsim import SimExchange
+from tests.conftest import GUARD_OFF, GUARD_ON, PAIR, hide_trades, loop, orders_of
+from tests.harness import sim_bot
+from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE
+
+
+guards = pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+
+
+def _row(order_id: int) -> Order:
+    return Order.session.query(Order).filter(Order.order_id == str(order_id)).one()
+
+
+def _holding(trades: list[Trade], order: Any) -> bool:
+    return any(o.order_id == str(order.order_id) for t in trades for o in t.orders)
+
+
+def _entry_half_filled(sim: SimExchange, bot: Any) -> Any:
+    """The bot's entry, half filled one sim second after it was placed, and booked."""
+    loop(bot)
+    [entry] = orders_of(sim, reduce_only=False)
+    sim.advance(1.0)
+    sim.fill_order(entry.order_id, entry.orig_qty / 2)
+    loop(bot)
+    assert _row(entry.order_id).filled == pytest.approx(entry.orig_qty / 2)
+    sim.advance(1.0)
+    return entry
+
+
+def _reprice(sim: SimExchange, script: dict[str, Any], entry: Any) -> None:
+    script["reprice"] = True
+    sim.age_order(entry.order_id, 70)  # a new candle: Freqtrade asks for a new price
+    sim.set_price(PAIR, sim.price(PAIR) + 2 * sim.spec(PAIR).tick)
+
+
+@guards
+def test_a_lagging_order_view_never_lowers_a_booked_fill(bot_on_sim, guard: bool) -> None:
+    with bot_on_sim(guard=guard) as (sim, bot):
+        entry = _entry_half_filled(sim, bot)
+        sim.fault_lagging_views(1.5, ("order",))  # shows the order before its fill
+        loop(bot)
+        booked = _row(entry.order_id).filled
+        if guard:
+            assert booked == pytest.approx(entry.orig_qty / 2)
+        else:
+            assert booked == 0.0  # Freqtrade took the lagging answer
+
+
+@guards
+def test_a_stale_cancel_over_a_booked_fill_keeps_the_trade(bot_on_sim, guard: bool) -> None:
+    with bot_on_sim(guard=guard) as (sim, bot):
+        entry = _entry_half_filled(sim, bot)
+        hide_trades(sim, entry.order_id)  # the trade list does not show the fill yet
+        sim.cancel_on_exchange(entry.order_id)
+        sim.fault_stale_status(entry.order_id, "CANCELED")  # and the status says filled 0
+        assert loop(bot) == []
+        held = sim.position(PAIR)
+        assert held == pytest.approx(entry.orig_qty / 2)
+        trades = Trade.get_open_trades()
+        if guard:
+            [trade] = trades
+            assert trade.amount == pytest.approx(held)  # Freqtrade's partial-cancel path
+            assert PairLocks.get_pair_locks(PAIR) == []  # nothing to disagree about
+        else:
+            # Dropped: the position has no trade (and no stop-loss), and a new entry went out
+            # beside it.
+            assert not _holding(trades, entry)
+            assert len(orders_of(sim, reduce_only=False)) == 2
+
+
+@guards
+def test_a_reprice_whose_cancel_is_not_seen_yet_keeps_the_partly_filled_trade(
+    script: dict[str, Any], guard: bool
+) -> None:
+    """OKX answers a cancel with the order id only, so Freqtrade re-fetches the order; a
+    lagging view shows it open. Freqtrade finds it "not cancelled" and `replace_order_failed`
+    deletes the trade (no closed entry yet), though its order is half filled."""
+    config: dict[str, Any] = {
+        "ghost_guard": dict((GUARD_ON if guard else GUARD_OFF)["ghost_guard"]),
+        "exchange": {"pair_whitelist": [PAIR]},
+        "stake_amount": CHAOS_STAKE,  # the half fill is an exitable trade
+    }
+    sim = SimExchange(symbols=(PAIR,), venue="okx")
+    with sim_bot(sim=sim, strategy="ChaosMakerStrategy", extra_config=config) as (_, bot):
+        entry = _entry_half_filled(sim, bot)
+        sim.fault_lagging_views(1.5, ("order",))
+        _reprice(sim, script, entry)
+        assert loop(bot) == []
+        assert entry.status == "CANCELED"  # the exchange did cancel it, half filled
+        trades = Trade.get_open_trades()
+        if not guard:
+            assert not _holding(trades, entry)  # deleted: the half fill is in no trade
+            return
+        [trade] = trades
+        assert [o.order_id for o in trade.open_orders] == [str(entry.order_id)]
+        assert bot.strategy.ghost_guard.stats["trades_kept"] == 1
+        sim.fault_lagging_views(0)
+        script["reprice"] = False
+        loop(bot)
+        [trade] = Trade.get_open_trades()
+        assert trade.amount == pytest.approx(entry.orig_qty / 2) == sim.position(PAIR)
+
+
+@guards
+def test_a_reprice_freqtrade_will_not_cancel_keeps_the_partly_filled_trade(
+    bot_on_sim, script: dict[str, Any], guard: bool
+) -> None:
+    """No fault at all: the half fill is below the pair's minimum stake, so Freqtrade will not
+    cancel the order for a re-price ("would result in an unexitable trade"), and then
+    `replace_order_failed` deletes the trade, its order still working and half filled."""
+    with bot_on_sim(guard=guard, strategy="ChaosMakerStrategy") as (sim, bot):
+        entry = _entry_half_filled(sim, bot)
+        _reprice(sim, script, entry)
+        assert loop(bot) == []
+        assert entry.is_open  # Freqtrade did not cancel it
+        trades = Trade.get_open_trades()
+        if not guard:
+            assert not _holding(trades, entry)  # the working, half-filled order is forgotten
+            return
+        [trade] = trades
+        assert [o.order_id for o in trade.open_orders] == [str(entry.order_id)]
+        script["reprice"] = False
+        sim.fill_order(entry.order_id)  # it keeps working, and fills
+        loop(bot)
+        [trade] = Trade.get_open_trades()
+        assert trade.amount == pytest.approx(entry.orig_qty) == sim.position(PAIR)
