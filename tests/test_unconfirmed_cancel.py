@@ -14,8 +14,10 @@ from __future__ import annotations
 import pytest
 from freqtrade.persistence import Order, Trade
 
-from tests.conftest import PAIR, loop, orders_of
-from tests.harness import assert_unconfirmed_entry_cancel_ends, fault_unconfirmed_cancel
+from ghostsim import SimExchange
+from tests.conftest import GUARD_OFF, GUARD_ON, PAIR, loop, orders_of
+from tests.harness import assert_unconfirmed_entry_cancel_ends, fault_unconfirmed_cancel, sim_bot
+from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE
 
 
 def _row(order_id: int) -> Order:
@@ -57,3 +59,52 @@ def test_an_exit_whose_cancel_is_unconfirmed_stalls_nothing(bot_on_sim, script):
                 break
         assert Trade.get_open_trades() == []  # the exit's fill was booked: the trade closed
         assert sim.position(PAIR) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_a_reprice_refetch_whose_fills_are_unreadable_stalls_nothing(script, guard):
+    """OKX answers a cancel with the order id only, so the order is fetched again: first it
+    still shows open (the view lags the cancel), then Freqtrade's own re-fetch (the re-price
+    path, 0.5 s later) shows it cancelled while the trade list cannot be read. Freqtrade's
+    `handle_cancel_enter` catches nothing around that re-fetch: the guard's `TemporaryError`
+    ("fills unreadable") used to leave `process()` (no exits that loop, the worker's 30 s)."""
+    config = {
+        "ghost_guard": dict((GUARD_ON if guard else GUARD_OFF)["ghost_guard"]),
+        "exchange": {"pair_whitelist": [PAIR]},
+        "stake_amount": CHAOS_STAKE,
+    }
+    sim = SimExchange(symbols=(PAIR,), venue="okx")
+    with sim_bot(sim=sim, strategy="ChaosMakerStrategy", extra_config=config) as (_, bot):
+        loop(bot)
+        [first] = orders_of(sim, reduce_only=False)
+        real_handle = sim.handle
+        seen = {"cancelled": False, "fetches": 0}
+
+        def lagging_then_unreadable(method, path, *args, **kwargs):
+            if method == "DELETE" and path == "/fapi/v1/order":
+                seen["cancelled"] = True
+            elif seen["cancelled"] and method == "GET" and path == "/fapi/v1/order":
+                seen["fetches"] += 1
+                if seen["fetches"] == 1:  # the view has not seen the cancel yet
+                    return 200, {**first.to_binance(), "status": "NEW"}
+            elif seen["cancelled"] and path == "/fapi/v1/userTrades":
+                return 503, {"code": -1001, "msg": "Internal error"}
+            return real_handle(method, path, *args, **kwargs)
+
+        sim.handle = lagging_then_unreadable  # type: ignore[method-assign]
+        script["reprice"] = True
+        sim.age_order(first.order_id, 70)
+        sim.set_price(PAIR, sim.price(PAIR) + 2 * sim.spec(PAIR).tick)
+        caught = loop(bot)
+        assert first.status == "CANCELED" and seen["fetches"] >= 2
+        if guard:
+            assert caught == []  # nothing left process()
+            [trade] = Trade.get_open_trades()  # kept, its order open until it can be verified
+            assert [o.order_id for o in trade.open_orders] == [str(first.order_id)]
+            sim.handle = real_handle  # type: ignore[method-assign]
+            script["reprice"] = False
+            loop(bot, 2)
+            assert not [t for t in Trade.get_open_trades() if t.has_open_orders
+                        and t.open_orders[0].order_id == str(first.order_id)]
+        else:
+            assert caught == []  # Freqtrade alone takes the cancelled answer as it is

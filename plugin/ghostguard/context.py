@@ -33,6 +33,8 @@ class GuardContext:
     # This loop's entry cancels the exchange did not confirm: order id -> the "open" answer
     # Freqtrade was given (cleared when the next loop starts; see `detection`).
     unconfirmed_cancels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Orders the guard's cancel wrapper cancelled this loop (cleared with the above).
+    cancelled_this_loop: set[str] = field(default_factory=set)
 
     def settings(self, pair: str) -> GuardSettings:
         return self.config.for_pair(pair)

@@ -93,9 +93,18 @@ class Detection:
                     ) from error
             raise
         safe(self.on_status_answer, order_id, pair, order)
-        if order_id not in CANCELLING.get():
-            order = self.verify_gone_answer(order_id, pair, order)
-        return order
+        if order_id in CANCELLING.get():
+            return order
+        try:
+            return self.verify_gone_answer(order_id, pair, order)
+        except TemporaryError:
+            if order_id not in self.ctx.cancelled_this_loop:
+                raise  # every other caller catches it (see the hook map)
+            # Freqtrade's own re-fetch after this loop's cancel (the re-price path), whose
+            # caller catches nothing: the cancel stays unconfirmed, as the cancel wrapper
+            # answers one.
+            amount = as_amount(order.get("amount")) if isinstance(order, dict) else None
+            return self._unconfirmed(order_id, pair, amount or 0.0, None)
 
     def _tracked(self, order_id: str) -> bool:
         """An order the guard has a record of, or any order the database holds (a closed one
@@ -233,6 +242,7 @@ class Detection:
 
     def cancel_with_result(self, order_id: str, pair: str, amount: float) -> Any:
         exchange = self.ctx.venue.exchange
+        self.ctx.cancelled_this_loop.add(order_id)
         with cancelling(order_id):
             cancel_error: Exception | None = None
             answer: Any = None

@@ -201,6 +201,7 @@ class GhostGuard:
     def on_loop_start(self) -> None:
         """The loop's planned work (see `loop`)."""
         self.ctx.unconfirmed_cancels.clear()
+        self.ctx.cancelled_this_loop.clear()
         self.loop.run()
 
     def reprice_veto(self, pair: str, open_order_ids: list[str]) -> str | None:
