@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from freqtrade.freqtradebot import FreqtradeBot
+from freqtrade.persistence import Order
 
 from ghostsim import SimExchange
 from tests.harness import run_loop, sim_bot
@@ -97,6 +98,20 @@ def orders_of(sim: SimExchange, *, reduce_only: bool | None = None, pair: str = 
 
 def loop(bot: FreqtradeBot, n: int = 1) -> list[Exception]:
     return run_loop(bot, n)
+
+
+def order_row(order_id: int) -> Order:
+    """The bot database's row of an exchange order."""
+    return Order.session.query(Order).filter(Order.order_id == str(order_id)).one()
+
+
+def reprice_next_candle(sim: SimExchange, script: dict[str, Any], order: Any) -> None:
+    """A re-pricing strategy (`SCRIPT["reprice"]`) meets a new candle: the order looks a
+    candle old and the book moved away, so Freqtrade asks for a new price and cancels it."""
+    script["reprice"] = True
+    sim.age_order(order.order_id, 70)
+    pair = order.spec.symbol
+    sim.set_price(pair, sim.price(pair) + 2 * sim.spec(pair).tick)
 
 
 def hide_trades(sim: SimExchange, order_id: int) -> None:

@@ -16,19 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from freqtrade.persistence import Order, PairLocks, Trade
+from freqtrade.persistence import PairLocks, Trade
 
 from ghostsim import SimExchange
-from tests.conftest import GUARD_OFF, GUARD_ON, PAIR, hide_trades, loop, orders_of
-from tests.harness import sim_bot
+from tests.conftest import PAIR, hide_trades, loop, order_row, orders_of, reprice_next_candle
 from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE
 
 
 guards = pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
-
-
-def _row(order_id: int) -> Order:
-    return Order.session.query(Order).filter(Order.order_id == str(order_id)).one()
 
 
 def _holding(trades: list[Trade], order: Any) -> bool:
@@ -42,15 +37,9 @@ def _entry_half_filled(sim: SimExchange, bot: Any) -> Any:
     sim.advance(1.0)
     sim.fill_order(entry.order_id, entry.orig_qty / 2)
     loop(bot)
-    assert _row(entry.order_id).filled == pytest.approx(entry.orig_qty / 2)
+    assert order_row(entry.order_id).filled == pytest.approx(entry.orig_qty / 2)
     sim.advance(1.0)
     return entry
-
-
-def _reprice(sim: SimExchange, script: dict[str, Any], entry: Any) -> None:
-    script["reprice"] = True
-    sim.age_order(entry.order_id, 70)  # a new candle: Freqtrade asks for a new price
-    sim.set_price(PAIR, sim.price(PAIR) + 2 * sim.spec(PAIR).tick)
 
 
 @guards
@@ -59,7 +48,7 @@ def test_a_lagging_order_view_never_lowers_a_booked_fill(bot_on_sim, guard: bool
         entry = _entry_half_filled(sim, bot)
         sim.fault_lagging_views(1.5, ("order",))  # shows the order before its fill
         loop(bot)
-        booked = _row(entry.order_id).filled
+        booked = order_row(entry.order_id).filled
         if guard:
             assert booked == pytest.approx(entry.orig_qty / 2)
         else:
@@ -90,21 +79,17 @@ def test_a_stale_cancel_over_a_booked_fill_keeps_the_trade(bot_on_sim, guard: bo
 
 @guards
 def test_a_reprice_whose_cancel_is_not_seen_yet_keeps_the_partly_filled_trade(
-    script: dict[str, Any], guard: bool
+    bot_on_sim, script: dict[str, Any], guard: bool
 ) -> None:
     """OKX answers a cancel with the order id only, so Freqtrade re-fetches the order; a
     lagging view shows it open. Freqtrade finds it "not cancelled" and `replace_order_failed`
     deletes the trade (no closed entry yet), though its order is half filled."""
-    config: dict[str, Any] = {
-        "ghost_guard": dict((GUARD_ON if guard else GUARD_OFF)["ghost_guard"]),
-        "exchange": {"pair_whitelist": [PAIR]},
-        "stake_amount": CHAOS_STAKE,  # the half fill is an exitable trade
-    }
-    sim = SimExchange(symbols=(PAIR,), venue="okx")
-    with sim_bot(sim=sim, strategy="ChaosMakerStrategy", extra_config=config) as (_, bot):
+    okx = SimExchange(symbols=(PAIR,), venue="okx")
+    stake = {"stake_amount": CHAOS_STAKE}  # the half fill is an exitable trade
+    with bot_on_sim(guard, "ChaosMakerStrategy", stake, sim=okx) as (sim, bot):
         entry = _entry_half_filled(sim, bot)
         sim.fault_lagging_views(1.5, ("order",))
-        _reprice(sim, script, entry)
+        reprice_next_candle(sim, script, entry)
         assert loop(bot) == []
         assert entry.status == "CANCELED"  # the exchange did cancel it, half filled
         trades = Trade.get_open_trades()
@@ -130,7 +115,7 @@ def test_a_reprice_freqtrade_will_not_cancel_keeps_the_partly_filled_trade(
     `replace_order_failed` deletes the trade, its order still working and half filled."""
     with bot_on_sim(guard=guard, strategy="ChaosMakerStrategy") as (sim, bot):
         entry = _entry_half_filled(sim, bot)
-        _reprice(sim, script, entry)
+        reprice_next_candle(sim, script, entry)
         assert loop(bot) == []
         assert entry.is_open  # Freqtrade did not cancel it
         trades = Trade.get_open_trades()

@@ -12,16 +12,12 @@ the breaker resolves the order over the next loops.
 from __future__ import annotations
 
 import pytest
-from freqtrade.persistence import Order, Trade
+from freqtrade.persistence import Trade
 
 from ghostsim import SimExchange
-from tests.conftest import GUARD_OFF, GUARD_ON, PAIR, loop, orders_of
-from tests.harness import assert_unconfirmed_entry_cancel_ends, fault_unconfirmed_cancel, sim_bot
+from tests.conftest import PAIR, loop, order_row, orders_of, reprice_next_candle
+from tests.harness import assert_unconfirmed_entry_cancel_ends, fault_unconfirmed_cancel
 from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE
-
-
-def _row(order_id: int) -> Order:
-    return Order.session.query(Order).filter(Order.order_id == str(order_id)).one()
 
 
 @pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
@@ -34,7 +30,7 @@ def test_an_entry_timeout_whose_cancel_is_unconfirmed_stalls_nothing(bot_on_sim,
         caught = loop(bot)
         if guard:
             assert caught == []  # nothing left process(): no worker sleep, the exits ran
-            assert _row(first.order_id).ft_is_open  # the order stays open for the breaker
+            assert order_row(first.order_id).ft_is_open  # the order stays open for the breaker
         # Guarded the fill is booked; Freqtrade alone took its own made-up answer and lost it.
         assert_unconfirmed_entry_cancel_ends(sim, bot, first, guard)
 
@@ -52,7 +48,7 @@ def test_an_exit_whose_cancel_is_unconfirmed_stalls_nothing(bot_on_sim, script):
         fault_unconfirmed_cancel(sim, exit_order.order_id)
         caught = loop(bot)
         assert caught == []  # handle_cancel_exit caught the guard's refusal
-        assert _row(exit_order.order_id).ft_is_open
+        assert order_row(exit_order.order_id).ft_is_open
         for _ in range(8):
             loop(bot)
             if not Trade.get_open_trades():
@@ -62,19 +58,15 @@ def test_an_exit_whose_cancel_is_unconfirmed_stalls_nothing(bot_on_sim, script):
 
 
 @pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
-def test_a_reprice_refetch_whose_fills_are_unreadable_stalls_nothing(script, guard):
+def test_a_reprice_refetch_whose_fills_are_unreadable_stalls_nothing(bot_on_sim, script, guard):
     """OKX answers a cancel with the order id only, so the order is fetched again: first it
     still shows open (the view lags the cancel), then Freqtrade's own re-fetch (the re-price
     path, 0.5 s later) shows it cancelled while the trade list cannot be read. Freqtrade's
     `handle_cancel_enter` catches nothing around that re-fetch: the guard's `TemporaryError`
     ("fills unreadable") used to leave `process()` (no exits that loop, the worker's 30 s)."""
-    config = {
-        "ghost_guard": dict((GUARD_ON if guard else GUARD_OFF)["ghost_guard"]),
-        "exchange": {"pair_whitelist": [PAIR]},
-        "stake_amount": CHAOS_STAKE,
-    }
-    sim = SimExchange(symbols=(PAIR,), venue="okx")
-    with sim_bot(sim=sim, strategy="ChaosMakerStrategy", extra_config=config) as (_, bot):
+    okx = SimExchange(symbols=(PAIR,), venue="okx")
+    stake = {"stake_amount": CHAOS_STAKE}
+    with bot_on_sim(guard, "ChaosMakerStrategy", stake, sim=okx) as (sim, bot):
         loop(bot)
         [first] = orders_of(sim, reduce_only=False)
         real_handle = sim.handle
@@ -92,9 +84,7 @@ def test_a_reprice_refetch_whose_fills_are_unreadable_stalls_nothing(script, gua
             return real_handle(method, path, *args, **kwargs)
 
         sim.handle = lagging_then_unreadable  # type: ignore[method-assign]
-        script["reprice"] = True
-        sim.age_order(first.order_id, 70)
-        sim.set_price(PAIR, sim.price(PAIR) + 2 * sim.spec(PAIR).tick)
+        reprice_next_candle(sim, script, first)
         caught = loop(bot)
         assert first.status == "CANCELED" and seen["fetches"] >= 2
         if guard:
