@@ -11,8 +11,8 @@ of the class line: ``class X(GhostGuardMixin, IStrategy):`` plus the import.
    every callback, the same implementer for ``strategy_safe_wrapper``, the same settings, the
    same hyperoptable parameters.
 2. Each guarded strategy runs a real dry-run bot on the simulator with the guard installed, and
-   a live bot on the simulator keeps going when a cancel is never confirmed (the plain template
-   loses the fill there).
+   a live bot on the simulator keeps going when a cancel is never confirmed, and keeps a fill it
+   booked when a stale cancel answer denies it (the plain template loses the fill both times).
 3. Backtesting plain and guarded on the same generated candles gives the same trades.
 """
 
@@ -34,7 +34,7 @@ import pytest
 from freqtrade.configuration import Configuration
 from freqtrade.enums import RunMode
 from freqtrade.optimize.backtesting import Backtesting
-from freqtrade.persistence import Order
+from freqtrade.persistence import Order, Trade
 from freqtrade.resolvers import strategy_resolver
 from freqtrade.resolvers.strategy_resolver import StrategyResolver, check_override
 from freqtrade.strategy import IStrategy
@@ -43,6 +43,7 @@ from freqtrade.strategy.hyper import detect_all_parameters
 from ghostguard import GhostGuardMixin
 from ghostguard.guard import GhostGuard
 from ghostsim import SimExchange, route_ccxt_to
+from tests.conftest import hide_trades, order_row
 from tests.foreign.candles import write_futures_data
 from tests.foreign.generate import ForeignStrategy, write_strategies
 from tests.harness import (
@@ -372,6 +373,42 @@ def test_a_live_bot_keeps_going_when_a_cancel_is_unconfirmed(foreign, key, guard
         if guarded:
             assert caught == []
         assert_unconfirmed_entry_cancel_ends(sim, bot, first, guarded)
+
+
+@pytest.mark.parametrize("guarded", [True, False], ids=["guarded", "plain"])
+@pytest.mark.parametrize("key", KEYS)
+def test_a_live_bot_keeps_a_booked_fill_a_stale_cancel_denies(foreign, key, guarded) -> None:
+    """Live on the simulator: the template's forced entry fills half and Freqtrade books it;
+    then the exchange cancels the rest, its status answers "cancelled, filled 0" and the trade
+    list does not list the fill yet. Guarded, the trade keeps the half fill; the plain template
+    takes the answer, drops the trade and leaves the half fill in no trade."""
+    strategy = foreign[key]
+    config: dict[str, Any] = {"exchange": {"pair_whitelist": [PAIR]}}
+    if guarded:
+        config["ghost_guard"] = {}
+    with sim_bot(
+        strategy=strategy.class_name,
+        strategy_path=strategy.strategy_dir(guarded),
+        extra_config=config,
+    ) as (sim, bot):
+        assert bot.execute_entry(PAIR, 100.0), "a live entry through the template"
+        [first] = sim.open_orders(PAIR)
+        sim.advance(1.0)
+        sim.fill_order(first.order_id, first.orig_qty / 2)
+        run_loop(bot)
+        assert order_row(first.order_id).filled == pytest.approx(first.orig_qty / 2)
+        sim.advance(1.0)
+        hide_trades(sim, first.order_id)
+        sim.cancel_on_exchange(first.order_id)
+        sim.fault_stale_status(first.order_id, "CANCELED")
+        assert run_loop(bot) == []
+        holding = [t for t in Trade.get_open_trades()
+                   if any(o.order_id == str(first.order_id) for o in t.orders)]
+        if guarded:
+            [trade] = holding
+            assert trade.amount == pytest.approx(first.orig_qty / 2) == sim.position(PAIR)
+        else:
+            assert holding == []
 
 
 # --- 3. backtesting: the same trades ----------------------------------------------------------
