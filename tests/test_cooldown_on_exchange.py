@@ -43,9 +43,9 @@ def test_a_slow_create_does_not_shorten_the_cooldown_the_exchange_sees(
         loop(bot)
         assert len(_entries(sim)) == 1
         sim.fault_slow_creates([0.6])  # the first replacement arrives 0.6 s after it left
+        sent_at = sim.now_ms + 1000  # the loop after the next second
         _expire_and_loop(sim, bot, 1.0)
         first = _entries(sim)[1]
-        sent_at = sim.now_ms - 600
         assert first.time == sent_at + 600  # stamped on arrival, 0.6 s after sending
         # 1.0 s after the first was approved and sent, 0.4 s after the exchange received it.
         _expire_and_loop(sim, bot, 0.4)
