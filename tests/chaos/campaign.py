@@ -16,7 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tests.chaos.schedule import KINDS, Schedule, generate
@@ -104,7 +104,8 @@ def shrink(
     def with_events(events: list[dict[str, Any]], steps: int | None = None) -> Schedule:
         steps = best.steps if steps is None else steps
         kept = [e for e in events if e["step"] < steps]
-        return Schedule(best.seed, steps, best.start_signal, best.advance_s[:steps], kept)
+        # The run settings (venue, stop-loss, dry-run, ...) stay the schedule's own.
+        return replace(best, steps=steps, advance_s=best.advance_s[:steps], events=kept)
 
     # 1. cut the steps after the one where the invariant first failed (a/d fail mid-run).
     first = best_result.first_step.get(invariant)
@@ -133,7 +134,7 @@ def shrink(
         if not any(e["step"] == step for e in best.events):
             events = [dict(e, step=e["step"] - 1) if e["step"] > step else e for e in best.events]
             adv = best.advance_s[:step] + best.advance_s[step + 1 :]
-            candidate = Schedule(best.seed, best.steps - 1, best.start_signal, adv, events)
+            candidate = replace(best, steps=best.steps - 1, advance_s=adv, events=events)
             result = fails(candidate)
             if result is not None:
                 best, best_result = candidate, result

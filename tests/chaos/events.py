@@ -10,6 +10,11 @@ from freqtrade.persistence import Trade
 from tests.strategies.ScriptedMakerStrategy import SCRIPT
 
 
+EXIT_KINDS = frozenset(
+    {"resting_dca", "stop_trigger", "trades_outage", "transient_read", "store_fail"}
+)
+
+
 def _signal(script: dict[str, Any], to: str) -> None:
     script.update(enter_long=0, enter_short=0, exit_long=0, exit_short=0)
     if to == "long":
@@ -243,6 +248,13 @@ class EventsMixin:
             sim.fault_lagging_trades(event["seconds"])
             self.later.append((self.step + event["for_steps"], "trades_lag"))
             text = f"lagging_trades {event['seconds']}s for {event['for_steps']} steps"
+        elif kind in EXIT_KINDS:
+            note = self.apply_exit_event(event)  # type: ignore[attr-defined]
+            if note is None:
+                self.result.skipped[kind] += 1
+                self.note(f"{kind}: nothing to act on (skipped)")
+                return
+            text = note
         elif kind == "race_fill":
             self.triggers.append({**event, "seen": 0, "fired": False})
             text = f"race_fill armed on {event['method']} {event['path']} #{event['nth']}"
@@ -329,6 +341,8 @@ class EventsMixin:
                 self.hidden_trades = set()
             elif action == "reprice_restore":
                 SCRIPT["reprice"] = self.reprice
+            else:
+                self.undo_exit_fault(action)  # type: ignore[attr-defined]
         self.later = keep
 
     RAPID_ADVANCE_S = 0.5  # sim seconds between the loops of rapid cancellations

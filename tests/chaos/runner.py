@@ -34,6 +34,10 @@ Invariants (``INVARIANTS``):
   j  no booked fill is lost: an Order row's `filled` never falls, nor does the row go, while
      the exchange still shows at least that much filled (a stale "cancelled, filled 0" taken
      over a fill the database held drops the trade and leaves a position with no stop-loss).
+  k  no stop-loss later than Freqtrade alone (guard on): from the loop in which the price has
+     carried an exchange position through its stop-loss, an order reducing it reaches the
+     exchange in no more loops than in the guard-off twin of the same schedule
+     (``tests.chaos.exits``; the twin runs only when the guard-on stop was not immediate).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ import ghostguard.venue as ghostguard_venue
 import tests.harness as harness
 from ghostsim import SimExchange, install, uninstall
 from tests.chaos.events import EventsMixin, SimulatedCrash, _signal
+from tests.chaos.exits import ExitsMixin, late_stops
 from tests.chaos.invariants import InvariantsMixin
 from tests.chaos.schedule import Schedule
 from tests.harness import close_bot, make_bot
@@ -91,6 +96,7 @@ INVARIANTS: dict[str, str] = {
     "h": "check requests while only network-free blocks repeat",
     "i": "ghost replacements reached the exchange less than the cooldown apart",
     "j": "a fill the database booked was lost (row lowered, exchange fill unchanged)",
+    "k": "a stop-loss reached the exchange later than with the guard off",
 }
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}
@@ -121,6 +127,8 @@ class Result:
     skipped: Counter[str] = field(default_factory=Counter)
     loops: int = 0
     seconds: float = 0.0
+    # invariant (k): "pair@step" -> loops until an exit reached the exchange (None: never)
+    stops: dict[str, int | None] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
 
     @property
@@ -142,7 +150,7 @@ class _Capture(logging.Handler):
         self.sink.append(record)
 
 
-class _Run(EventsMixin, InvariantsMixin):
+class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
     """State of one schedule run."""
 
     def __init__(self, schedule: Schedule, guard: bool, keep_log: bool) -> None:
@@ -182,6 +190,7 @@ class _Run(EventsMixin, InvariantsMixin):
         self.later: list[tuple[int, str]] = []  # (step, action) to undo a fault later
         self.rapid_until = -1  # rapid cancellations before each loop until this step
         self.handler = _Capture(self.records)
+        self._init_exits()
         real_handle = self.sim.handle
 
         def handle(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
@@ -201,6 +210,7 @@ class _Run(EventsMixin, InvariantsMixin):
                 body = [t for t in body if int(t.get("orderId", 0)) not in self.hidden_trades]
             if self.unindexed:
                 status, body = self._unindexed_answer(method, path, args, status, body)
+            self.exits_request_hook(method, path)
             return status, body
 
         self.sim.handle = handle  # type: ignore[method-assign]
@@ -250,6 +260,8 @@ class _Run(EventsMixin, InvariantsMixin):
             "max_open_trades": len(self.pairs),
             "stake_amount": STAKE,
         }
+        if self.schedule.stoploss is not None:
+            self.config["stoploss"] = self.schedule.stoploss
         if self.schedule.stoploss_on_exchange:
             self.config["order_types"] = {**ORDER_TYPES, "stoploss_on_exchange": True}
             self.result.applied["stoploss_on_exchange"] += 1
@@ -316,6 +328,8 @@ class _Run(EventsMixin, InvariantsMixin):
         guard = self._guard_obj()
         stats_before = dict(guard.stats) if guard is not None else {}
         requests_before = self.guard_thread_requests
+        sim_requests_before = len(self.sim.requests)
+        stop_due = self.stop_before_loop(self.result.loops)
         try:
             caught = harness.run_loop(self.bot, 1)
             if self.guard:
@@ -326,6 +340,7 @@ class _Run(EventsMixin, InvariantsMixin):
         except Exception as error:  # noqa: BLE001 - invariant d
             tb = traceback.format_exception(type(error), error, error.__traceback__)
             self.violation("d", f"process() raised {error!r}\n" + "".join(tb[-6:]))
+        self.stop_after_loop(self.result.loops, stop_due, sim_requests_before)
         self.check_position()
         self.check_booked_fills()
         self.check_forced_exit()
@@ -338,6 +353,9 @@ class _Run(EventsMixin, InvariantsMixin):
         self.step = self.schedule.steps
         self.note("settle: faults cleared, re-pricing off")
         self.sim.clear_faults()
+        self.fail_after_cancel = False
+        if self.guard:
+            self._store_triggers(False)
         self.triggers.clear()
         self.later = [(self.step, a) for _, a in self.later]
         self._undo_later()
@@ -381,6 +399,7 @@ class _Run(EventsMixin, InvariantsMixin):
                 self._undo_later()
             self.settle()
             self.check_logs()
+            self.result.stops = self.stop_latencies()
             if self.guard:
                 self.check_cooldown_on_exchange()
         except Exception as error:  # noqa: BLE001 - a runner crash is reported, not hidden
@@ -430,7 +449,17 @@ class _Run(EventsMixin, InvariantsMixin):
 
 
 def run_schedule(schedule: Schedule, guard: bool, keep_log: bool = False) -> Result:
-    return _Run(schedule, guard, keep_log).run()
+    result = _Run(schedule, guard, keep_log).run()
+    if guard and any(latency != 0 for latency in result.stops.values()):
+        # Invariant (k): a stop-loss that did not go out at once is compared with the guard-off
+        # twin of the same schedule (run only then).
+        twin = _Run(schedule, False, False).run()
+        for text in late_stops(result.stops, twin.stops):
+            result.violations.setdefault("k", []).append(text)
+            result.first_step.setdefault("k", int(text.split("@", 1)[1].split(":", 1)[0]))
+        if result.violations.get("k") and not result.log:
+            result.log = _Run(schedule, guard, True).run().log  # the same run, with its log
+    return result
 
 
 __all__ = ["INVARIANTS", "PAIR", "SECOND_PAIR", "Result", "SimulatedCrash", "run_schedule"]

@@ -66,6 +66,17 @@ KINDS: dict[str, str] = {
     "with rapid cancellations (the newest open order expired before each of N loops 0.5 s "
     "apart)",
     "lagging_trades": "the trade list shows a fill only N sim seconds after it happened",
+    # Drawn from a seventh stream of the seed (add_exit_faults): the schedule runs with a 2 %
+    # stop-loss, and the price falls (long) or rises (short) through it.
+    "stop_trigger": "the price moves 3..8 % against the open position, through the 2 % "
+    "stop-loss (optionally after the newest open entry half filled and expired, or went "
+    "missing: not found on query and on cancel)",
+    "resting_dca": "DCA switched on the step before the stop triggers (an entry may rest)",
+    "trades_outage": "every trade-list read answers 503 for N steps (or until the schedule "
+    "settles); order, position and open-order reads stay up",
+    "transient_read": "one 503 on one read (order status, position, open orders, trade list), "
+    "or on the first order re-fetch after the next cancel",
+    "store_fail": "every write to the guard's own store fails (SQLite error) for N steps",
 }
 EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
 CORRECTNESS_KINDS = ("force_exit", "restart_unassigned_fee")
@@ -123,6 +134,7 @@ class Schedule:
     stoploss_on_exchange: bool = False
     second_pair: bool = False  # a second pair trades at the same time (fourth stream)
     venue: str = "binance"  # the simulator's venue (fifth stream, with VENUE_SET "all")
+    stoploss: float | None = None  # the strategy's stop-loss for this run (seventh stream)
 
     @property
     def needs_file_db(self) -> bool:
@@ -142,6 +154,7 @@ class Schedule:
                 "stoploss_on_exchange": self.stoploss_on_exchange,
                 "second_pair": self.second_pair,
                 "venue": self.venue,
+                "stoploss": self.stoploss,
             },
             separators=(",", ":"),
         )
@@ -160,6 +173,7 @@ class Schedule:
             stoploss_on_exchange=bool(data.get("stoploss_on_exchange", False)),
             second_pair=bool(data.get("second_pair", False)),
             venue=str(data.get("venue", "binance")),
+            stoploss=data.get("stoploss"),
         )
 
     def advance_after(self, step: int) -> float:
@@ -171,7 +185,8 @@ class Schedule:
         lines = [f"seed={self.seed} steps={self.steps} start_signal={self.start_signal}"
                  f" position_check={self.position_check} dry_run={self.dry_run}"
                  f" stoploss_on_exchange={self.stoploss_on_exchange}"
-                 f" second_pair={self.second_pair} venue={self.venue}"]
+                 f" second_pair={self.second_pair} venue={self.venue}"
+                 f" stoploss={self.stoploss}"]
         for event in sorted(self.events, key=lambda e: e["step"]):
             params = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("step", "kind"))
             lines.append(f"  step {event['step']:>2}: {event['kind']} {params}".rstrip())
@@ -334,6 +349,56 @@ def add_latency_faults(schedule: Schedule) -> Schedule:
     return schedule
 
 
+STOPLOSS = -0.02  # the seventh stream's stop-loss (the strategy's own is -0.99: never)
+TRANSIENT_READS = (
+    ("GET", "/fapi/v1/order"),
+    ("GET", "/fapi/v3/positionRisk"),
+    ("GET", "/fapi/v1/openOrders"),
+    ("GET", "/fapi/v1/userTrades"),
+)
+
+
+def add_exit_faults(schedule: Schedule) -> Schedule:
+    """Draw the exits' faults from a seventh stream of the seed (every earlier draw
+    unchanged): a stop-loss the price crosses, the trade list down, one transient error on one
+    read, the guard's store failing. Invariant (k) compares the stop-loss with the guard-off
+    twin's."""
+    rng = random.Random(f"ghostguard-exits-{schedule.seed}")
+    last = max(1, schedule.steps - 1)
+    if rng.random() < 0.45:
+        schedule.stoploss = STOPLOSS
+        step = rng.randint(min(2, last), last)
+        if rng.random() < 0.35:
+            schedule.events.append({"step": step - 1, "kind": "resting_dca"})
+        schedule.events.append({
+            "step": step, "kind": "stop_trigger", "move": rng.choice([0.03, 0.05, 0.08]),
+            "prelude": rng.choice(["none", "none", "partial_expire", "missing_entry"]),
+        })
+        if rng.random() < 0.5:
+            outage = rng.choice([1, 2, 4, None])
+            schedule.events.append({
+                "step": max(0, step - rng.randint(0, 2)), "kind": "trades_outage",
+                "for_steps": outage,
+            })
+    elif rng.random() < 0.2:
+        schedule.events.append({
+            "step": rng.randrange(schedule.steps), "kind": "trades_outage",
+            "for_steps": rng.choice([1, 2, 4, None]),
+        })
+    if rng.random() < 0.3:
+        method, path = rng.choice(TRANSIENT_READS)
+        schedule.events.append({
+            "step": rng.randrange(schedule.steps), "kind": "transient_read",
+            "method": method, "path": path, "after_cancel": rng.random() < 0.5,
+        })
+    if rng.random() < 0.15:
+        schedule.events.append({
+            "step": rng.randrange(schedule.steps), "kind": "store_fail",
+            "for_steps": rng.randint(1, 4),
+        })
+    return schedule
+
+
 def generate(seed: int, extended: bool = True) -> Schedule:
     """The schedule of one seed: 4..28 steps, 0..3 events before each (``extended``: plus the
     newer faults of ``extend``; with FAULT_SET "new", only those faults)."""
@@ -342,9 +407,9 @@ def generate(seed: int, extended: bool = True) -> Schedule:
         base.events = [e for e in base.events if e["kind"] in TRADING_KINDS]
     if not extended:
         return base
-    return add_latency_faults(
+    return add_exit_faults(add_latency_faults(
         add_venue(add_concurrency_faults(add_correctness_faults(extend(base))))
-    )
+    ))
 
 
 def generate_base(seed: int) -> Schedule:
@@ -378,6 +443,7 @@ __all__ = [
     "KINDS",
     "Schedule",
     "add_correctness_faults",
+    "add_exit_faults",
     "extend",
     "generate",
     "generate_base",
