@@ -6,9 +6,10 @@ after the newest open entry half filled and expired, or went missing), DCA switc
 before it, the trade list down for a while, one transient 503 on one read (the order re-fetch
 after a cancel in particular), and the guard's own store failing every write.
 
-Invariant (k): from the first loop in which the exchange holds a position of a traded pair that
-the price has carried through the 2 % stop-loss (measured from the position's entry price on
-the exchange, the price Freqtrade's own stop is computed from), count the loops until an order
+Invariant (k): from the first loop in which the exchange holds a position of a traded pair, held
+by an open trade of the bot in that direction, that the price has carried through the 2 %
+stop-loss (measured from the position's entry price on the exchange, the price Freqtrade's own
+stop is computed from, whatever amount the trade has booked), count the loops until an order
 reducing that position reaches the exchange (or the position is gone). With the guard on, that
 count may not exceed the guard-off twin's for the stop that began at the same step (a twin with
 no such stop at that step counts as 0 loops: Freqtrade alone sends it at once).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from freqtrade.persistence import Trade
 from sqlalchemy import text
 
 from tests.strategies.ScriptedMakerStrategy import SCRIPT
@@ -159,7 +161,9 @@ class ExitsMixin:
     # ------------------------------------------------------------------ invariant (k)
 
     def stop_due(self) -> list[str]:
-        """Pairs whose exchange position the price has carried through the stop-loss."""
+        """Pairs whose exchange position, held by an open trade of the bot in the same
+        direction, the price has carried through the stop-loss. (A position no trade holds is
+        invariant (c)'s: no stop-loss can watch it.)"""
         stoploss = self.schedule.stoploss
         if stoploss is None or self.schedule.dry_run:
             return []
@@ -168,6 +172,9 @@ class ExitsMixin:
             spec = self.sim.spec(pair)
             position = self.sim.position(pair)
             if abs(position) < spec.min_qty:
+                continue
+            trades = Trade.get_trades_proxy(pair=pair, is_open=True)
+            if not any(t.is_short == (position < 0) for t in trades):
                 continue
             entry = self.sim.positions[spec.id].entry_price
             price = self.sim.price(pair)
