@@ -20,17 +20,20 @@ from urllib.parse import urlencode
 from ghostsim.account import AccountMixin
 from ghostsim.algo import AlgoMixin
 from ghostsim.book import OPEN_STATUSES, Position, SimOrder, SimTrade
+from ghostsim.controls import ControlsMixin
 from ghostsim.errors import (
     FUNDING_INTERVAL_MS,
     MSG_POST_ONLY,
     BinanceError,
 )
-from ghostsim.faultapi import MSG_418, FaultApiMixin
-from ghostsim.faults import Faults, LostResponse
+from ghostsim.faultapi import GATEWAY_PAGES, MSG_418, FaultApiMixin
+from ghostsim.faults import Faults, GatewayAnswer, LostResponse
 from ghostsim.market import DEFAULT_START_PRICES, PricePath, SymbolSpec, make_spec, market_id
 from ghostsim.marketdata import MarketDataMixin
 from ghostsim.matching import MatchingMixin
 from ghostsim.orders import OrdersMixin
+from ghostsim.ratelimits import RateLimiter
+from ghostsim.readings import ClientIdReuse, ExecutionsByOrder, Readings, ReduceOnlyOversize
 from ghostsim.rules import check_timestamp
 from ghostsim.views import ViewsMixin
 
@@ -39,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 Json = Any
 Answer = tuple[int, Json]
+HttpAnswer = tuple[int, Json, dict[str, str]]
 PostOnlyMode = Literal["reject", "expire"]
 
 
@@ -57,8 +61,8 @@ Handler = Callable[[dict[str, str]], Json]
 
 
 class SimExchange(
-    FaultApiMixin, OrdersMixin, AlgoMixin, AccountMixin, MarketDataMixin, MatchingMixin,
-    ViewsMixin,
+    ControlsMixin, FaultApiMixin, OrdersMixin, AlgoMixin, AccountMixin, MarketDataMixin,
+    MatchingMixin, ViewsMixin,
 ):
     """Simulated Binance USD-M futures exchange (one-way mode, USDT margined)."""
 
@@ -81,6 +85,11 @@ class SimExchange(
         touch_fill_qty: float | None = None,
         check_recv_window: bool = False,
         venue: str = "binance",
+        venue_ids: bool = False,
+        enforce_rate_limits: bool = False,
+        reduce_only_oversize: ReduceOnlyOversize = "refuse",
+        executions_by_order: ExecutionsByOrder = "all",
+        client_id_reuse: ClientIdReuse = "open",
     ) -> None:
         self.now_ms: int = int(time.time() * 1000) if start_time_ms is None else start_time_ms
         self.seed = seed
@@ -120,6 +129,16 @@ class SimExchange(
         # default because the sim clock runs ahead of the bot's wall clock (sim.advance).
         self.check_recv_window = check_recv_window
         self._lock = threading.RLock()
+        # The undocumented rules' readings (ghostsim.readings); defaults are the old answers.
+        self.readings = Readings()
+        self.readings.reduce_only_oversize = reduce_only_oversize
+        self.readings.executions_by_order = executions_by_order
+        self.readings.client_id_reuse = client_id_reuse
+        # The venue's request budget, counted always, enforced on request (ghostsim.ratelimits).
+        self.rate = RateLimiter(venue, lambda: self.now_ms, enforced=enforce_rate_limits)
+        # Venue-shaped order ids in the face (Bybit UUIDs, OKX long numeric ordIds); the engine
+        # and its helpers keep integers and accept either (ghostsim.venues.ids).
+        self.venue_ids = venue_ids
         self._routes: dict[tuple[str, str], tuple[Handler, bool]] = self._build_routes()
         # The REST dialect the exchange answers in (ghostsim.venues): None is Binance USD-M,
         # the engine's own. A face translates its venue's requests onto the engine's routes
@@ -142,9 +161,6 @@ class SimExchange(
     @property
     def trades(self) -> list[SimTrade]:
         return list(self._trades)
-
-    def order(self, order_id: int | str) -> SimOrder:
-        return self._orders[int(order_id)]
 
     def open_orders(self, symbol: str | None = None) -> list[SimOrder]:
         sid = self.spec(symbol).id if symbol else None
@@ -178,83 +194,6 @@ class SimExchange(
     def reset_requests(self) -> None:
         self.requests.clear()
 
-    # ------------------------------------------------------------------ deterministic controls
-
-    def advance(self, seconds: float) -> None:
-        """Move the sim clock forward (never backward)."""
-        with self._lock:
-            self.now_ms += max(0, int(seconds * 1000))
-
-    def set_time(self, time_ms: int) -> None:
-        with self._lock:
-            self.now_ms = max(self.now_ms, int(time_ms))
-
-    def set_price(self, symbol: str, price: float) -> None:
-        """Move the book; resting limit orders whose price is reached fill fully at their price."""
-        with self._lock:
-            spec = self.spec(symbol)
-            self.paths[spec.id].set(self.now_ms, spec.round_price(price))
-            self._log("price", spec.id, price=spec.round_price(price))
-            price = spec.round_price(price)
-            for order in sorted(self.open_orders(spec.id), key=lambda o: o.order_id):
-                if order.order_id in self.held or not order.is_open:
-                    continue
-                if order.type == "LIMIT" and self._reached(order, price):
-                    qty = order.remaining
-                    if self.touch_fill_qty is not None and price == order.price:
-                        qty = min(qty, self.touch_fill_qty)  # touched, not traded through
-                    self._fill(order, qty, order.price, maker=True)
-            self._trigger_algo(spec)
-
-    def fill_order(self, order_id: int | str, qty: float | None = None) -> SimOrder:
-        """Fill an open order fully or partially at its own price (as maker)."""
-        with self._lock:
-            order = self.order(order_id)
-            if not order.is_open:
-                raise ValueError(f"order {order_id} is {order.status}")
-            amount = order.remaining if qty is None else min(qty, order.remaining)
-            self._fill(order, amount, order.price, maker=True)
-            return order
-
-    def hold_order(self, order_id: int | str) -> None:
-        """The price path never fills this order (it rests until closed some other way)."""
-        self.held.add(int(order_id))
-
-    def place_order(
-        self,
-        symbol: str,
-        side: str,
-        qty: float,
-        price: float,
-        *,
-        reduce_only: bool = False,
-        client_order_id: str | None = None,
-    ) -> SimOrder:
-        """Place a resting GTC limit order directly (one the bot does not know about)."""
-        with self._lock:
-            spec = self.spec(symbol)
-            params = {"symbol": spec.id, "side": side.upper(), "type": "LIMIT",
-                      "timeInForce": "GTC", "quantity": spec.fmt_qty(qty),
-                      "price": spec.fmt_price(spec.round_price(price)),
-                      "reduceOnly": str(reduce_only).lower()}
-            if client_order_id:
-                params["newClientOrderId"] = client_order_id
-            answer = self._create_order(params)
-            return self.order(answer["orderId"])
-
-    def expire_order(self, order_id: int | str) -> SimOrder:
-        return self._close_order(order_id, "EXPIRED")
-
-    def cancel_on_exchange(self, order_id: int | str) -> SimOrder:
-        return self._close_order(order_id, "CANCELED")
-
-    def age_order(self, order_id: int | str, seconds: float) -> SimOrder:
-        """Make an order look older (shift its creation time back)."""
-        with self._lock:
-            order = self.order(order_id)
-            order.time -= int(seconds * 1000)
-            return order
-
     # ------------------------------------------------------------------ fault injection
 
     def handle(
@@ -282,6 +221,13 @@ class SimExchange(
             except LostResponse:
                 self.requests.append(RequestRecord(method, path, clean, self.now_ms, 408))
                 raise
+            gateway = self.faults.take_gateway(method, path)  # fault_gateway_error
+            if gateway is not None:
+                self.requests.append(RequestRecord(method, path, clean, self.now_ms,
+                                                   gateway.status))
+                self._log("gateway_error", str(params.get("symbol", "")), http=gateway.status,
+                          path=path, answered=status)
+                raise GatewayAnswer(gateway.status, GATEWAY_PAGES[gateway.status])
             self.requests.append(RequestRecord(method, path, clean, self.now_ms, status))
             return status, body
 
@@ -290,12 +236,28 @@ class SimExchange(
     ) -> Answer:
         """One HTTP request as it arrives (URL with query, headers, body) in the venue's
         dialect: the face's answer, or the engine's own for Binance USD-M."""
-        if self.face is not None:
-            return self.face.handle_http(method, url, headers, body)
-        from ghostsim.transport import _split_request
+        status, payload, _ = self.handle_http_headers(method, url, headers, body)
+        return status, payload
 
-        path, params, signed = _split_request(url, body)
-        return self.handle(method, path, params, headers, signed)
+    def handle_http_headers(
+        self, method: str, url: str, headers: Mapping[str, str], body: str | None
+    ) -> HttpAnswer:
+        """``handle_http`` with the response headers the venue sends (its rate-limit usage).
+        The request is counted against the venue's budget first; over budget and enforced, the
+        venue's refusal is the answer (ghostsim.ratelimits). A payload may be a
+        ``ghostsim.errors.RawBody`` (not JSON); ``GatewayAnswer`` / ``LostResponse`` propagate."""
+        with self._lock:
+            verdict = self.rate.admit(method.upper(), url, body)
+            if verdict.answer is not None:
+                return verdict.answer[0], verdict.answer[1], verdict.headers
+            if self.face is not None:
+                status, payload = self.face.handle_http(method, url, headers, body)
+                return status, payload, verdict.headers
+            from ghostsim.transport import _split_request
+
+            path, params, signed = _split_request(url, body)
+            status, payload = self.handle(method, path, params, headers, signed)
+            return status, payload, verdict.headers
 
     def _dispatch(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -14,6 +15,15 @@ MSG_POST_ONLY = (
     "Due to the order could not be executed as maker, the Post Only order will be rejected. "
     "The order will not be recorded in the order book."
 )
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """An answer whose body is not JSON (a gateway's HTML page, a plain-text refusal): the
+    transport and the server send ``text`` as it is, with ``content_type``."""
+
+    text: str
+    content_type: str = "text/html"
 
 
 class BinanceError(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ghostsim.faults import FailRule, Faults, NotFoundRule
+from ghostsim.faults import FailRule, Faults, GatewayRule, NotFoundRule
 from ghostsim.views import VIEWS
 
 
@@ -26,16 +26,29 @@ UNKNOWN_OUTCOMES: dict[str, tuple[int, int, str]] = {
 # -1003 TOO_MANY_REQUESTS.
 MSG_429 = ("Too many requests; current limit is 2400 requests per minute. Please use the "
            "websocket for live updates to avoid polling the API.")
+# A gateway in front of the venue (a load balancer / CDN) answering for a venue that did the
+# work: a bare HTML error page, not the venue's JSON. ccxt 4.5.90: no JSON, so no venue code;
+# ``handle_http_status_code`` maps 502 to ExchangeNotAvailable and 504 to RequestTimeout (its
+# ``httpExceptions``), both NetworkErrors, which Freqtrade turns into TemporaryError.
+GATEWAY_PAGES: dict[int, str] = {
+    status: (f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+             f"<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n")
+    for status, reason in ((502, "Bad Gateway"), (503, "Service Temporarily Unavailable"),
+                           (504, "Gateway Time-out"))
+}
 MSG_418 = ("Way too many requests; IP(127.0.0.1) banned until {until}. Please use the websocket "
            "for live updates to avoid bans.")
 
 
 class FaultApiMixin:
-    """Scriptable faults; each consumes itself or lasts until ``clear_faults``."""
+    """Scriptable faults; each consumes itself or lasts until ``clear_faults``.
+
+    Every ``order_id`` may be the engine's id or, with ``SimExchange(venue_ids=True)``, the id
+    the venue face shows (``sim.engine_order_id``)."""
 
     def fault_stale_status(self, order_id: int | str, status: str = "CANCELED") -> None:
         """GET of that order answers ``status`` with executedQty 0 until cleared."""
-        self.faults.stale_status[int(order_id)] = status
+        self.faults.stale_status[self.engine_order_id(order_id)] = status
 
     def fault_not_found(
         self, order_id: int | str, count: int | None = 1, *, on_cancel: bool = False
@@ -44,15 +57,67 @@ class FaultApiMixin:
 
         With ``on_cancel`` DELETEs answer -2011 too (and consume the count).
         """
-        self.faults.not_found[int(order_id)] = NotFoundRule(count, on_cancel)
+        self.faults.not_found[self.engine_order_id(order_id)] = NotFoundRule(count, on_cancel)
 
     def fault_fill_during_cancel(self, order_id: int | str) -> None:
         """A DELETE of that order fills it first, then answers -2011 'Unknown order sent.'."""
-        self.faults.fill_during_cancel.add(int(order_id))
+        self.faults.fill_during_cancel.add(self.engine_order_id(order_id))
+
+    def fault_cancel_ack_then_fill(self, order_id: int | str, fraction: float = 1.0) -> None:
+        """The next cancel of that order is ACKNOWLEDGED although the order lost the race: it
+        fills ``fraction`` of its remaining quantity (at its own price, as maker, trades listed)
+        just before the cancel reaches it; the rest (if any) is cancelled. The cancel answers
+        success -- Binance USD-M: HTTP 200 with the order as the cancel saw it (CANCELED, the
+        executed quantity before the fill); Bybit: retCode 0 with the orderId; OKX: sCode "0";
+        Binance spot: the CANCELED answer -- and every later read shows the fill: FILLED
+        (fraction 1) or CANCELED with executed quantity (Bybit ``PartiallyFilledCanceled``,
+        OKX ``canceled`` with ``accFillSz``).
+
+        Sources: Bybit order/create-order "This request is asynchronous"; order/order-list:
+        "the data returned from this endpoint may delay" (creation and cancellation are
+        asynchronous); OKX Cancel order: "Cancel order returns with sCode equal to 0. It is not
+        strictly considered that the order has been canceled. It only means that your
+        cancellation request has been accepted by the system server. The result of the
+        cancellation is subject to the state pushed by the order channel or the get order
+        state."; Freqtrade #9128 "Ghost position on entry order replacement" (Bybit). Binance's
+        cancel is synchronous by its docs; its answer here is the route the faces share."""
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], not {fraction}")
+        self.faults.cancel_ack_fill[self.engine_order_id(order_id)] = float(fraction)
+
+    def fault_service_restart(self) -> bool:
+        """The venue restarts its order service. Bybit: realtime (GET /v5/order/realtime) no
+        longer finds any order closed before now, history still does (order/open-order: "If the
+        Bybit service is restarted due to an update, this part of the data will be cleared";
+        "After a server release or restart, filled, cancelled, and rejected orders of Unified
+        account should only be queried through order history."; Freqtrade #8175, filled orders
+        "can disappear"). Binance USD-M, Binance spot and OKX document no read that forgets
+        orders on a restart: a no-op there. True when the venue modelled it."""
+        restart = getattr(self.face, "service_restart", None)
+        if restart is None:
+            return False
+        with self._lock:
+            restart()
+        return True
+
+    def fault_gateway_error(
+        self, count: int = 1, status: int = 502, *, method: str | None = "POST",
+        path: str | None = "/fapi/v1/order",
+    ) -> None:
+        """The next ``count`` matching requests (by default: creates, on every venue, keyed by
+        the engine's route) are SERVED -- the order is placed -- and then answered by a gateway
+        in front of the venue: HTTP ``status`` (502, 503 or 504) with a bare HTML page, no JSON.
+        ``method`` / ``path`` None match any request (e.g. ``method="DELETE"``: a cancel that
+        took effect). Source: what a load balancer or CDN answers when the venue behind it is
+        slow or restarting; ccxt's ``httpExceptions`` (502 ExchangeNotAvailable, 504
+        RequestTimeout) exist for exactly these non-JSON answers."""
+        if status not in GATEWAY_PAGES:
+            raise ValueError(f"status is one of {sorted(GATEWAY_PAGES)}, not {status}")
+        self.faults.gateway_rules.append(GatewayRule(method, path, count, status))
 
     def fault_expire_on_cancel(self, order_id: int | str) -> None:
         """A DELETE of that order finds it already EXPIRED and answers -2011."""
-        self.faults.expire_on_cancel.add(int(order_id))
+        self.faults.expire_on_cancel.add(self.engine_order_id(order_id))
 
     def fault_fail(
         self,
@@ -91,8 +156,9 @@ class FaultApiMixin:
         if order_id is None:
             self.faults = Faults()
             return
-        oid = int(order_id)
+        oid = self.engine_order_id(order_id)
         self.faults.stale_status.pop(oid, None)
+        self.faults.cancel_ack_fill.pop(oid, None)
         self.faults.not_found.pop(oid, None)
         self.faults.fill_during_cancel.discard(oid)
         self.faults.expire_on_cancel.discard(oid)

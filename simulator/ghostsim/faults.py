@@ -12,6 +12,31 @@ class LostResponse(Exception):
     """
 
 
+class GatewayAnswer(LostResponse):
+    """The request took effect, then a gateway in front of the venue answered a bare HTTP error
+    page (``fault_gateway_error``) instead of the venue's JSON."""
+
+    def __init__(self, status: int, page: str) -> None:
+        super().__init__(f"HTTP {status} from the gateway")
+        self.status = status
+        self.page = page
+
+
+@dataclass
+class GatewayRule:
+    """Answer the next ``remaining`` matching requests with a gateway page (after serving them)."""
+
+    method: str | None
+    path: str | None
+    remaining: int
+    status: int
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path is None or self.path == path
+        )
+
+
 @dataclass
 class FailRule:
     """Fail the next ``remaining`` requests matching method and path."""
@@ -57,6 +82,10 @@ class Faults:
     trades_lag_ms: int = 0
     # The next creates' trips to the exchange, in sim ms: each arrives that long after it left.
     create_trip_ms: list[int] = field(default_factory=list)
+    # Orders whose cancel is acknowledged although they fill first (fault_cancel_ack_then_fill):
+    # order id -> the fraction of the remaining quantity that fills.
+    cancel_ack_fill: dict[int, float] = field(default_factory=dict)
+    gateway_rules: list[GatewayRule] = field(default_factory=list)
 
     def take_fail(self, method: str, path: str) -> FailRule | None:
         for rule in self.fail_rules:
@@ -75,6 +104,14 @@ class Faults:
             if rule.remaining <= 0:
                 del self.not_found[order_id]
         return True
+
+    def take_gateway(self, method: str, path: str) -> GatewayRule | None:
+        for rule in self.gateway_rules:
+            if rule.remaining > 0 and rule.matches(method, path):
+                rule.remaining -= 1
+                self.gateway_rules = [r for r in self.gateway_rules if r.remaining > 0]
+                return rule
+        return None
 
     def take_create_trip(self) -> int:
         return self.create_trip_ms.pop(0) if self.create_trip_ms else 0

@@ -74,15 +74,25 @@ class MatchingMixin:
             status=order.status,
             position=position.qty,
         )
-        if order.reduce_only and order.is_open and order.remaining > abs(position.qty):
+        if order.reduce_only and order.is_open and order.remaining > abs(position.qty) and (
+                self.readings.reduce_only_oversize != "trim"):
             self._set_closed(order, "EXPIRED")
         self._sweep_reduce_only(spec)
 
     def _sweep_reduce_only(self, spec: SymbolSpec) -> None:
-        """Resting reduce-only orders that can no longer reduce the position expire."""
+        """Resting reduce-only orders that can no longer reduce the position expire; one larger
+        than the position expires too, or (``readings.reduce_only_oversize == "trim"``) is
+        trimmed to it (ghostsim.readings)."""
         pos = self.positions[spec.id].qty
         for order in sorted(self.open_orders(spec.id), key=lambda o: o.order_id):
             if not order.reduce_only:
+                continue
+            if reduces(order.side, pos) and order.remaining > abs(pos) + spec.step / 2 and (
+                    self.readings.reduce_only_oversize == "trim"):
+                order.orig_qty = round(order.executed_qty + abs(pos), spec.qty_decimals)
+                order.update_time = self.now_ms
+                self._snapshot(order)
+                self._log("reduce_only_trimmed", spec.id, order_id=order.order_id, position=pos)
                 continue
             if not reduces(order.side, pos) or order.remaining > abs(pos) + spec.step / 2:
                 self._log("reduce_only_expired", spec.id, order_id=order.order_id, position=pos)

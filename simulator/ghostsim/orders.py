@@ -68,7 +68,7 @@ class OrdersMixin:
         client_id = params.get("newClientOrderId") or f"sim{self._next_order_id + 1}"
         if any(o.client_order_id == client_id for o in self.open_orders(spec.id)):
             raise BinanceError(-4116, "ClientOrderId is duplicated.")
-        self._check_reduce_only(spec, side, qty, reduce_only)
+        qty = self._check_reduce_only(spec, side, qty, reduce_only)
         ref_price = price if otype == "LIMIT" else self._taker_price(spec, side)
         if not reduce_only and qty * ref_price < spec.min_notional:
             raise BinanceError(-4164, f"Order's notional must be no smaller than "
@@ -106,13 +106,22 @@ class OrdersMixin:
 
     def _check_reduce_only(
         self, spec: SymbolSpec, side: str, qty: float, reduce_only: bool
-    ) -> None:
+    ) -> float:
+        """The quantity a reduce-only order is placed with, or -2022. Larger than the position:
+        refused, or trimmed to it under ``readings.reduce_only_oversize == "trim"``
+        (ghostsim.readings: Bybit 110017 / OKX 51112 leave it undocumented)."""
         if not reduce_only:
-            return
+            return qty
         pos = self.positions[spec.id].qty
         reduces = (pos > 0 and side == "SELL") or (pos < 0 and side == "BUY")
-        if not reduces or qty > abs(pos) + spec.step / 2:
+        if not reduces:
             raise BinanceError(-2022, "ReduceOnly Order is rejected.")
+        if qty > abs(pos) + spec.step / 2:
+            if self.readings.reduce_only_oversize != "trim":
+                raise BinanceError(-2022, "ReduceOnly Order is rejected.")
+            self._log("reduce_only_trimmed", spec.id, asked=qty, position=pos)
+            return round(abs(pos), spec.qty_decimals)
+        return qty
 
     def _match_new(self, order: SimOrder) -> None:
         spec = order.spec
@@ -173,6 +182,8 @@ class OrdersMixin:
             if order.is_open:
                 self._set_closed(order, "EXPIRED")
             raise unknown_order()
+        if order.order_id in self.faults.cancel_ack_fill and order.is_open:
+            return self._cancel_lost_the_race(order)
         if order.order_id in self.faults.fill_during_cancel:
             self.faults.fill_during_cancel.discard(order.order_id)
             if order.is_open:
@@ -182,6 +193,24 @@ class OrdersMixin:
             raise unknown_order()
         self._set_closed(order, "CANCELED")
         return order.to_binance(with_time=False)
+
+    def _cancel_lost_the_race(self, order: SimOrder) -> Json:
+        """fault_cancel_ack_then_fill: the order fills (a fraction of what is left) just before
+        the cancel reaches it, the rest is cancelled, and the cancel is acknowledged with the
+        order as the cancel saw it (CANCELED, nothing more executed)."""
+        fraction = self.faults.cancel_ack_fill.pop(order.order_id)
+        ack = order.to_binance(with_time=False)
+        ack.update({"status": "CANCELED", "updateTime": self.now_ms})
+        spec = order.spec
+        qty = order.remaining
+        if fraction < 1:
+            steps = int(order.remaining * fraction / spec.step + 1e-9)
+            qty = round(max(steps, 1) * spec.step, spec.qty_decimals)
+        self._log("cancel_acknowledged_filled", spec.id, order_id=order.order_id, qty=qty)
+        self._fill(order, min(qty, order.remaining), order.price, maker=True)
+        if order.is_open:
+            self._set_closed(order, "CANCELED")
+        return ack
 
     def _visible_open(self, spec_id: str | None) -> list[SimOrder]:
         return [o for o in self.open_orders(spec_id) if o.visible_at <= self.now_ms]

@@ -31,7 +31,8 @@ from fastapi import FastAPI, Request, Response
 
 from ghostsim.driver import PriceDriver
 from ghostsim.engine import SimExchange
-from ghostsim.faults import LostResponse
+from ghostsim.errors import RawBody
+from ghostsim.faults import GatewayAnswer, LostResponse
 from ghostsim.schedule import FaultSchedule
 from ghostsim.venues import VENUES, profile
 
@@ -53,19 +54,26 @@ def build_app(sim: SimExchange, schedule: FaultSchedule | None = None) -> FastAP
     async def any_request(request: Request, path: str) -> Response:
         body = (await request.body()).decode() or None
         url = str(request.url)
+        headers: dict[str, str] = {}
         with sim._lock:
             sim.set_time(int(time.time() * 1000))
             try:
-                status, payload = sim.handle_http(
+                status, payload, headers = sim.handle_http_headers(
                     request.method, url, dict(request.headers), body
                 )
+            except GatewayAnswer as gateway:  # served, then a gateway page
+                status, payload = gateway.status, RawBody(gateway.page)
             except LostResponse:
                 status, payload = 504, None
             if schedule is not None:
                 schedule.run_due()
         if payload is None:
             return Response("Gateway Timeout", status_code=status, media_type="text/plain")
-        return Response(json.dumps(payload), status_code=status, media_type="application/json")
+        if isinstance(payload, RawBody):
+            return Response(payload.text, status_code=status, media_type=payload.content_type,
+                            headers=headers)
+        return Response(json.dumps(payload), status_code=status, media_type="application/json",
+                        headers=headers)
 
     return app
 

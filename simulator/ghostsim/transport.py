@@ -18,7 +18,8 @@ import ccxt
 import ccxt.async_support as ccxt_async
 
 from ghostsim.engine import SimExchange
-from ghostsim.faults import LostResponse
+from ghostsim.errors import RawBody
+from ghostsim.faults import GatewayAnswer, LostResponse
 
 
 _REASONS: dict[int, str] = {
@@ -94,13 +95,19 @@ def _roundtrip(api: Any, url: str, method: str, headers: Any, body: Any) -> Any:
     sim = _active[-1]
     request_headers = api.prepare_request_headers(headers)
     details = " ".join([api.id, method, url])
+    extra: dict[str, str] = {}
     try:
-        status, payload = sim.handle_http(method, url, request_headers, body)
+        status, payload, extra = sim.handle_http_headers(method, url, request_headers, body)
+    except GatewayAnswer as gateway:  # served, then a gateway's bare page (fault_gateway_error)
+        status, payload = gateway.status, RawBody(gateway.page)
     except LostResponse as e:
         raise ccxt.RequestTimeout(details) from e
-    body_text = json.dumps(payload)
+    if isinstance(payload, RawBody):
+        body_text, content_type = payload.text, payload.content_type
+    else:
+        body_text, content_type = json.dumps(payload), "application/json"
     reason = _REASONS.get(status, "Unknown")
-    response_headers = {"Content-Type": "application/json"}
+    response_headers = {"Content-Type": content_type, **extra}
     json_response = api.parse_json(body_text)
     api.last_http_response = body_text
     api.last_json_response = json_response

@@ -22,7 +22,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from ghostsim.errors import BinanceError
-from ghostsim.rules import archived, check_client_order_id, check_timestamp
+from ghostsim.rules import archived, check_timestamp
 from ghostsim.venues import Answer, VenueProfile
 from ghostsim.venues import binance_spot_model as spot
 from ghostsim.venues.binance_futures import binance_server_config
@@ -289,7 +289,14 @@ class Face:
             price = reference = float(exact)
         spot.check_qty(spec, qty)
         spot.check_notional(spec, reference, float(qty))
-        check_client_order_id(params.get("newClientOrderId"))
+        spot.check_client_id(params.get("newClientOrderId"))
+        cid = params.get("newClientOrderId")
+        if cid and self.sim.readings.client_id_reuse == "strict" and any(
+                o.symbol == spec.id and o.client_order_id == cid and o.status != "FILLED"
+                for o in self.sim.orders):
+            # ghostsim.readings "strict": "Orders with the same newClientOrderID can be accepted
+            # only when the previous one is filled, otherwise the order will be rejected."
+            raise spot.err(-2010, spot.MSG_DUPLICATE)
         # The matching engine's answers (-2010): balance first, then the maker check.
         if side == "BUY" and float(qty) * price > self.ledger.free(spec.quote) + 1e-9:
             raise spot.err(-2010, spot.MSG_INSUFFICIENT)
@@ -364,6 +371,7 @@ class Face:
             return spot.order_shape(order.to_binance())
 
     def _cancel(self, params: dict[str, str]) -> Any:
+        spot.check_client_id(params.get("newClientOrderId"))
         row = self._engine("DELETE", "/fapi/v1/order", self._ids(params))
         shaped = spot.order_shape(row, now_ms=self.sim.now_ms)
         answer = {"symbol": shaped["symbol"], "origClientOrderId": shaped["clientOrderId"],

@@ -97,6 +97,21 @@ ORDER_PARAMS = frozenset({
 })
 
 
+# fix-api.md: "Client order ID fields must conform to the regex `^[a-zA-Z0-9-_]{1,36}$`" (the
+# spot REST docs publish no pattern; the USD-M one also allows '.', ':' and '/'). A violation is
+# answered as Binance answers a parameter outside its legal range: errors.md -1100
+# ILLEGAL_CHARS "Illegal characters found in parameter '%s'; legal range is '%s'."
+SPOT_CLIENT_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,36}$")
+SPOT_CLIENT_ID_RANGE = "^[a-zA-Z0-9-_]{1,36}$"
+
+
+def check_client_id(value: str | None, param: str = "newClientOrderId") -> None:
+    """A spot client order id (New order, and Cancel order's own ``newClientOrderId``)."""
+    if value is not None and not SPOT_CLIENT_ID_RE.match(value):
+        raise err(-1100, f"Illegal characters found in parameter '{param}'; legal range is "
+                         f"'{SPOT_CLIENT_ID_RANGE}'.")
+
+
 def err(code: int, msg: str) -> BinanceError:
     return BinanceError(code, msg)
 

@@ -29,6 +29,7 @@ from ghostsim.venues.bybit_rules import (  # noqa: F401 - re-exported for the fa
     bybit_error,
     fmt_num,
 )
+from ghostsim.venues.ids import VenueIds
 
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class BybitOrdersMixin:
         self.links: dict[int, str] = {}  # engine order id -> the orderLinkId the client sent
         self.post_only_killed: set[int] = set()
         self.forgotten: set[int] = set()  # closed before the last service restart
+        # Order ids as Bybit writes them (UUIDs) with SimExchange(venue_ids=True).
+        self.ids = VenueIds("uuid" if self.sim.venue_ids else None, self.sim.seed)
 
     def service_restart(self) -> None:
         """Bybit restarts its service: realtime no longer answers closed orders that closed
@@ -68,8 +71,8 @@ class BybitOrdersMixin:
     def _find(self, params: Mapping[str, Any]) -> SimOrder | None:
         """The order an orderId / orderLinkId names (orderId first), from the engine's book."""
         if params.get("orderId") not in (None, ""):
-            oid = str(params["orderId"])
-            return self.sim._orders.get(int(oid)) if oid.isdigit() else None
+            oid = self.ids.engine(str(params["orderId"]))
+            return self.sim._orders.get(oid) if oid is not None else None
         link = params.get("orderLinkId")
         if link in (None, ""):
             return None
@@ -101,8 +104,9 @@ class BybitOrdersMixin:
         leaves = 0.0 if closed else qty - filled
         is_limit = order.type == "LIMIT"
         return {
-            "orderId": str(order.order_id), "orderLinkId": self.links.get(order.order_id, ""),
-            "blockTradeId": "", "symbol": spec.id,
+            "orderId": self.ids.out(order.order_id),
+            "orderLinkId": self.links.get(order.order_id, ""), "blockTradeId": "",
+            "symbol": spec.id,
             "price": raw["price"] if is_limit else "0", "qty": spec.fmt_qty(qty),
             "side": "Buy" if order.side == "BUY" else "Sell", "isLeverage": "",
             "positionIdx": 0, "orderStatus": bybit_status, "createType": "CreateByUser",
@@ -206,17 +210,17 @@ class BybitOrdersMixin:
             self.post_only_killed.add(oid)
         # order/create-order response: orderId, orderLinkId only ("This request is
         # asynchronous so please use the websocket to confirm the order status").
-        return {"orderId": str(oid), "orderLinkId": link or ""}
+        return {"orderId": self.ids.out(oid), "orderLinkId": link or ""}
 
     def _cancel(self, params: dict[str, Any]) -> Json:
         self._category(params)
         sid = self._spec_id(params)
         query: dict[str, Any] = {"symbol": sid}
         if params.get("orderId") not in (None, ""):
-            oid = str(params["orderId"])
-            if not oid.isdigit():  # a Bybit id the engine never issued: not found
+            engine_id = self.ids.engine(str(params["orderId"]))
+            if engine_id is None:  # a Bybit id the engine never issued: not found
                 raise BybitError(110001, "Order does not exist")
-            query["orderId"] = oid
+            query["orderId"] = engine_id
         elif params.get("orderLinkId") not in (None, ""):
             order = self._find(params)
             if order is None:
@@ -226,7 +230,7 @@ class BybitOrdersMixin:
             raise BybitError(10001, "params error: orderId or orderLinkId is required")
         answer = self._engine("DELETE", "/fapi/v1/order", query)
         oid = int(answer["orderId"])
-        return {"orderId": str(oid), "orderLinkId": self.links.get(oid, "")}
+        return {"orderId": self.ids.out(oid), "orderLinkId": self.links.get(oid, "")}
 
     # ------------------------------------------------------------------ reads
 
@@ -316,6 +320,10 @@ class BybitOrdersMixin:
                 return {"category": "linear", "list": [], "nextPageCursor": ""}
             rows = self._engine("GET", "/fapi/v1/userTrades", {
                 "symbol": order.symbol, "orderId": order.order_id, "fromId": 0, "limit": 1000})
+            if self.sim.readings.executions_by_order == "window":
+                # ghostsim.readings: the 7-day default window applies to by-order queries too.
+                since = self.sim.now_ms - WINDOW_MS
+                rows = [r for r in rows if int(r["time"]) >= since]
         else:
             start, end = _window(params, self.sim.now_ms)
             sid = self._spec_id(params, required=False)
@@ -331,7 +339,7 @@ class BybitOrdersMixin:
         spec = order.spec
         qty, price = float(row["qty"]), float(row["price"])
         return {
-            "symbol": spec.id, "orderId": str(order.order_id),
+            "symbol": spec.id, "orderId": self.ids.out(order.order_id),
             "orderLinkId": self.links.get(order.order_id, ""),
             "side": "Buy" if order.side == "BUY" else "Sell",
             "orderPrice": spec.fmt_price(order.price) if order.type == "LIMIT" else "0",

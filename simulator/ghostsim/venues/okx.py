@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ghostsim.market import SymbolSpec
 from ghostsim.venues import Answer, VenueProfile
+from ghostsim.venues.ids import VenueIds
 from ghostsim.venues.okx_account import AccountMixin
 from ghostsim.venues.okx_answers import MSG, EngineError, OkxError, generic_error, inst_id
 from ghostsim.venues.okx_trade import TradeMixin
@@ -82,6 +83,8 @@ class Face(AccountMixin, TradeMixin):
         self.anonymous: set[int] = set()  # orders placed without clOrdId (OKX shows "")
         self.user_canceled: set[int] = set()  # canceled through cancel-order (cancelSource 1)
         self.post_only_canceled: set[int] = set()  # crossing post-only (cancelSource 31)
+        # ordIds as OKX writes them (long digit strings) with SimExchange(venue_ids=True).
+        self.ids = VenueIds("okx" if sim.venue_ids else None, sim.seed)
         self.routes: dict[tuple[str, str], tuple[Handler, bool]] = {
             **{("GET", p): (h, False) for p, h in self.public_routes().items()},
             **self.account_routes(),

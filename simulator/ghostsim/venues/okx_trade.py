@@ -36,6 +36,7 @@ from ghostsim.venues.okx_answers import (
 if TYPE_CHECKING:
     from ghostsim.book import SimOrder
     from ghostsim.engine import SimExchange
+    from ghostsim.venues.ids import VenueIds
 
 
 Json = Any
@@ -84,6 +85,7 @@ class TradeMixin:
     anonymous: set[int]
     user_canceled: set[int]
     post_only_canceled: set[int]
+    ids: VenueIds
     engine: Callable[[str, str, Mapping[str, str]], Json]
     call: Callable[[str, str, Mapping[str, str]], Json]
     spec_of: Callable[..., SymbolSpec]
@@ -119,7 +121,8 @@ class TradeMixin:
                 raise
             return {"clOrdId": cl, "ordId": "", "tag": str(params.get("tag") or ""),
                     "ts": str(self.sim.now_ms), "sCode": err.code, "sMsg": err.msg}
-        return {"clOrdId": cl, "ordId": str(order_id), "tag": str(params.get("tag") or ""),
+        return {"clOrdId": cl, "ordId": self.ids.out(order_id),
+                "tag": str(params.get("tag") or ""),
                 "ts": str(self.sim.now_ms), "sCode": "0", "sMsg": "Order placed"}
 
     def _place_checked(self, params: Params, cl: str) -> int:
@@ -128,6 +131,13 @@ class TradeMixin:
         # of up to 32 characters." -> 51000 "Parameter clOrdId error".
         if cl and not CLORDID_RE.match(cl):
             raise order_error("51000", "clOrdId")
+        # ghostsim.readings client_id_reuse "strict": 51016 "Client order ID already exists."
+        # for any earlier order with this clOrdId, not only an open one (its scope is not
+        # documented; the engine's own check refuses it while an open order holds it).
+        if cl and self.sim.readings.client_id_reuse == "strict" and any(
+                o.client_order_id == cl and o.order_id not in self.anonymous
+                for o in self.sim.orders):
+            raise order_error("51016")
         if str(params.get("tdMode") or "") != "isolated":
             raise order_error("51000", "tdMode")  # the simulated account is isolated only
         if str(params.get("posSide") or "net") != "net":
@@ -213,7 +223,8 @@ class TradeMixin:
                     "ordId": str(params.get("ordId") or ""), "ts": str(self.sim.now_ms),
                     "sCode": code, "sMsg": OkxError(code).msg}
         self.user_canceled.add(int(answer["orderId"]))
-        return {"clOrdId": str(answer["clientOrderId"]), "ordId": str(answer["orderId"]),
+        return {"clOrdId": str(answer["clientOrderId"]),
+                "ordId": self.ids.out(int(answer["orderId"])),
                 "ts": str(self.sim.now_ms), "sCode": "0", "sMsg": ""}
 
     def _locate(self, spec: SymbolSpec, params: Params, *, order_level: bool) -> dict[str, str]:
@@ -221,7 +232,8 @@ class TradeMixin:
         if params.get("ordId"):
             if not str(params["ordId"]).isdigit():
                 raise OkxError("51000", param="ordId", order_level=order_level)
-            query["orderId"] = str(params["ordId"])
+            engine_id = self.ids.engine(str(params["ordId"]))
+            query["orderId"] = "0" if engine_id is None else str(engine_id)  # "0": not found
         elif params.get("clOrdId"):
             query["origClientOrderId"] = str(params["clOrdId"])
         else:
@@ -241,6 +253,7 @@ class TradeMixin:
                         cancel_source=self._cancel_source(order, binance),
                         fee=sum(t.commission for t in fills),
                         last_fill=fills[-1].to_binance() if fills else None)
+        row["ordId"] = self.ids.out(oid)
         row["lever"] = str(self.sim.positions[spec.id].leverage)
         row["cTime"] = str(order.time)
         return row
@@ -339,13 +352,16 @@ class TradeMixin:
         for spec in self.specs_of(params):
             query = {"symbol": spec.id, "fromId": "0", "limit": "1000"}
             if params.get("ordId"):
-                query["orderId"] = str(_int(params, "ordId"))
+                engine_id = self.ids.engine(str(_int(params, "ordId")))
+                query["orderId"] = "0" if engine_id is None else str(engine_id)
             while True:
                 page = self.call("GET", "/fapi/v1/userTrades", query)
                 for trade in page:
                     order = self.sim.order(trade["orderId"])
                     cl = "" if order.order_id in self.anonymous else order.client_order_id
-                    rows.append(fill_row(spec, trade, cl))
+                    row = fill_row(spec, trade, cl)
+                    row["ordId"] = self.ids.out(order.order_id)
+                    rows.append(row)
                 if len(page) < 1000:
                     break
                 query["fromId"] = str(int(page[-1]["id"]) + 1)
