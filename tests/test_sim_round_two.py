@@ -496,3 +496,34 @@ def test_strict_spot_reuse_is_accepted_after_a_fill_okx_never() -> None:
             else:
                 with pytest.raises(ccxt.InvalidOrder, match="51016"):
                     _maker_buy(api, sim, clientOrderId="ggFilled1")
+
+
+# ------------------------------------------------------------------ 5. ids, end to end
+
+
+@pytest.mark.parametrize("venue", ["bybit", "okx"])
+def test_freqtrade_and_the_guard_trade_on_venue_shaped_ids(venue: str) -> None:
+    """Freqtrade's own venue class, GhostGuard on, entry to exit with the venue's ids."""
+    from freqtrade.persistence import Trade
+
+    from tests.harness import run_loop, sim_bot
+
+    sim = SimExchange(venue=venue, symbols=(BTC,), venue_ids=True)
+    extra: dict[str, Any] = {"ghost_guard": {"enabled": True, "replacement_cooldown_s": 0.0},
+                             "exchange": {"pair_whitelist": [BTC]}}
+    if venue == "okx":  # Freqtrade's Okx takes no time in force from the config
+        extra["order_time_in_force"] = {"entry": "GTC", "exit": "GTC"}
+    with sim_bot(sim=sim, strategy="PlainMakerStrategy", extra_config=extra) as (_, bot):
+        assert run_loop(bot) == []
+        [entry] = sim.orders
+        sim.fill_order(sim.venue_order_id(entry.order_id))
+        assert run_loop(bot) == []
+        [trade] = Trade.get_open_trades()
+        assert [o.order_id for o in trade.orders] == [sim.venue_order_id(entry.order_id)]
+        bot.rpc._rpc._rpc_force_exit(str(trade.id))
+        [exit_order] = [o for o in sim.orders if o.side == "SELL"]
+        sim.fill_order(exit_order.order_id)
+        assert run_loop(bot) == []
+        assert Trade.get_open_trades() == []
+    assert sim.position(BTC) == 0
+    assert sim.unknown_requests == [] and sim.face.unknown_requests == []
