@@ -527,3 +527,30 @@ def test_freqtrade_and_the_guard_trade_on_venue_shaped_ids(venue: str) -> None:
         assert Trade.get_open_trades() == []
     assert sim.position(BTC) == 0
     assert sim.unknown_requests == [] and sim.face.unknown_requests == []
+
+
+# ------------------------------------------------------------------ the server's fault schedule
+
+
+def test_fault_schedule_draws_the_round_two_faults() -> None:
+    """ghostsim.schedule (the server's and the demo's schedules) knows the new faults."""
+    from ghostsim.schedule import FaultSchedule
+
+    sim = _sim("bybit")
+    schedule = FaultSchedule(sim, [
+        {"order": 1, "do": "cancel_ack_then_fill", "fraction": 0.5},
+        {"at_s": 0, "do": "gateway_error", "status": 504},
+        {"at_s": 0, "do": "service_restart"},
+    ])
+    bid, _ = sim.best_bid_ask(BTC)
+    placed = sim.place_order(BTC, "BUY", 0.004, bid)
+    assert schedule.run_due() == 3
+    assert sim.faults.cancel_ack_fill == {placed.order_id: 0.5}
+    assert [(r.status, r.remaining) for r in sim.faults.gateway_rules] == [(504, 1)]
+    api = _api(sim)
+    with route_ccxt_to(sim):
+        api.cancel_order(str(placed.order_id), BTC)
+        assert _fetch(api, sim, str(placed.order_id))["filled"] == pytest.approx(0.002)
+        with pytest.raises(ccxt.RequestTimeout):
+            _maker_buy(api, sim)
+    assert len(sim.open_orders(BTC)) == 1

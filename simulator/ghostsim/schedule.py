@@ -27,7 +27,8 @@ Actions on the triggering order: ``hold`` (the price path never fills it), ``exp
 ``fill`` (``fraction``), ``partial_cancel`` (``fraction``, default 0.5), ``stale`` (``status``:
 GET answers it with nothing filled; ``fill: true`` fills it first), ``fill_stale`` (fill, then
 stale), ``not_found`` (``count`` queries, or ``seconds``, or forever; ``on_cancel``),
-``fill_during_cancel``, ``expire_on_cancel``, ``age`` (``seconds``), ``foreign_order`` (another
+``fill_during_cancel``, ``expire_on_cancel``, ``cancel_ack_then_fill`` (``fraction``),
+``age`` (``seconds``), ``foreign_order`` (another
 resting order of the same side and size that the bot does not know, ``offset_ticks`` away).
 Global actions: ``lost_create`` (``count``: placed, answer lost), ``reject_create`` (``count``:
 the next post-only creates would take liquidity, answered as the venue does: Binance USD-M
@@ -35,7 +36,9 @@ the next post-only creates would take liquidity, answered as the venue does: Bin
 translates the engine's -5022), Bybit accepts the order and cancels it at once
 (``EC_PostOnlyWillTakeLiquidity``); on OKX Freqtrade sends GTC limits, never post-only, so
 there is nothing to reject: the rule fires with an ``error``), ``fail`` (``method``, ``path``,
-``count``, ``code``, ``http``), ``delay_visibility`` (``seconds``), ``signal`` (``value``,
+``count``, ``code``, ``http``), ``gateway_error`` (``count``, ``status``, ``method``,
+``path``: served, then a gateway's HTML page), ``service_restart`` (Bybit's realtime forgets
+closed orders; a no-op elsewhere), ``delay_visibility`` (``seconds``), ``signal`` (``value``,
 optional ``pair``: written to the strategy's signal file).
 Orders placed by the schedule itself (``foreign_order``) are never counted.
 """
@@ -424,6 +427,12 @@ ACTIONS: dict[str, Action] = {
     "clear_not_found": _clear_not_found,
     "fill_during_cancel": lambda s, oid, a: s.sim.fault_fill_during_cancel(oid),  # type: ignore[arg-type]
     "expire_on_cancel": lambda s, oid, a: s.sim.fault_expire_on_cancel(oid),  # type: ignore[arg-type]
+    "cancel_ack_then_fill": lambda s, oid, a: s.sim.fault_cancel_ack_then_fill(
+        oid, float(a.get("fraction", 1.0))),  # type: ignore[arg-type]
+    "gateway_error": lambda s, oid, a: s.sim.fault_gateway_error(
+        int(a.get("count", 1)), int(a.get("status", 502)), method=a.get("method", "POST"),
+        path=a.get("path", "/fapi/v1/order")),
+    "service_restart": lambda s, oid, a: s.sim.fault_service_restart(),
     "age": _age,
     "foreign_order": _foreign_order,
     "lost_create": _lost_create,
@@ -438,6 +447,7 @@ HOLDING_ACTIONS = {"expire", "cancel", "partial_cancel"}
 ORDER_ACTIONS = {
     "hold", "expire", "cancel", "fill", "partial_cancel", "stale", "fill_stale", "not_found",
     "clear_not_found", "fill_during_cancel", "expire_on_cancel", "age", "foreign_order",
+    "cancel_ack_then_fill",
 }
 
 __all__ = ["ACTIONS", "FaultSchedule", "FiredFault", "Rule", "load_rules", "order_role"]
