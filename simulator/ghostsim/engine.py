@@ -129,6 +129,7 @@ class SimExchange(
         # default because the sim clock runs ahead of the bot's wall clock (sim.advance).
         self.check_recv_window = check_recv_window
         self._lock = threading.RLock()
+        self._reply = threading.local()  # the headers of the answer being made, per thread
         # The undocumented rules' readings (ghostsim.readings); defaults are the old answers.
         self.readings = Readings()
         self.readings.reduce_only_oversize = reduce_only_oversize
@@ -235,29 +236,31 @@ class SimExchange(
         self, method: str, url: str, headers: Mapping[str, str], body: str | None
     ) -> Answer:
         """One HTTP request as it arrives (URL with query, headers, body) in the venue's
-        dialect: the face's answer, or the engine's own for Binance USD-M."""
-        status, payload, _ = self.handle_http_headers(method, url, headers, body)
-        return status, payload
+        dialect: the face's answer, or the engine's own for Binance USD-M. The request is
+        counted against the venue's budget first; over budget and enforced, the venue's refusal
+        is the answer (ghostsim.ratelimits). A payload may be a ``ghostsim.errors.RawBody``
+        (not JSON); ``GatewayAnswer`` / ``LostResponse`` propagate. The headers the venue sends
+        with it: ``handle_http_headers``."""
+        with self._lock:  # only the admission: requests in flight stay concurrent
+            verdict = self.rate.admit(method.upper(), url, body)
+        self._reply.headers = verdict.headers
+        if verdict.answer is not None:
+            return verdict.answer[0], verdict.answer[1]
+        if self.face is not None:
+            return self.face.handle_http(method, url, headers, body)
+        from ghostsim.transport import _split_request
+
+        path, params, signed = _split_request(url, body)
+        return self.handle(method, path, params, headers, signed)
 
     def handle_http_headers(
         self, method: str, url: str, headers: Mapping[str, str], body: str | None
     ) -> HttpAnswer:
-        """``handle_http`` with the response headers the venue sends (its rate-limit usage).
-        The request is counted against the venue's budget first; over budget and enforced, the
-        venue's refusal is the answer (ghostsim.ratelimits). A payload may be a
-        ``ghostsim.errors.RawBody`` (not JSON); ``GatewayAnswer`` / ``LostResponse`` propagate."""
-        with self._lock:
-            verdict = self.rate.admit(method.upper(), url, body)
-            if verdict.answer is not None:
-                return verdict.answer[0], verdict.answer[1], verdict.headers
-            if self.face is not None:
-                status, payload = self.face.handle_http(method, url, headers, body)
-                return status, payload, verdict.headers
-            from ghostsim.transport import _split_request
-
-            path, params, signed = _split_request(url, body)
-            status, payload = self.handle(method, path, params, headers, signed)
-            return status, payload, verdict.headers
+        """``handle_http`` (which tests may patch) with the response headers the venue sends
+        (its rate-limit usage), carried per thread."""
+        self._reply.headers = {}
+        status, payload = self.handle_http(method, url, headers, body)
+        return status, payload, dict(getattr(self._reply, "headers", {}))
 
     def _dispatch(
         self,
