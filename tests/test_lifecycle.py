@@ -103,7 +103,7 @@ def test_the_watch_doubles_its_interval_reports_late_fills_and_ends() -> None:
 
 def test_every_phase_change_is_in_the_table() -> None:
     events = ("not_found", "breaker_tripped", "answered", "detected", "resolved",
-              "closed_elsewhere", "watch_ended")
+              "closed_elsewhere", "watch_ended", "resolve_failed", "watch_started")
     for (phase, event), target in lifecycle.TRANSITIONS.items():
         assert phase in Phase and event in events
         assert isinstance(target, Phase) or target == "rest"
@@ -112,6 +112,39 @@ def test_every_phase_change_is_in_the_table() -> None:
         target == Phase.DONE for (phase, _), target in lifecycle.TRANSITIONS.items()
         if phase == Phase.DONE
     )
+
+
+def test_a_watched_order_never_trips_the_breaker_and_keeps_its_watch() -> None:
+    """A gone order being watched for a late fill answers "not found" (the venue forgot it):
+    its watch goes on to its end. Before, the breaker tripped it into SUSPECTED, and the
+    suspect's closed row ended it DONE: the late-fill watch stopped early (issue 16, item 6)."""
+    watch = Watch(until=1000.0, next_check=5.0, interval=5.0, since=0.0)
+    record = _order(phase=Phase.WATCHING, watch=watch, detected="rest_status")
+    for _ in range(5):
+        record, effects = lifecycle.on_not_found(record, 3, now=1.0)
+        assert effects == ()
+    assert record.phase == Phase.WATCHING and record.watch == watch
+    suspect = _order(phase=Phase.SUSPECTED, not_found=3, tripped_at=1.0, watch=watch)
+    closed, _ = lifecycle.on_closed_elsewhere(suspect)
+    assert closed.phase == Phase.WATCHING and closed.watch == watch
+
+
+def test_a_suspect_is_resolved_after_a_bounded_number_of_unreadable_loops() -> None:
+    record = _order(phase=Phase.SUSPECTED, not_found=3, tripped_at=1.0)
+    for attempt in range(lifecycle.RESOLVE_ATTEMPTS):
+        assert not lifecycle.resolve_exhausted(record)
+        record, _ = lifecycle.on_resolve_failed(record)
+        assert record.phase == Phase.SUSPECTED and record.resolve_failures == attempt + 1
+    assert lifecycle.resolve_exhausted(record)
+
+
+def test_an_unverified_answer_starts_a_watch_with_what_freqtrade_booked() -> None:
+    watch = Watch(until=1000.0, next_check=5.0, interval=5.0, since=0.0)
+    record, _ = lifecycle.on_watch_started(_order(), watch, known=0.01)
+    assert record.phase == Phase.WATCHING and record.verified_filled == 0.01
+    later = Watch(until=2000.0, next_check=9.0, interval=5.0, since=0.0)
+    again, _ = lifecycle.on_watch_started(record, later, known=0.0)
+    assert again.watch == watch and again.verified_filled == 0.01  # a running watch is kept
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,9 @@ def test_a_reprice_refetch_whose_fills_are_unreadable_stalls_nothing(bot_on_sim,
     still shows open (the view lags the cancel), then Freqtrade's own re-fetch (the re-price
     path, 0.5 s later) shows it cancelled while the trade list cannot be read. Freqtrade's
     `handle_cancel_enter` catches nothing around that re-fetch: the guard's `TemporaryError`
-    ("fills unreadable") used to leave `process()` (no exits that loop, the worker's 30 s)."""
+    ("fills unreadable") used to leave `process()` (no exits that loop, the worker's 30 s).
+    Now the exchange's own answer is taken (nothing is held back), the order's trades are
+    watched, and the re-price goes out as a checked replacement."""
     okx = SimExchange(symbols=(PAIR,), venue="okx")
     stake = {"stake_amount": CHAOS_STAKE}
     with bot_on_sim(guard, "ChaosMakerStrategy", stake, sim=okx) as (sim, bot):
@@ -89,12 +91,14 @@ def test_a_reprice_refetch_whose_fills_are_unreadable_stalls_nothing(bot_on_sim,
         assert first.status == "CANCELED" and seen["fetches"] >= 2
         if guard:
             assert caught == []  # nothing left process()
-            [trade] = Trade.get_open_trades()  # kept, its order open until it can be verified
-            assert [o.order_id for o in trade.open_orders] == [str(first.order_id)]
+            [trade] = Trade.get_open_trades()  # the re-price went out, checked
+            [second] = [o for o in orders_of(sim, reduce_only=False) if o is not first]
+            assert [o.order_id for o in trade.open_orders] == [str(second.order_id)]
+            record = bot.strategy.ghost_guard.store.order(str(first.order_id))
+            assert record is not None and record.watch is not None  # its trades are watched
             sim.handle = real_handle  # type: ignore[method-assign]
             script["reprice"] = False
             loop(bot, 2)
-            assert not [t for t in Trade.get_open_trades() if t.has_open_orders
-                        and t.open_orders[0].order_id == str(first.order_id)]
+            assert sim.position(PAIR) == pytest.approx(0.0)  # nothing filled, nothing doubled
         else:
             assert caught == []  # Freqtrade alone takes the cancelled answer as it is

@@ -154,6 +154,14 @@ def problems(exchange: Any, bot: Any) -> list[str]:
                 found.append(f"{model}.{member} is missing")
     if not retrier_pops_count():
         found.append("freqtrade.exchange.common.retrier no longer reads the 'count' keyword")
+    from freqtrade.exchange import common
+
+    for name in ("API_FETCH_ORDER_RETRY_COUNT", "calculate_backoff", "time"):
+        if not hasattr(common, name):
+            found.append(f"freqtrade.exchange.common.{name} is missing")
+    rpc = getattr(getattr(bot, "rpc", None), "_rpc", None)
+    if not callable(getattr(rpc, "_rpc_force_exit", None)):
+        found.append("RPCManager._rpc._rpc_force_exit is missing")
     return found
 
 

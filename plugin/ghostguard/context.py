@@ -40,15 +40,16 @@ class GuardContext:
         return self.config.for_pair(pair)
 
 
-def safe(func: Callable[..., T], *args: Any) -> T | None:
-    """Run bookkeeping that must never break Freqtrade's own flow (the failure is logged,
-    scrubbed of signed URLs and keys)."""
+def safe(func: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """Run bookkeeping that must never break Freqtrade's own flow (the failure is logged on one
+    line, scrubbed of signed URLs and keys)."""
     try:
-        return func(*args)
+        return func(*args, **kwargs)
     except Exception as error:  # noqa: BLE001
+        text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
         logger.warning(
             "GhostGuard bookkeeping failed in %s: %s",
             getattr(func, "__name__", func),
-            events.scrub(f"{type(error).__name__}: {error}"),
+            events.scrub(text),
         )
         return None

@@ -1,14 +1,24 @@
 """Detection: what the guard learns from Freqtrade's own status queries and cancels.
 
 - `fetch_order` answers: "not found" counts toward the circuit breaker (one request a loop for
-  a suspect, no retry back-off); a gone answer (cancelled/expired/rejected) for an order the
-  database holds open is a detected ghost, and its fills are read from the exchange's trades
-  before Freqtrade acts on it; a later answer never lowers a fill the database booked.
+  a suspect, no retry back-off; a network error or 5xx is retried as Freqtrade retries it); a
+  gone answer (cancelled/expired/rejected) for an order the database holds open is a detected
+  ghost, and its fills are read from the exchange's trades before Freqtrade acts on it; a later
+  answer never lowers a fill the database booked. When the trades cannot be read, Freqtrade
+  gets the exchange's own answer (at least the booked fill) and the order's trades are watched
+  for a late fill: nothing is held back.
 - `cancel_order_with_result`: never lets Freqtrade's made-up `{"status": "canceled",
   "filled": 0}` through, and raises nothing its callers do not catch: an entry's unconfirmed
   cancel is answered "open" (Freqtrade's own "not cancelled" path leaves the order as it is; its
   re-price retries get the same answer without a request, and `replace_order_failed` keeps the
-  trade), an exit's is an `InvalidOrderException`, which `handle_cancel_exit` catches.
+  trade), an exit's is an `InvalidOrderException`, which `handle_cancel_exit` catches. Both end
+  by themselves: the next loop's status query answers, or the breaker resolves the order.
+- In front of a risk-reducing exit (a stop-loss, trailing stop, liquidation, emergency or force
+  exit, and the cancels it makes first) nothing is held back: an unconfirmed cancel is answered
+  "cancelled" with the fill the database booked, as Freqtrade itself would answer, and the order
+  is watched (cancelled if it turns up working, a late fill reported); an order whose status
+  query answers "not found" is shown as the database holds it, so that Freqtrade cancels it
+  instead of refusing the exit.
 
 Which order the cancel wrapper is cancelling travels to the fetch wrapper inside it in a
 context variable, set only for the duration of that cancel.
@@ -16,40 +26,26 @@ context variable, set only for the duration of that cancel.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from typing import Any
 
 from freqtrade.exceptions import InvalidOrderException, TemporaryError
 from freqtrade.persistence import Order
 
 from ghostguard import answers, ftmodel, lifecycle, scopes
+from ghostguard.cancels import CANCELLING, CancelWrapper
 from ghostguard.checks import AMOUNT_EPS, as_amount
 from ghostguard.context import GuardContext, safe
 from ghostguard.ledger import Ledger
 from ghostguard.records import PendingReplacement
+from ghostguard.venue import Venue
 
 
 logger = logging.getLogger("ghostguard")
 
-CANCELLING: ContextVar[frozenset[str]] = ContextVar(
-    "ghostguard_cancelling", default=frozenset()
-)
 
-
-@contextmanager
-def cancelling(order_id: str) -> Iterator[None]:
-    token = CANCELLING.set(CANCELLING.get() | {order_id})
-    try:
-        yield
-    finally:
-        CANCELLING.reset(token)
-
-
-class Detection:
+class Detection(CancelWrapper):
     def __init__(self, ctx: GuardContext, ledger: Ledger) -> None:
         self.ctx = ctx
         self.ledger = ledger
@@ -74,37 +70,59 @@ class Detection:
             once = None
         try:
             if once is not None:
-                # An order the guard tracks costs one request and no retry back-off: the
-                # breaker counts "not found" across loops, so Freqtrade's ~35 s of sleeps buy
-                # nothing (on Bybit too, whose fetch_order takes no `count`).
-                order = once(order_id, pair, params)
+                # An order the guard tracks: "not found" costs one request and no retry
+                # back-off (the breaker counts it across loops, so Freqtrade's ~35 s of sleeps
+                # buy nothing); a network error or 5xx is retried as Freqtrade would.
+                order = Venue.retrying_transient(lambda: once(order_id, pair, params))
             else:
                 order = fetch(order_id, pair, params, **kwargs)
         except InvalidOrderException as error:
-            if answers.is_not_found(error):
-                safe(self.on_not_found, order_id, pair)
-                if scopes.STARTING_UP.get():
-                    # Freqtrade's start-up pass would take this as "cancelled" with the
-                    # database's fill; it catches TemporaryError and keeps the order open
-                    # for the breaker to verify.
-                    raise TemporaryError(
-                        f"GhostGuard: order {order_id} ({pair}) not found at start-up; "
-                        "kept open for verification"
-                    ) from error
-            raise
+            if not answers.is_not_found(error):
+                return self._after_own_cancel(order_id, pair, error)
+            safe(self.on_not_found, order_id, pair)
+            if scopes.STARTING_UP.get():
+                # Freqtrade's start-up pass would take this as "cancelled" with the database's
+                # fill; it catches TemporaryError and keeps the order open for the breaker.
+                raise TemporaryError(
+                    f"GhostGuard: order {order_id} ({pair}) not found at start-up; "
+                    "kept open for verification"
+                ) from error
+            shown = self._as_booked_for_exit(order_id)
+            if shown is not None:
+                return shown
+            return self._after_own_cancel(order_id, pair, error)
+        except TemporaryError as error:
+            return self._after_own_cancel(order_id, pair, error)
         safe(self.on_status_answer, order_id, pair, order)
         if order_id in CANCELLING.get():
             return order
-        try:
-            return self.verify_gone_answer(order_id, pair, order)
-        except TemporaryError:
-            if order_id not in self.ctx.cancelled_this_loop:
-                raise  # every other caller catches it (see the hook map)
-            # Freqtrade's own re-fetch after this loop's cancel (the re-price path), whose
-            # caller catches nothing: the cancel stays unconfirmed, as the cancel wrapper
-            # answers one.
-            amount = as_amount(order.get("amount")) if isinstance(order, dict) else None
-            return self._unconfirmed(order_id, pair, amount or 0.0, None)
+        return self.verify_gone_answer(order_id, pair, order)
+
+    def _after_own_cancel(self, order_id: str, pair: str, error: Exception) -> Any:
+        """A status query that failed. Freqtrade's own re-fetch of an order cancelled this loop
+        (the re-price path's three re-fetches, whose caller catches nothing) gets the cancel's
+        unconfirmed answer instead of an exception; every other caller gets what Freqtrade
+        itself raises (each catches it: see the hook map)."""
+        if order_id in self.ctx.cancelled_this_loop and order_id not in CANCELLING.get():
+            row = ftmodel.db_order(order_id)
+            return self._unconfirmed(
+                order_id, pair, row.safe_amount if row else 0.0, error,
+                f"re-fetch after this loop's cancel: {answers.error_text(error)}",
+            )
+        raise error
+
+    def _as_booked_for_exit(self, order_id: str) -> dict[str, Any] | None:
+        """In front of a risk-reducing exit, an open order whose status query answers "not
+        found" is shown as the database holds it (open), so that Freqtrade cancels it (the
+        cancel wrapper then answers it) instead of refusing the exit because it could not query
+        it. Elsewhere: None (Freqtrade's caller handles the not-found, the breaker counts)."""
+        if not scopes.reducing_risk() or order_id in CANCELLING.get():
+            return None
+        row = ftmodel.db_order(order_id)
+        if not ftmodel.is_guarded_row(row):
+            return None
+        assert row is not None
+        return {**row.to_ccxt_object(), "status": "open"}
 
     def _tracked(self, order_id: str) -> bool:
         """An order the guard has a record of, or any order the database holds (a closed one
@@ -152,8 +170,10 @@ class Detection:
         filled 0" for a filled order would otherwise drop the trade and lose the fill).
 
         Returns the answer, with `filled` (and `status` closed when fully filled) raised to
-        what the trades show. Raises `TemporaryError` when the trades cannot be read: Freqtrade
-        then skips the order this loop instead of acting on an unverified cancel.
+        what the trades show. When the trades cannot be read, the answer as the exchange gave it
+        (never below the booked fill): holding it back would hold back whatever Freqtrade does
+        next, a stop-loss included. The order's trades are then watched for a late fill, and the
+        next entry of the pair is a checked replacement (its position read sees any fill).
         """
         if self.ctx.dry_run or not isinstance(answer, dict):
             return answer
@@ -171,11 +191,8 @@ class Detection:
         try:
             traded, cost = self.ctx.venue.traded(order_id, pair, row.order_date_utc)
         except Exception as error:  # noqa: BLE001
-            raise TemporaryError(
-                f"GhostGuard: fills of order {order_id} ({pair}) unreadable after a "
-                f"'{answer.get('status')}' answer ({answers.error_text(error)}); "
-                "re-checking next loop"
-            ) from error
+            safe(self._fills_unverified, row, answer, error)
+            return answer
         if not self.ctx.venue.fills_complete(row.order_date_utc):
             # Older than the venue's trade history: the trades are only a lower bound, and so
             # is what the database booked from the exchange's earlier answers. Never left
@@ -233,119 +250,32 @@ class Detection:
         )
         return corrected
 
+    def _fills_unverified(self, row: Order, answer: dict[str, Any], error: Exception) -> None:
+        """Freqtrade takes an answer whose fills the trades could not confirm: what it books
+        (the answer's fill) is what the watch compares the trades with once they can be read."""
+        known = max(as_amount(answer.get("filled")) or 0.0, row.safe_filled)
+        self.ctx.stats["fills_unverified"] += 1
+        logger.warning(
+            "GhostGuard: fills of order %s (%s) unreadable after a '%s' answer (%s); taking the "
+            "exchange's answer (filled %g) and watching the order's trades for a late fill",
+            row.order_id,
+            row.ft_pair,
+            answer.get("status"),
+            answers.error_text(error),
+            known,
+        )
+        self._watch(row, known)
+        self.ledger.record_gone(row.ft_pair, ftmodel.role_of_row(row), row.order_id, "rest_status")
+
+    def _watch(self, row: Order, known: float) -> None:
+        watch = lifecycle.new_watch(
+            self.ctx.clock(),
+            self.ctx.settings(row.ft_pair).watchlist_minutes,
+            row.order_date_utc.timestamp(),
+        )
+        self.ledger.apply(lifecycle.on_watch_started(self.ledger.record_for(row), watch, known))
+
     def _note_verified_fill(self, order_id: str, traded: float) -> None:
         record = self.ctx.store.order(order_id)
         if record is not None:
             self.ledger.apply(lifecycle.on_fill_verified(record, traded))
-
-    # --- cancel_order_with_result (no made-up answers) ----------------------------------------
-
-    def cancel_with_result(self, order_id: str, pair: str, amount: float) -> Any:
-        exchange = self.ctx.venue.exchange
-        self.ctx.cancelled_this_loop.add(order_id)
-        with cancelling(order_id):
-            cancel_error: Exception | None = None
-            answer: Any = None
-            try:
-                answer = exchange.cancel_order(order_id, pair)
-            except InvalidOrderException as error:
-                cancel_error = error
-                logger.warning("Could not cancel order %s for %s.", order_id, pair)
-            if cancel_error is None and exchange.is_cancel_order_result_suitable(answer):
-                return self._answered(order_id, pair, amount, answer, None)
-            try:
-                answer = exchange.fetch_order(order_id, pair)
-            except InvalidOrderException as error:
-                self.ctx.stats["fabricated_refused"] += 1
-                logger.warning(
-                    "GhostGuard: cancel of %s (%s) unconfirmed (cancel: %s; fetch: %s); "
-                    "refusing Freqtrade's made-up 'canceled' answer, nothing is replaced",
-                    order_id,
-                    pair,
-                    answers.error_text(cancel_error) if cancel_error else "no usable answer",
-                    answers.error_text(error),
-                )
-                return self._unconfirmed(order_id, pair, amount, cancel_error)
-            return self._answered(order_id, pair, amount, answer, cancel_error)
-
-    def _answered(
-        self, order_id: str, pair: str, amount: float, answer: Any, cancel_error: Exception | None
-    ) -> Any:
-        """The exchange answered (the cancel, or the re-fetch after it): its fills verified
-        before Freqtrade sees it; fills that cannot be read leave the cancel unconfirmed."""
-        try:
-            answer = self.verify_gone_answer(order_id, pair, answer)
-        except TemporaryError:
-            return self._unconfirmed(order_id, pair, amount, cancel_error)
-        safe(self._after_cancel, order_id, pair, answer, cancel_error)
-        return answer
-
-    def _unconfirmed(
-        self, order_id: str, pair: str, amount: float, cancel_error: Exception | None
-    ) -> dict[str, Any]:
-        """Neither the cancel nor the re-fetch confirmed the order gone. Raising would leave
-        `process()` from `manage_open_orders` (no exits that loop, then the worker's 30 s):
-        an exit's cancel is refused the way its one caller catches, an entry's is answered
-        with the order as the database knows it, still open."""
-        row = ftmodel.db_order(order_id)
-        if row is not None and ftmodel.role_of_row(row) == "exit":
-            raise InvalidOrderException(
-                f"GhostGuard: cancel of order {order_id} ({pair}) not confirmed by the "
-                "exchange; re-checked next loop"
-            ) from None
-        if row is not None:
-            answer = {**row.to_ccxt_object(), "status": "open"}
-        else:
-            answer = {"id": order_id, "symbol": pair, "status": "open", "amount": amount,
-                      "filled": 0.0, "remaining": amount, "fee": {}, "info": {}}
-        self.ctx.unconfirmed_cancels[order_id] = answer
-        safe(self._after_cancel, order_id, pair, answer, cancel_error)
-        return dict(answer)
-
-    def keeping_trade(self, own: Callable[..., Any]) -> Callable[..., Any]:
-        """Freqtrade's `replace_order_failed`, which deletes a trade with no closed entry: not
-        while one of its orders is still open in the database. The cancel before the
-        replacement did not complete (unconfirmed, answered "open", or refused by Freqtrade
-        itself because the fill would be unexitable), so the order may still work and may hold
-        fills: deleting the trade would forget both. The trade stays, its order open, to be
-        fetched again next loop; a replacement that failed after a completed cancel is
-        Freqtrade's own to handle."""
-
-        @functools.wraps(own)
-        def replace_order_failed(trade: Any, msg: str) -> Any:
-            try:
-                kept = [o.order_id for o in trade.open_orders]
-            except Exception:  # noqa: BLE001 - Freqtrade's own handling then
-                kept = []
-            if not kept:
-                return own(trade, msg)
-            self.ctx.stats["trades_kept"] += 1
-            logger.warning(
-                "GhostGuard: keeping %s (Freqtrade: %s): order %s is still open in the "
-                "database (its cancel did not complete); re-checked next loop",
-                trade,
-                msg,
-                kept[0],
-            )
-            return None
-
-        return replace_order_failed
-
-    def _after_cancel(
-        self, order_id: str, pair: str, answer: Any, cancel_error: Exception | None
-    ) -> None:
-        row = ftmodel.db_order(order_id)
-        if row is None or row.ft_order_side == "stoploss":
-            return
-        if answers.gone_status(answer) is None:
-            if isinstance(answer, dict) and answer.get("status") == "open":
-                # The cancel is not confirmed (the order may still work, or a lagging view
-                # shows it): Freqtrade may drop the trade all the same ("not cancelled"), so
-                # the next placement of this pair and role is checked against the exchange.
-                self.ledger.record_gone(pair, ftmodel.role_of_row(row), order_id, "cancel")
-            return
-        detection = "cancel"  # the bot's own cancel: a re-price (checked, never rationed)
-        if cancel_error is not None and answers.is_not_found(cancel_error):
-            detection = "replace_response"
-            self.ledger.detected(row, detection, "cancel answered: already gone")
-        self.ledger.record_gone(pair, ftmodel.role_of_row(row), order_id, detection)

@@ -73,7 +73,7 @@ class Gate:
             if exit_intent is not None and exit_intent.risk_reducing:
                 logger.warning(
                     "GhostGuard could not assess a %s exit on %s (%s); sending it as asked",
-                    exit_intent.exit_type,
+                    exit_intent.label,
                     pair,
                     answers.error_text(error),
                 )
@@ -146,7 +146,7 @@ class Gate:
         self.ctx.stats["risk_reducing_exits"] += 1
         logger.info(
             "GhostGuard lets a %s exit on %s through (%s, amount %s of %s requested)",
-            exit_intent.exit_type,
+            exit_intent.label,
             plan.pair,
             "clamped to the exchange position" if clamped < requested else "not clamped",
             kwargs["amount"],
@@ -183,7 +183,7 @@ class Gate:
                 type=plan.role,
                 pair=plan.pair,
                 order_id=order.get("id") if isinstance(order, dict) else None,
-                reason=f"{exit_intent.exit_type} exit: never held back, only clamped",
+                reason=f"{exit_intent.label} exit: never held back, only clamped",
                 detection=gone_detection(plan.gone),
             )
         return order
@@ -203,7 +203,7 @@ class Gate:
             safe(self.outcomes.blocked, plan, verdict)
             raise GhostGuardBlocked(plan.pair, verdict) from error
         if outcome.found is not None:
-            self.outcomes.sent(plan, outcome.found, None, False)
+            safe(self.outcomes.sent, plan, outcome.found, None, False)
         return outcome.found
 
     # --- the decision -----------------------------------------------------------------------
@@ -213,7 +213,13 @@ class Gate:
         replacement's attempt number (None for an approved re-price: it uses up none)."""
         self.ctx.stats["decisions"] += 1
         try:
-            verdict = self.decide(plan, float(kwargs["amount"]))
+            if plan.role == "entry" and not self.ctx.store.flush():
+                # Its counters and cooldown would not survive a restart: no entry replacement
+                # until the store writes again (exits and first entries go on).
+                why = f"the guard's store cannot write ({self.ctx.store.last_error})"
+                verdict = Verdict((Denial(0, "guard_error", why),))
+            else:
+                verdict = self.decide(plan, float(kwargs["amount"]))
         except Exception as error:  # noqa: BLE001
             verdict = Verdict((Denial(0, "guard_error", answers.error_text(error)),))
         if not verdict.approved:

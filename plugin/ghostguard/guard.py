@@ -26,7 +26,7 @@ from freqtrade import __version__ as freqtrade_version
 from freqtrade.exceptions import OperationalException
 from freqtrade.persistence import Trade
 
-from ghostguard import adapters, compat, events, scopes
+from ghostguard import adapters, compat, events, once, scopes
 from ghostguard.answers import settings_text
 from ghostguard.config import GuardConfig, GuardSettings
 from ghostguard.context import GuardContext
@@ -113,14 +113,30 @@ class GhostGuard:
         for attr in ("apiKey", "secret", "password", "uid"):
             events.register_secret(getattr(api, attr, None))
         self.ctx.venue.capture(WRAPPED_METHODS)
+        if self.ctx.venue.needs_ccxt_once and not once.install(self.exchange):
+            logger.warning(
+                "GhostGuard: %s's fetch_order takes no retry count and its ccxt object has no "
+                "fetch_order to ask once: a tracked order's 'not found' sleeps in Freqtrade's "
+                "back-off on this venue",
+                self.exchange.name,
+            )
         for name in WRAPPED_METHODS:
             setattr(self.exchange, name, getattr(self, f"_wrapped_{name}"))
         for name in scopes.SCOPED_BOT_METHODS:
             setattr(self.ctx.bot, name, scopes.scoped(name, getattr(self.ctx.bot, name)))
+        rpc = self._rpc()
+        if rpc is not None:
+            name = scopes.FORCE_EXIT_METHOD
+            setattr(rpc, name, scopes.scoped(name, getattr(rpc, name)))
         self.ctx.bot.replace_order_failed = self.detection.keeping_trade(
             self.ctx.bot.replace_order_failed
         )
         logger.info("%s", self.startup_line())
+
+    def _rpc(self) -> Any:
+        """The bot's RPC object (what Telegram, the REST API and FreqUI call), or None."""
+        rpc = getattr(getattr(self.ctx.bot, "rpc", None), "_rpc", None)
+        return rpc if callable(getattr(rpc, scopes.FORCE_EXIT_METHOD, None)) else None
 
     def _check_venue(self) -> None:
         """A live bot on a venue with no proven adapter starts only when the user chose to run
@@ -146,8 +162,12 @@ class GhostGuard:
     def uninstall(self) -> None:
         for name in WRAPPED_METHODS:
             self.exchange.__dict__.pop(name, None)
+        once.uninstall(self.exchange)
         for name in (*scopes.SCOPED_BOT_METHODS, "replace_order_failed"):
             self.ctx.bot.__dict__.pop(name, None)
+        rpc = self._rpc()
+        if rpc is not None:
+            rpc.__dict__.pop(scopes.FORCE_EXIT_METHOD, None)
         self.gate.shutdown()
         self.ctx.store.close()
 

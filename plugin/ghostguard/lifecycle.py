@@ -24,6 +24,10 @@ WATCH_FIRST_INTERVAL_S = 5.0
 WATCH_MAX_INTERVAL_S = 300.0
 LOCK_RECHECK_S = 60.0
 LOST_CREATE_GRACE_S = 60.0
+# A suspect whose cancel or fills cannot be read is tried again next loop, at most this many
+# loops; then it is resolved with what the exchange did show (the database's booked fill, the
+# cancel's answer) and its watch goes on reading the trades for a late fill.
+RESOLVE_ATTEMPTS = 3
 
 # Detections where the bot itself cancelled its order (a re-price, or Freqtrade's unfilled
 # timeout): the next order is checked but never rationed by checks 5 and 6.
@@ -37,10 +41,10 @@ TRANSITIONS: dict[tuple[Phase, str], Phase | str] = {
     (Phase.SUSPECTED, "not_found"): Phase.SUSPECTED,
     (Phase.WATCHING, "not_found"): Phase.WATCHING,
     (Phase.DONE, "not_found"): Phase.DONE,
-    # the count reached the threshold (once per order)
+    # the count reached the threshold (once per order; a watched order is gone already and
+    # its watch reads the fills: it never trips)
     (Phase.TRACKED, "breaker_tripped"): Phase.SUSPECTED,
     (Phase.NOT_FOUND, "breaker_tripped"): Phase.SUSPECTED,
-    (Phase.WATCHING, "breaker_tripped"): Phase.SUSPECTED,
     # any successful answer resets the count (and un-trips an unresolved breaker)
     (Phase.TRACKED, "answered"): Phase.TRACKED,
     (Phase.NOT_FOUND, "answered"): _REST,
@@ -55,8 +59,18 @@ TRANSITIONS: dict[tuple[Phase, str], Phase | str] = {
     (Phase.DONE, "detected"): Phase.DONE,
     # the guard verified a suspect gone (cancel by id, fills read) and resolved it
     (Phase.SUSPECTED, "resolved"): Phase.WATCHING,
-    # a suspect whose database row is gone or closed: nothing to resolve
-    (Phase.SUSPECTED, "closed_elsewhere"): Phase.DONE,
+    # a suspect's cancel or fills could not be read this loop (tried again, RESOLVE_ATTEMPTS)
+    (Phase.SUSPECTED, "resolve_failed"): Phase.SUSPECTED,
+    # a suspect whose database row is gone or closed: nothing to resolve (a watch goes on)
+    (Phase.SUSPECTED, "closed_elsewhere"): _REST,
+    # Freqtrade took an answer whose fills could not be verified (the trade list unreadable),
+    # or a cancel the exchange did not confirm was answered "cancelled" in front of a
+    # risk-reducing exit: the order's trades are watched for a late fill
+    (Phase.TRACKED, "watch_started"): Phase.WATCHING,
+    (Phase.NOT_FOUND, "watch_started"): Phase.WATCHING,
+    (Phase.SUSPECTED, "watch_started"): Phase.WATCHING,
+    (Phase.WATCHING, "watch_started"): Phase.WATCHING,
+    (Phase.DONE, "watch_started"): Phase.DONE,
     # the watch window ended
     (Phase.WATCHING, "watch_ended"): Phase.DONE,
 }
@@ -96,7 +110,8 @@ def _move(record: OrderRecord, event: str, **changes: object) -> OrderRecord:
 
 def on_not_found(record: OrderRecord, threshold: int, now: float) -> Step:
     count = record.not_found + 1
-    if count >= threshold and record.tripped_at is None and record.phase != Phase.DONE:
+    trips = record.phase in (Phase.TRACKED, Phase.NOT_FOUND)
+    if count >= threshold and record.tripped_at is None and trips:
         tripped = _move(record, "breaker_tripped", not_found=count, tripped_at=now)
         return tripped, (BreakerTripped(tripped),)
     return _move(record, "not_found", not_found=count), ()
@@ -133,6 +148,23 @@ def on_resolved(record: OrderRecord, filled: float, watch: Watch) -> Step:
 
 def on_closed_elsewhere(record: OrderRecord) -> Step:
     return _move(record, "closed_elsewhere", resolved=True), ()
+
+
+def on_resolve_failed(record: OrderRecord) -> Step:
+    """A suspect's cancel or fills could not be read this loop."""
+    return _move(record, "resolve_failed", resolve_failures=record.resolve_failures + 1), ()
+
+
+def resolve_exhausted(record: OrderRecord) -> bool:
+    """The suspect has been tried RESOLVE_ATTEMPTS loops: resolve it with what is known."""
+    return record.resolve_failures >= RESOLVE_ATTEMPTS
+
+
+def on_watch_started(record: OrderRecord, watch: Watch, known: float) -> Step:
+    """Freqtrade booked `known` from an answer whose fills the guard could not verify: the
+    order's trades are watched (a running watch keeps its window)."""
+    verified = max(known, record.verified_filled or 0.0)
+    return _move(record, "watch_started", watch=record.watch or watch, verified_filled=verified), ()
 
 
 def on_watch_ended(record: OrderRecord) -> Step:

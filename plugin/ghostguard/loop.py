@@ -39,6 +39,7 @@ class LoopWork:
     def run(self) -> None:
         self.ledger.flush_custom_data()
         store = self.ctx.store
+        store.flush()  # what a failed write left unwritten
         if not store.has_any(OrderRecord, PairLockRecord, Intent):
             return
         now = self.ctx.clock()
@@ -72,7 +73,10 @@ class LoopWork:
             self.prune()
 
     def resolve_suspect(self, record: OrderRecord) -> None:
-        """A tripped breaker: cancel by id, look up the fills, resolve in Freqtrade's model."""
+        """A tripped breaker: cancel by id, look up the fills, resolve in Freqtrade's model.
+        A cancel or a trade list that cannot be read is tried again next loop, for at most
+        `lifecycle.RESOLVE_ATTEMPTS` loops; then the order is resolved with what the exchange
+        did show and its watch goes on reading the trades."""
         venue = self.ctx.venue
         order_id, pair = record.order_id, record.pair
         row = ftmodel.db_order(order_id)
@@ -87,22 +91,19 @@ class LoopWork:
             how = "cancel succeeded: the order was live"
         except Exception as error:  # noqa: BLE001
             if not answers.is_not_found(error):
-                logger.warning(
-                    "GhostGuard: cancel of suspect %s failed (%s); retrying next loop",
-                    order_id,
-                    answers.error_text(error),
-                )
-                return
-            how = "cancel: exchange does not know it either"
+                if not self._gives_up(record, "cancel", error):
+                    return
+                how = f"cancel unanswered ({answers.error_text(error)})"
+            else:
+                how = "cancel: exchange does not know it either"
+        traded, cost, read = 0.0, None, True
         try:
             traded, cost = venue.traded(order_id, pair, row.order_date_utc)
         except Exception as error:  # noqa: BLE001
-            logger.warning(
-                "GhostGuard: fills of suspect %s not readable (%s); retrying next loop",
-                order_id,
-                answers.error_text(error),
-            )
-            return
+            if not self._gives_up(record, "fills", error):
+                return
+            read = False
+            how += "; fills unreadable: resolved with what the exchange showed, watched"
         # Every witness is a lower bound: the trades, the cancel's answer, and what the
         # database already booked from the exchange's own earlier answers.
         filled = max(traded, cancel_filled, row.safe_filled)
@@ -131,8 +132,25 @@ class LoopWork:
         else:
             self.ctx.bot.handle_cancel_order(ccxt_order, row, trade, "ghost order (GhostGuard)")
         Trade.commit()
-        if not complete:
+        if read and not complete:
             self.ledger.lock_unreadable_fills(pair, order_id, filled)
+
+    def _gives_up(self, record: OrderRecord, what: str, error: Exception) -> bool:
+        """Count a loop in which a suspect's cancel or fills could not be read; True once it
+        has been tried `lifecycle.RESOLVE_ATTEMPTS` loops (resolve with what is known)."""
+        current = self.ctx.store.order(record.order_id) or record
+        if lifecycle.resolve_exhausted(current):
+            return True
+        failed = self.ledger.apply(lifecycle.on_resolve_failed(current))
+        logger.warning(
+            "GhostGuard: %s of suspect %s not readable (%s); retrying next loop (%d of %d)",
+            what,
+            record.order_id,
+            answers.error_text(error),
+            failed.resolve_failures,
+            lifecycle.RESOLVE_ATTEMPTS,
+        )
+        return False
 
     def check_watched(self, record: OrderRecord) -> None:
         """Re-check a suspected-gone original for a late fill (and cancel it if it turned up

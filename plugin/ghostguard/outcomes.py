@@ -12,7 +12,7 @@ from freqtrade.enums import RPCMessageType
 
 from ghostguard import answers, events, ftmodel
 from ghostguard.checks import Verdict, as_amount
-from ghostguard.context import GuardContext
+from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
 from ghostguard.ledger import Ledger
 from ghostguard.placement import Placement
@@ -69,8 +69,9 @@ class Outcomes:
             attempt=f"{counter.approved}/{settings.max_replacements_per_signal}",
             detection=gone_detection(plan.gone),
         )
-        ftmodel.update_custom_data(
-            plan.trade_id, attempts=counter.approved, last_verdict="approved"
+        safe(
+            ftmodel.update_custom_data, plan.trade_id, attempts=counter.approved,
+            last_verdict="approved",
         )
         return counter.approved
 

@@ -54,6 +54,7 @@ class OrderRecord:
     verified_filled: float | None = None  # fills the exchange's trades showed
     watch: Watch | None = None
     sweep_due: bool = False  # the sweep after this replacement failed: run it again
+    resolve_failures: int = 0  # loops a suspect's cancel or fills could not be read
 
     @property
     def unconfirmed(self) -> bool:
@@ -208,6 +209,7 @@ def order_from_doc(order_id: str, doc: dict[str, Any]) -> OrderRecord:
         verified_filled=_num(doc.get("verified_filled")),
         watch=watch,
         sweep_due=bool(doc.get("sweep_due", False)),
+        resolve_failures=int(doc.get("resolve_failures") or 0),
     )
 
 

@@ -10,6 +10,12 @@ are committed when Freqtrade decides, never by the guard. An in-memory database 
 in-memory store of its own: nothing of it would outlive the process anyway.
 
 Records are cached in memory; `keys` maps them to rows.
+
+A failing write (a locked database, a full disk) never raises into the bot: the record stays in
+memory, the key is remembered as unwritten, and every later write (and every loop) tries to
+write what is pending first. While anything is unwritten the store reports itself degraded, and
+the gate blocks new replacements with `guard_error` (their counters would not survive a restart);
+exits, first entries and the loop go on.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any, ClassVar, TypeVar
 
 from freqtrade.persistence.base import ModelBase, SessionType
 from sqlalchemy import Engine, String, Text, create_engine, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
@@ -64,6 +71,16 @@ class GuardStore:
     def __init__(self, engine: Engine | None = None) -> None:
         self._engine = engine
         self._cache: dict[str, Record] = {}
+        # Keys whose last change is not in the database yet (a failed write): key -> document
+        # to write, or None to delete.
+        self._unwritten: dict[str, dict[str, Any] | None] = {}
+        self.last_error: str | None = None
+        self.failed_writes = 0
+
+    @property
+    def degraded(self) -> bool:
+        """True while a change could not be written (see the module's docstring)."""
+        return bool(self._unwritten)
 
     def open(self, freqtrade_engine: Engine) -> None:
         """Connect beside Freqtrade's engine and load every record."""
@@ -119,7 +136,7 @@ class GuardStore:
     def put(self, record: Record) -> None:
         key, doc = keys.encode(record)
         self._cache[key] = record
-        self._write(key, doc)
+        self._change(key, doc)
 
     def remove(self, record: Record) -> None:
         self.delete(keys.key_of(record))
@@ -127,17 +144,71 @@ class GuardStore:
     def delete(self, key: str) -> None:
         if self._cache.pop(key, None) is None:
             return
-        assert self._engine is not None, "store not opened"
-        with self._engine.begin() as connection:
-            connection.execute(delete(_TABLE).where(_TABLE.c.key == key))
+        self._change(key, None)
 
-    def _write(self, key: str, doc: dict[str, Any]) -> None:
+    def flush(self) -> bool:
+        """Write what earlier failures left unwritten; True when nothing is left."""
+        if not self._unwritten:
+            return True
+        pending = dict(self._unwritten)
+        try:
+            self._write_many(pending)
+        except SQLAlchemyError as error:
+            self._failed(error)
+            return False
+        for key, doc in pending.items():
+            if self._unwritten.get(key, ...) == doc:
+                self._unwritten.pop(key, None)
+        logger.warning(
+            "GhostGuard: the guard's store writes again (%d pending changes written)",
+            len(pending),
+        )
+        self.last_error = None
+        return True
+
+    def _change(self, key: str, doc: dict[str, Any] | None) -> None:
+        """Write one change (and whatever is still unwritten) in one transaction; on a failure
+        keep it to write later."""
+        self._unwritten.pop(key, None)
+        pending = {**self._unwritten, key: doc}
+        try:
+            self._write_many(pending)
+        except SQLAlchemyError as error:
+            self._unwritten = pending
+            self._failed(error)
+            return
+        if self._unwritten:
+            logger.warning(
+                "GhostGuard: the guard's store writes again (%d pending changes written)",
+                len(self._unwritten),
+            )
+        self._unwritten = {}
+        self.last_error = None
+
+    def _failed(self, error: SQLAlchemyError) -> None:
+        self.failed_writes += 1
+        text = f"{type(error).__name__}: {getattr(error, 'orig', None) or error}"
+        text = text.splitlines()[0][:200]
+        if self.last_error is None:
+            logger.warning(
+                "GhostGuard: the guard's store cannot write (%s): its state is kept in memory "
+                "and written when the database takes it; new replacements are blocked "
+                "(guard_error) until then, exits go on",
+                text,
+            )
+        self.last_error = text
+
+    def _write_many(self, changes: dict[str, dict[str, Any] | None]) -> None:
         assert self._engine is not None, "store not opened"
-        values = {
-            "value": json.dumps(doc, sort_keys=True, default=str),
-            "updated_at": datetime.now(UTC),
-        }
+        now = datetime.now(UTC)
         with self._engine.begin() as connection:
-            done = connection.execute(update(_TABLE).where(_TABLE.c.key == key).values(**values))
-            if done.rowcount == 0:
-                connection.execute(insert(_TABLE).values(key=key, **values))
+            for key, doc in changes.items():
+                if doc is None:
+                    connection.execute(delete(_TABLE).where(_TABLE.c.key == key))
+                    continue
+                values = {"value": json.dumps(doc, sort_keys=True, default=str), "updated_at": now}
+                done = connection.execute(
+                    update(_TABLE).where(_TABLE.c.key == key).values(**values)
+                )
+                if done.rowcount == 0:
+                    connection.execute(insert(_TABLE).values(key=key, **values))

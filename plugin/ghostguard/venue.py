@@ -17,9 +17,12 @@ from typing import Any
 
 import ccxt
 from freqtrade.enums import TradingMode
+from freqtrade.exceptions import DDosProtection, RetryableOrderError, TemporaryError
 from freqtrade.exchange import Exchange
+from freqtrade.exchange import common as ft_common
 
 from ghostguard import answers, binance, compat, unified
+from ghostguard import once as one_attempt
 from ghostguard.adapters import VENUE_NEUTRAL, VenueAdapter, adapter_for
 from ghostguard.checks import (
     AMOUNT_EPS,
@@ -66,6 +69,16 @@ class Venue:
         self.base_fetch_takes_count = compat.accepts_retry_count(Exchange.fetch_order)
         self.original = {name: getattr(self.exchange, name) for name in wrapped}
 
+    @property
+    def needs_ccxt_once(self) -> bool:
+        """The venue's `fetch_order` takes no `count` and no adapter says how to ask its base
+        class: one attempt needs `ghostguard.once` (live only)."""
+        return (
+            not self.dry_run
+            and not self.takes_count.get("fetch_order")
+            and (self.adapter.base_fetch_order_params is None or not self.base_fetch_takes_count)
+        )
+
     def once(self, name: str) -> dict[str, Any]:
         """Keyword arguments for one attempt, no retry back-off: `count=0` where the venue's
         method takes it, nothing where it does not (never an argument it rejects)."""
@@ -99,13 +112,20 @@ class Venue:
         return self.fetch_order("", pair, {self.adapter.client_id_lookup_param: client_id})
 
     def one_attempt_fetch(self) -> Callable[[str, str, dict | None], Any] | None:
-        """`fetch_order` with one attempt and no retry back-off, answering as the venue's own
-        method does; None where the venue offers no such call (venue-neutral)."""
+        """`fetch_order` with one attempt and no retry back-off for "not found", answering as
+        the venue's own method does; None where no such call can be made."""
         original = self.original["fetch_order"]
         if self.takes_count.get("fetch_order"):
             return lambda order_id, pair, params: original(order_id, pair, params, count=0)
         fixed = self.adapter.base_fetch_order_params
         if fixed is None or not self.base_fetch_takes_count:
+            # A venue whose override takes no `count` and calls the retrier itself (Freqtrade's
+            # Hyperliquid, Bybit without its adapter): its ccxt call answers "not found" so that
+            # the retrier does not retry it (ghostguard.once).
+            if one_attempt.installed(self.exchange):
+                return lambda order_id, pair, params: one_attempt.call(
+                    original, order_id, pair, params
+                )
             return None
 
         def once(order_id: str, pair: str, params: dict | None) -> Any:
@@ -116,6 +136,25 @@ class Venue:
             return answers.as_venue_answers(order)
 
         return once
+
+    @staticmethod
+    def retrying_transient(call: Callable[[], Any]) -> Any:
+        """A read made on Freqtrade's behalf: a network error or 5xx is retried as Freqtrade's
+        retrier retries `fetch_order` (5 more attempts, its back-off only for a rate limit);
+        "not found" is answered at once (the breaker counts it across loops)."""
+        retries = ft_common.API_FETCH_ORDER_RETRY_COUNT
+        left = retries
+        while True:
+            try:
+                return call()
+            except RetryableOrderError:
+                raise
+            except TemporaryError as error:
+                if left <= 0 or answers.is_not_found(error):
+                    raise
+                left -= 1
+                if isinstance(error, DDosProtection):
+                    ft_common.time.sleep(ft_common.calculate_backoff(left + 1, retries))
 
     def cancel_order(self, order_id: str, pair: str) -> Any:
         return self.exchange.cancel_order(order_id, pair, **self.once("cancel_order"))

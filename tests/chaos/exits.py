@@ -9,10 +9,15 @@ after a cancel in particular), and the guard's own store failing every write.
 Invariant (k): from the first loop in which the exchange holds a position of a traded pair, held
 by an open trade of the bot in that direction, that the price has carried through the 2 %
 stop-loss (measured from the position's entry price on the exchange, the price Freqtrade's own
-stop is computed from, whatever amount the trade has booked), count the loops until an order
-reducing that position reaches the exchange (or the position is gone). With the guard on, that
-count may not exceed the guard-off twin's for the stop that began at the same step (a twin with
-no such stop at that step counts as 0 loops: Freqtrade alone sends it at once).
+stop is computed from, whatever amount the trade has booked), measure how long it takes until an
+order reducing that position reaches the exchange (or the position is gone), in the seconds a
+real bot would take: each loop that passes costs the bot's loop time (`process_throttle_secs`,
+5 s here) or, when longer, what Freqtrade slept in that loop in its retry back-off (recorded by
+the harness, not slept); the loop that sends the exit costs its back-off sleeps. With the guard
+on, that time may not exceed the guard-off twin's for the stop that began at the same step (a
+twin whose run went another way and had no such stop at that step cannot be compared: there the
+guard-on stop must not have waited on anything of the guard's own (an exit it blocked, a cancel
+it did not let complete, an answer it held back, its `TemporaryError`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sqlalchemy import text
 from tests.strategies.ScriptedMakerStrategy import SCRIPT
 
 
+LOOP_S = 5.0  # the harness's process_throttle_secs: what a loop of a real bot lasts at least
 STORE_TRIGGERS = {
     "insert": "INSERT",
     "update": "UPDATE",
@@ -48,10 +54,11 @@ class ExitsMixin:
     guard: bool
 
     def _init_exits(self) -> None:
-        # (pair, step the stop became due) -> loop it became due, loop an exit reached the
-        # exchange (None: not yet)
-        self.stops: dict[tuple[str, int], list[int | None]] = {}
+        # (pair, step the stop became due) -> [seconds so far, the exit reached the exchange,
+        # what of the guard's stood in the way meanwhile (a log line), or None]
+        self.stops: dict[tuple[str, int], list[Any]] = {}
         self.open_stop: dict[str, tuple[str, int]] = {}
+        self.stop_orders: dict[str, set[int]] = {}  # exits resting after a stop was sent
         self.fail_after_cancel = False
         self.outage_rule: Any = None
 
@@ -143,12 +150,12 @@ class ExitsMixin:
                 sim.cancel_on_exchange(order.order_id)
                 sim.fault_not_found(order.order_id, None, on_cancel=True)
                 notes.append(f"entry {order.order_id} gone, not found on query and cancel")
-        position = sim.position(pair)
+        position = self.held(pair)
         still_open = [o for o in entries if o.is_open]
         if abs(position) < self.spec.min_qty and still_open and prelude == "none":
             sim.fill_order(still_open[-1].order_id)  # a position for the stop to protect
             notes.append(f"entry {still_open[-1].order_id} filled")
-            position = sim.position(pair)
+            position = self.held(pair)
         if abs(position) < self.spec.min_qty:
             return None
         entry = sim.positions[self.spec.id].entry_price
@@ -160,6 +167,14 @@ class ExitsMixin:
 
     # ------------------------------------------------------------------ invariant (k)
 
+    def held(self, pair: str) -> float:
+        """The position the venue shows: on spot the base balance the account holds (the fee
+        a BUY pays in the base asset is not held), on futures the signed position."""
+        if self.spot:
+            spec = self.sim.spec(pair)
+            return float(self.sim.face.ledger.totals.get(spec.base, 0.0))
+        return float(self.sim.position(pair))
+
     def stop_due(self) -> list[str]:
         """Pairs whose exchange position, held by an open trade of the bot in the same
         direction, the price has carried through the stop-loss. (A position no trade holds is
@@ -170,7 +185,7 @@ class ExitsMixin:
         due = []
         for pair in self.pairs:
             spec = self.sim.spec(pair)
-            position = self.sim.position(pair)
+            position = self.held(pair)
             if abs(position) < spec.min_qty:
                 continue
             trades = Trade.get_trades_proxy(pair=pair, is_open=True)
@@ -184,16 +199,48 @@ class ExitsMixin:
                 due.append(pair)
         return due
 
-    def stop_before_loop(self, loop: int) -> list[str]:
+    def resting_exits(self, pair: str) -> set[int]:
+        """Orders reducing the pair's position that work on the exchange."""
+        return {
+            o.order_id for o in self.sim.open_orders(pair)
+            if self.is_exit(o)  # type: ignore[attr-defined]
+        }
+
+    def stop_before_loop(self) -> list[str]:
         due = self.stop_due()
         for pair in due:
+            if self.stop_orders.get(pair, set()) & self.resting_exits(pair):
+                continue  # the exit a stop sent still works (Freqtrade keeps it as the stop's)
             if pair not in self.open_stop:
                 key = (pair, self.step)
                 self.open_stop[pair] = key
-                self.stops.setdefault(key, [loop, None])
+                self.stops.setdefault(key, [0.0, False, None])
         return due
 
-    def stop_after_loop(self, loop: int, due: list[str], requests_before: int) -> None:
+    def guard_in_the_way(self, pair: str, records: list[Any], caught: list[Any]) -> str | None:
+        """What of the guard's could have held an exit of the pair back in one loop."""
+        for error in caught:
+            if str(error).startswith("GhostGuard"):
+                return f"TemporaryError: {str(error)[:120]}"
+        for record in records:
+            try:
+                text = str(record.getMessage())
+            except Exception:  # noqa: BLE001
+                continue
+            if f"pair={pair}" in text and text.startswith("REPLACEMENT_BLOCKED") and (
+                "type=exit" in text
+            ):
+                return text[:160]
+            if f"({pair})" in text and "GhostGuard" in text and (
+                "refusing" in text or "re-checking next loop" in text
+            ):
+                return text[:160]
+        return None
+
+    def stop_after_loop(
+        self, slept: float, due: list[str], requests_before: int, records: list[Any],
+        caught: list[Any],
+    ) -> None:
         sent_pairs = set()
         for request in self.sim.requests[requests_before:]:
             if request.method != "POST" or request.path != "/fapi/v1/order":
@@ -209,38 +256,55 @@ class ExitsMixin:
             if key is None:
                 continue
             spec = self.sim.spec(pair)
-            gone = abs(self.sim.position(pair)) < spec.min_qty
+            gone = abs(self.held(pair)) < spec.min_qty
+            episode = self.stops[key]
+            if episode[2] is None:
+                episode[2] = self.guard_in_the_way(pair, records, caught)
             if spec.id in sent_pairs or gone:
-                self.stops[key][1] = loop
+                episode[0] += slept
+                episode[1] = True
                 del self.open_stop[pair]
+                self.stop_orders[pair] = self.resting_exits(pair)
+            else:
+                episode[0] += max(LOOP_S, slept)
 
-    def stop_latencies(self) -> dict[str, int | None]:
-        """(pair@step) -> loops from the stop becoming due to an exit reaching the exchange
-        (0: the same loop; None: never)."""
+    def stop_latencies(self) -> dict[str, tuple[float | None, str | None]]:
+        """(pair@step) -> (seconds from the stop becoming due to an exit reaching the exchange,
+        0 in the loop it became due with no back-off, None never; what of the guard's stood in
+        the way meanwhile)."""
         return {
-            f"{pair}@{step}": (None if sent is None else sent - due)  # type: ignore[operator]
-            for (pair, step), (due, sent) in self.stops.items()
+            f"{pair}@{step}": (seconds if sent else None, in_the_way)
+            for (pair, step), (seconds, sent, in_the_way) in self.stops.items()
         }
 
 
-def late_stops(on: dict[str, int | None], twin: dict[str, int | None]) -> list[str]:
+def late_stops(
+    on: dict[str, tuple[float | None, str | None]],
+    twin: dict[str, tuple[float | None, str | None]],
+) -> list[str]:
     """Invariant (k): the guard-on run's stops that reached the exchange later than its
-    guard-off twin's stop that began at the same step (or, where the twin had none, later than
-    the loop it became due in)."""
+    guard-off twin's stop that began at the same step; where the twin had none (its run went
+    another way), the guard-on stops that were late while something of the guard's stood in
+    the way."""
     never = float("inf")
     late = []
-    for key, latency in sorted(on.items()):
+    for key, (latency, in_the_way) in sorted(on.items()):
         mine = never if latency is None else latency
         if mine == 0:
             continue
-        theirs_raw = twin.get(key, 0)
-        theirs = never if theirs_raw is None else theirs_raw
-        if mine > theirs:
+        took = "never" if latency is None else f"after {latency:g} s"
+        if key in twin:
+            theirs_raw = twin[key][0]
+            theirs = never if theirs_raw is None else theirs_raw
+            if mine > theirs + 1e-9:
+                late.append(
+                    f"stop-loss {key}: exit reached the exchange {took}; guard off: "
+                    f"{'never' if theirs_raw is None else f'{theirs_raw:g} s'}"
+                )
+        elif in_the_way is not None:
             late.append(
-                f"stop-loss {key}: exit reached the exchange "
-                f"{'never' if latency is None else f'{latency} loops late'}; guard off: "
-                f"{'never' if theirs_raw is None else f'{theirs_raw} loops'}"
-                + ("" if key in twin else " (the twin had no stop due at that step)")
+                f"stop-loss {key}: exit reached the exchange {took} (the twin had no stop due "
+                f"at that step); the guard: {in_the_way}"
             )
     return late
 

@@ -166,12 +166,27 @@ class InvariantsMixin:
                 "h", f"{requests} check requests while only {sorted(blocked)} blocked"
             )
 
+    def algo_rows(self) -> dict[str, str]:
+        """A stop order on the exchange (Binance's Algo API) fills through the order it places
+        when triggered; Freqtrade books that fill on the stop's row, under the algo id:
+        exchange order id -> the id Freqtrade's row carries."""
+        algos = getattr(self.sim, "_algo_orders", None)
+        if algos is None:
+            return {}
+        return {
+            str(algo.actual_order_id): str(algo.algo_id)
+            for algo in algos().values()
+            if getattr(algo, "actual_order_id", None) is not None
+        }
+
     def check_booked_fills(self) -> None:
         """(j): a fill the database booked is never lost: no Order row's `filled` falls (nor
         does the row go) while the exchange still shows at least that much filled."""
         if self.schedule.dry_run:
             return
-        executed = {str(o.order_id): o.executed_qty for o in self.sim.orders}
+        via_algo = self.algo_rows()
+        executed = {via_algo.get(str(o.order_id), str(o.order_id)): o.executed_qty
+                    for o in self.sim.orders}
         now = {str(r.order_id): float(r.filled or 0.0) for r in Order.session.query(Order).all()}
         for order_id, booked in list(self.booked.items()):
             held = now.get(order_id, 0.0)
@@ -249,10 +264,11 @@ class InvariantsMixin:
             if (lock.reason or "").startswith("GhostGuard")
         ]
         problems = []
+        via_algo = self.algo_rows()
         for order in self.sim.orders:
             if order.executed_qty <= 0 or order.spec.symbol != pair:
                 continue
-            row = by_id.get(str(order.order_id))
+            row = by_id.get(via_algo.get(str(order.order_id), str(order.order_id)))
             db_filled = float(row.filled or 0.0) if row is not None else None
             if db_filled is None or abs(db_filled - order.executed_qty) > EPS:
                 problems.append(

@@ -36,8 +36,9 @@ Invariants (``INVARIANTS``):
      over a fill the database held drops the trade and leaves a position with no stop-loss).
   k  no stop-loss later than Freqtrade alone (guard on): from the loop in which the price has
      carried an exchange position through its stop-loss, an order reducing it reaches the
-     exchange in no more loops than in the guard-off twin of the same schedule
-     (``tests.chaos.exits``; the twin runs only when the guard-on stop was not immediate).
+     exchange no later than in the guard-off twin of the same schedule, in a real bot's
+     seconds (5 s a loop, or the loop's retry back-off when longer: ``tests.chaos.exits``; the
+     twin runs only when the guard-on stop was not immediate).
 """
 
 from __future__ import annotations
@@ -127,8 +128,9 @@ class Result:
     skipped: Counter[str] = field(default_factory=Counter)
     loops: int = 0
     seconds: float = 0.0
-    # invariant (k): "pair@step" -> loops until an exit reached the exchange (None: never)
-    stops: dict[str, int | None] = field(default_factory=dict)
+    # invariant (k): "pair@step" -> (seconds until an exit reached the exchange, None never;
+    # what of the guard's stood in the way meanwhile)
+    stops: dict[str, tuple[float | None, str | None]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
 
     @property
@@ -329,7 +331,9 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
         stats_before = dict(guard.stats) if guard is not None else {}
         requests_before = self.guard_thread_requests
         sim_requests_before = len(self.sim.requests)
-        stop_due = self.stop_before_loop(self.result.loops)
+        sleeps_before = len(harness.SLEEPS)
+        stop_due = self.stop_before_loop()
+        caught: list[Exception] = []
         try:
             caught = harness.run_loop(self.bot, 1)
             if self.guard:
@@ -340,7 +344,10 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
         except Exception as error:  # noqa: BLE001 - invariant d
             tb = traceback.format_exception(type(error), error, error.__traceback__)
             self.violation("d", f"process() raised {error!r}\n" + "".join(tb[-6:]))
-        self.stop_after_loop(self.result.loops, stop_due, sim_requests_before)
+        slept = sum(harness.SLEEPS[sleeps_before:])
+        self.stop_after_loop(
+            slept, stop_due, sim_requests_before, self.records[records_before:], caught
+        )
         self.check_position()
         self.check_booked_fills()
         self.check_forced_exit()
@@ -450,7 +457,7 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
 
 def run_schedule(schedule: Schedule, guard: bool, keep_log: bool = False) -> Result:
     result = _Run(schedule, guard, keep_log).run()
-    if guard and any(latency != 0 for latency in result.stops.values()):
+    if guard and any(latency != 0 for latency, _ in result.stops.values()):
         # Invariant (k): a stop-loss that did not go out at once is compared with the guard-off
         # twin of the same schedule (run only then).
         twin = _Run(schedule, False, False).run()
