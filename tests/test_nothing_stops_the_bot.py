@@ -19,7 +19,7 @@ from ghostguard import adapters
 from ghostsim import SimExchange
 from tests import harness
 from tests.conftest import PAIR, loop, order_row, orders_of
-from tests.harness import fault_unconfirmed_cancel, run_loop
+from tests.harness import run_loop
 from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE
 
 

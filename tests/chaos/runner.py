@@ -345,8 +345,13 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
             tb = traceback.format_exception(type(error), error, error.__traceback__)
             self.violation("d", f"process() raised {error!r}\n" + "".join(tb[-6:]))
         slept = sum(harness.SLEEPS[sleeps_before:])
+        after = self._guard_obj()
+        exits_blocked = 0
+        if after is not None and after is guard:
+            exits_blocked = after.stats["blocked_exit"] - stats_before.get("blocked_exit", 0)
         self.stop_after_loop(
-            slept, stop_due, sim_requests_before, self.records[records_before:], caught
+            slept, stop_due, sim_requests_before, self.records[records_before:], caught,
+            exits_blocked,
         )
         self.check_position()
         self.check_booked_fills()
