@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from freqtrade.persistence import PairLocks
+import pytest
+from freqtrade.persistence import PairLocks, Trade
 
 from tests.conftest import PAIR, entry_filled_but_answered_cancelled, loop, orders_of
 
@@ -33,7 +34,10 @@ def test_replace_response_detection(bot_on_sim, events, script) -> None:
         assert len(events.named("GHOST_ORDER_REPLACED")) == 1
 
 
-def test_watchlist_reports_a_late_fill_and_locks_the_pair(bot_on_sim, events) -> None:
+def test_watchlist_reports_a_late_fill_and_a_trade_adopts_it(bot_on_sim, events) -> None:
+    """The breaker resolved the order (nothing filled: Freqtrade deleted its trade); it was
+    working after all and fills. The watch reports the late fill, and the next loop books it
+    into a new trade (before: the pair was locked for a year, the position unmanaged)."""
     with bot_on_sim() as (sim, bot):
         guard = bot.strategy.ghost_guard
         now = [1_000.0]
@@ -50,7 +54,13 @@ def test_watchlist_reports_a_late_fill_and_locks_the_pair(bot_on_sim, events) ->
         loop(bot)
         [late] = events.named("GHOST_LATE_FILL")
         assert f"order_id={first.order_id}" in late and "filled=0.002" in late
-        assert PairLocks.is_pair_locked(PAIR)
+        loop(bot, 2)
+        [adopted] = events.named("LATE_FILL_ADOPTED")
+        assert "a new trade" in adopted
+        [trade] = Trade.get_open_trades()
+        assert trade.amount == pytest.approx(first.orig_qty)
+        assert trade.enter_tag == "ghostguard_adopted" and trade.stop_loss > 0
+        assert not PairLocks.is_pair_locked(PAIR)
 
 
 def test_notify_sends_a_telegram_message_per_block(bot_on_sim, events, mocker) -> None:

@@ -1,6 +1,7 @@
-"""A pair lock lifts when, and only when, the disagreement that caused it is gone (defect 9 of
-the correctness work), and positions compare within the market's amount step, counting fees
-booked in the base currency."""
+"""A pair whose exchange position and database disagree is reconciled; a lock is only for what
+reconciliation cannot explain, lasts `lock_hours` at most, and lifts when, and only when, the
+disagreement that caused it is gone (defect 9 of the correctness work). Positions compare
+within the market's amount step, counting fees booked in the base currency."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from freqtrade.persistence import PairLocks
 
 from ghostguard.answers import signed_position
 from ghostguard.checks import PositionFact, check_position
+from ghostguard.reconcile import RECONCILE_ATTEMPTS
 from tests.conftest import PAIR, loop, orders_of
 
 
@@ -19,7 +21,13 @@ def _guard_locks() -> list:
     ]
 
 
-def test_a_lock_for_an_unknown_working_order_stays_while_it_rests(bot_on_sim, events) -> None:
+def test_an_unknown_working_order_holds_entries_then_locks_for_a_bounded_time(
+    bot_on_sim, events
+) -> None:
+    """An order the bot did not place works on the pair (another bot, a manual order): check 3
+    blocks the replacement; the reconciliation cannot explain it, so after a few loops the pair
+    is locked for `lock_hours` (not a year), with advice, and stays locked while the order
+    rests (no lock that flaps off and on); it lifts once the order is gone."""
     with bot_on_sim() as (sim, bot):
         guard = bot.strategy.ghost_guard
         now = [1_000.0]
@@ -32,13 +40,18 @@ def test_a_lock_for_an_unknown_working_order_stays_while_it_rests(bot_on_sim, ev
         sim.expire_order(first.order_id)
         loop(bot)
         assert any("duplicate_working_order" in b for b in events.named("REPLACEMENT_BLOCKED"))
-        assert _guard_locks()
-        for _ in range(3):  # positions agree (both flat), but the foreign order still rests
+        for _ in range(RECONCILE_ATTEMPTS + 3):
             now[0] += 61
             loop(bot)
-            assert _guard_locks(), "lifted while the order the database does not know rests"
+        [lock] = _guard_locks()
+        hours = (lock.lock_end_time - lock.lock_time).total_seconds() / 3600
+        assert hours == pytest.approx(guard.settings(PAIR).lock_hours, abs=0.02)  # next candle
+        assert "/delete_locks" in lock.reason and "orders the database does not know" in (
+            lock.reason
+        )
+        assert len(orders_of(sim, reduce_only=False)) == 2  # no entry went out meanwhile
         unlocked = [line for line in events.lines if "GhostGuard unlocked" in line]
-        assert unlocked == []  # never lifted meanwhile (no lock that flaps off and on)
+        assert unlocked == []
         sim.cancel_on_exchange(foreign.order_id)
         now[0] += 61
         loop(bot)
@@ -88,7 +101,7 @@ def test_a_lost_order_of_the_bots_own_is_cancelled_and_the_lock_lifts(bot_on_sim
         sim.hold_order(lost.order_id)
         sim.expire_order(first.order_id)
         loop(bot)
-        assert _guard_locks()
+        assert guard.ledger.reconciling(PAIR) is not None  # entries of the pair wait
         now[0] += 61
         loop(bot)
         assert lost.status == "CANCELED"
@@ -96,4 +109,5 @@ def test_a_lost_order_of_the_bots_own_is_cancelled_and_the_lock_lifts(bot_on_sim
         assert any(f"order_id={lost.order_id}" in line for line in cancelled)
         now[0] += 61
         loop(bot)
-        assert _guard_locks() == []
+        assert guard.ledger.reconciling(PAIR) is None
+        assert _guard_locks() == []  # never locked: the bot's own order needed no person

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from freqtrade.persistence import PairLocks, Trade
+from freqtrade.persistence import Trade
 
 from ghostsim import SimExchange
 from tests.conftest import GUARD_OFF, GUARD_ON, hide_trades, loop
@@ -109,7 +109,7 @@ def test_s4_second_working_order_already_exists(venue: str, guard: bool, events)
         if guard:
             assert [o.order_id for o in working] == [foreign.order_id]
             assert "duplicate_working_order" in events.named("REPLACEMENT_BLOCKED")[0]
-            assert PairLocks.is_pair_locked(pair)
+            assert bot.strategy.ghost_guard.ledger.reconciling(pair) is not None  # entries wait
         else:
             assert len(working) == 2
 

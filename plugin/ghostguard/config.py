@@ -15,6 +15,9 @@ CONFIG_SECTION = "ghost_guard"
 POSITION_CHECK_MODES = ("single", "double")
 # A venue with no proven adapter (ghostguard.adapters): refuse to start, or run venue-neutral.
 UNPROVEN_VENUE_CHOICES = ("refuse", "venue_neutral")
+# A fill no trade owns (a late fill, a lost create that filled): book it into Freqtrade's
+# trades, send it back as a risk-reducing exit, or lock the pair and tell the user.
+LATE_FILL_CHOICES = ("adopt", "reduce", "lock")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class GuardSettings:
     watchlist_minutes: float = 30.0
     notify: bool = False
     unproven_venue: str = "refuse"
+    late_fill: str = "adopt"
+    lock_hours: float = 4.0
 
 
 _SETTING_NAMES = tuple(f.name for f in fields(GuardSettings))
@@ -43,6 +48,8 @@ _ALLOWED = {
     "watchlist_minutes": "a number >= 0",
     "notify": "true or false",
     "unproven_venue": "one of " + ", ".join(f'"{m}"' for m in UNPROVEN_VENUE_CHOICES),
+    "late_fill": "one of " + ", ".join(f'"{m}"' for m in LATE_FILL_CHOICES),
+    "lock_hours": "a number > 0",
     "pairs": 'an object {"PAIR": {key: value, ...}}',
 }
 
@@ -86,6 +93,14 @@ def _check_value(path: str, key: str, value: Any) -> Any:
         if value not in POSITION_CHECK_MODES:
             raise _fail(path, value)
         return value
+    if key == "late_fill":
+        if value not in LATE_FILL_CHOICES:
+            raise _fail(path, value)
+        return value
+    if key == "lock_hours":
+        if is_bool or not isinstance(value, int | float) or value != value or value <= 0:
+            raise _fail(path, value)
+        return float(value)
     if key == "unproven_venue":
         if value not in UNPROVEN_VENUE_CHOICES or "pairs." in path:
             raise _fail(path, value)  # a venue-wide choice: not per pair

@@ -153,17 +153,28 @@ def lock_reason(why: str) -> str:
     return f"{LOCK_REASON_PREFIX}: exchange and database disagree ({why})"
 
 
-def lock_pair(pair: str, reason: str) -> bool:
-    """Lock the pair for new entries unless the guard has locked it already; True if new."""
+def lock_pair(pair: str, reason: str, hours: float) -> bool:
+    """Lock the pair for new entries for `hours` unless the guard has locked it already; True
+    if new."""
     now = datetime.now(UTC)
     if any(
         lock.reason and lock.reason.startswith(LOCK_REASON_PREFIX)
         for lock in PairLocks.get_pair_locks(pair, now)
     ):
         return False
-    PairLocks.lock_pair(pair, now + timedelta(days=365), reason=reason, side="*")
-    logger.warning("GhostGuard locked %s for new entries: %s", pair, reason)
+    PairLocks.lock_pair(pair, now + timedelta(hours=hours), reason=reason, side="*")
+    logger.warning("GhostGuard locked %s for new entries for %g h: %s", pair, hours, reason)
     return True
+
+
+def bot_dust(pair: str) -> float:
+    """The base asset the bot's own closed trades of a spot pair left behind: a fee paid in the
+    base asset, and the part of a fill below the amount step that no exit could sell."""
+    total = 0.0
+    for trade in Trade.get_trades_proxy(pair=pair, is_open=False):
+        left = signed_db_position(trade) if not trade.is_short else 0.0
+        total += max(left, 0.0)
+    return total
 
 
 def unlock_pair(pair: str) -> None:

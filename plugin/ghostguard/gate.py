@@ -84,6 +84,8 @@ class Gate:
         exit_intent = scopes.EXIT_INTENT.get()
         if plan.role == "exit" and exit_intent is not None and exit_intent.risk_reducing:
             return self._risk_reducing_exit(send, plan, kwargs, exit_intent)
+        if plan.role == "entry":
+            self._hold_while_reconciling(plan)
         intent = self.intents.unresolved(plan)
         if intent is not None and not self.ctx.dry_run:
             found = self._claim_lost_create(plan, intent)
@@ -188,6 +190,17 @@ class Gate:
             )
         return order
 
+    def _hold_while_reconciling(self, plan: Placement) -> None:
+        """No entry adds to a pair whose exchange position and database disagree until the
+        reconciliation (`adoption`) has made them agree, locked the pair for a person, or that
+        lock ran out."""
+        record = safe(self.ledger.reconciling, plan.pair)
+        if record is None:
+            return
+        verdict = Verdict((Denial(0, "reconciling", record.reason[:160]),))
+        safe(self.outcomes.blocked, plan, verdict)
+        raise GhostGuardBlocked(plan.pair, verdict)
+
     def _write_ahead(self, plan: Placement, client_id: str, amount: float) -> Intent | None:
         """The write-ahead intent, or None when the guard's store cannot take it (the error is
         logged; nothing is raised into Freqtrade)."""
@@ -257,6 +270,10 @@ class Gate:
                 db_unexpected_position=False,
                 db_has_position=db_position * plan.direction > AMOUNT_EPS,
             )
+        if not venue.futures and not self.ctx.dry_run:
+            # Spot: the base balance holds the dust the bot's own closed trades left (a fee
+            # paid in the base asset, a remainder below the amount step): the bot's, not new.
+            db_position += ftmodel.bot_dust(plan.pair)
         counter = counter_for(self.ctx, plan)
         cooldown = self.ctx.store.of_pair_role(Cooldown, plan.pair, plan.role)
         last_approved_at = cooldown.at if cooldown is not None else None

@@ -22,13 +22,12 @@ from ghostguard.context import GuardContext
 from ghostguard.events import log_event
 from ghostguard.ledger import Ledger
 from ghostguard.placement import Placement
-from ghostguard.records import ClientIdSequence, Intent, OrderRecord
+from ghostguard.records import CLIENT_ID_PREFIX, ClientIdSequence, Intent, OrderRecord
 
 
 logger = logging.getLogger("ghostguard")
 
 SENDING_CLIENT_ID: ContextVar[str | None] = ContextVar("ghostguard_client_id", default=None)
-CLIENT_ID_PREFIX = "gg"  # every client order id the guard sends starts with it
 
 
 @contextmanager
@@ -246,7 +245,7 @@ class Intents:
             )
             if isinstance(error, UnknownFills):
                 # A fill the bot does not know is on the exchange: never leave it unknown.
-                self.ledger.lock_pair(pair, f"unknown fill after lost create {intent.client_id}")
+                self.ledger.disagree(pair, f"unknown fill after lost create {intent.client_id}")
             return
         if found is None and self.ctx.clock() - intent.at < self._keep_s(pair):
             # Not found (yet): the views may lag and the trades may not show a fill yet. Looked
@@ -287,7 +286,7 @@ class Intents:
                 order_id=found.get("id"),
                 reason=f"filled={filled:g} of {why} ({intent.client_id})",
             )
-            self.ledger.lock_pair(pair, f"fill of unclaimed order {found.get('id')}: {filled:g}")
+            self.ledger.disagree(pair, f"fill of unclaimed order {found.get('id')}: {filled:g}")
 
     # --- the sweep after a replacement -------------------------------------------------------
 

@@ -5,6 +5,7 @@ Main thread only.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -12,9 +13,17 @@ from freqtrade.persistence import Order
 
 from ghostguard import events, ftmodel, lifecycle
 from ghostguard.checks import Role
-from ghostguard.context import GuardContext
+from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
-from ghostguard.records import OrderRecord, PairLockRecord, PendingReplacement
+from ghostguard.records import (
+    CLIENT_ID_PREFIX,
+    OrderRecord,
+    PairLockRecord,
+    PendingReplacement,
+)
+
+
+logger = logging.getLogger("ghostguard")
 
 
 class Ledger:
@@ -69,7 +78,7 @@ class Ledger:
                 order_id=record.order_id,
                 reason=f"filled={effect.filled:g} known={effect.known:g}",
             )
-            self.lock_pair(record.pair, f"late fill of {record.order_id}: {effect.filled:g}")
+            self.disagree(record.pair, f"late fill of {record.order_id}: {effect.filled:g}")
 
     def watch_for(self, row: Order) -> Any:
         """A new watch for a gone order (none in dry-run: nothing can fill behind the bot)."""
@@ -124,33 +133,73 @@ class Ledger:
 
     # --- locks and custom data ------------------------------------------------------------
 
-    def lock_pair(self, pair: str, why: str, working_orders: bool = False) -> None:
-        """Lock the pair for new entries until the disagreement is gone (`working_orders`: it
-        includes an order the database does not know)."""
-        reason = ftmodel.lock_reason(why)
-        if ftmodel.lock_pair(pair, reason):
-            self.ctx.stats["locks"] += 1
+    def disagree(self, pair: str, why: str, working_orders: bool = False) -> None:
+        """The pair's exchange position and database may disagree: reconcile it from the next
+        loop on (`adoption.Reconciler`); new entries of the pair wait meanwhile (the gate).
+        `working_orders`: an order the database does not know works on the exchange."""
+        now = self.ctx.clock()
         earlier = self.ctx.store.of_pair(PairLockRecord, pair)
-        self.ctx.store.put(
-            PairLockRecord(
-                pair=pair,
-                reason=reason,
-                next_check=self.ctx.clock() + lifecycle.LOCK_RECHECK_S,
-                working_orders=working_orders or bool(earlier and earlier.working_orders),
+        if earlier is None:
+            self.ctx.stats["disagreements"] += 1
+            logger.warning("GhostGuard: reconciling %s: %s", pair, why)
+            record = PairLockRecord(pair=pair, reason=why, next_check=now, since=now,
+                                    working_orders=working_orders)
+        else:
+            waiting = earlier.locked_until is not None or earlier.expired
+            record = replace(
+                earlier,
+                working_orders=working_orders or earlier.working_orders,
+                next_check=earlier.next_check if waiting else min(earlier.next_check, now),
             )
-        )
+        self.ctx.store.put(record)
 
     def lock_unreadable_fills(self, pair: str, order_id: str, verified: float) -> None:
         """An order whose life began before the venue's trade history (`Venue.fills_complete`):
-        what could be verified of its fills is only a lower bound, so the pair is locked until
-        the exchange and the database agree."""
-        self.lock_pair(
+        what could be verified of its fills is only a lower bound; the pair is reconciled
+        against the position (and locked if that cannot be explained)."""
+        self.disagree(
             pair, f"fills of {order_id} predate the venue's trade history: verified {verified:g}"
         )
 
     def unlock_pair(self, lock: PairLockRecord) -> None:
-        ftmodel.unlock_pair(lock.pair)
+        if lock.locked_until is not None and not lock.expired:
+            ftmodel.unlock_pair(lock.pair)
         self.ctx.store.remove(lock)
+
+    def reconciling(self, pair: str) -> PairLockRecord | None:
+        """The pair's disagreement while it holds back new entries (none once its lock ran
+        out)."""
+        record = self.ctx.store.of_pair(PairLockRecord, pair)
+        return record if record is not None and not record.expired else None
+
+    def unknown_working_orders(self, pair: str) -> list[str]:
+        """Working orders of the pair (either role) that the database does not know."""
+        trade = ftmodel.open_trade(pair)
+        entry_side = trade.entry_side if trade is not None else "buy"
+        known = ftmodel.open_order_ids(pair)
+        working = [
+            order_id
+            for role in ("entry", "exit")
+            for order_id, _ in self.ctx.venue.open_orders(pair, role, entry_side)  # type: ignore[arg-type]
+        ]
+        return [order_id for order_id in working if str(order_id) not in known]
+
+    def cancel_own_lost_orders(self, pair: str) -> None:
+        """Working orders with the guard's own client id that the database lost (a create
+        whose answer never came, a suspect resolved while the exchange hid it) are cancelled;
+        orders of anybody else are left alone (the disagreement stays while they rest)."""
+        lost = self.ctx.venue.own_working_orders(
+            pair, CLIENT_ID_PREFIX, ftmodel.open_order_ids(pair)
+        )
+        for order_id in lost:
+            if safe(self.ctx.venue.exchange.cancel_order, order_id, pair) is None:
+                continue  # refused: tried again at the next re-check
+            log_event(
+                events.DUPLICATE_CANCELLED,
+                pair=pair,
+                order_id=order_id,
+                reason="working order of the bot's own that its database does not know",
+            )
 
     def flush_custom_data(self) -> None:
         for order_id, values in list(self.custom_data_by_order.items()):

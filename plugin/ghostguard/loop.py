@@ -1,24 +1,25 @@
 """Once per bot loop: the actions `lifecycle.plan_loop` planned, executed at the edge.
 
 Resolve suspected-gone orders (cancel by id, read the fills, resolve in Freqtrade's model),
-re-check the watchlist for late fills, settle lost creates nobody claimed, re-check locks,
-prune. No request unless one of those is pending. Runs under the bot's `_exit_lock`, the way
-Freqtrade's own order handling does.
+re-check the watchlist for late fills, settle lost creates nobody claimed, reconcile pairs
+whose exchange position and database disagree (`adoption`), prune. No request unless one of
+those is pending. Runs under the bot's `_exit_lock`, the way Freqtrade's own order handling
+does.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from freqtrade.persistence import Trade
 
 from ghostguard import answers, events, ftmodel, lifecycle
+from ghostguard.adoption import Reconciler
 from ghostguard.checks import as_amount
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
-from ghostguard.intents import CLIENT_ID_PREFIX, Intents
+from ghostguard.intents import Intents
 from ghostguard.ledger import Ledger
 from ghostguard.records import ClientIdSequence, Intent, OrderRecord, PairLockRecord, Phase
 
@@ -34,6 +35,7 @@ class LoopWork:
         self.ctx = ctx
         self.ledger = ledger
         self.intents = intents
+        self.reconciler = Reconciler(ctx, ledger)
         self.next_prune = 0.0
 
     def run(self) -> None:
@@ -68,7 +70,7 @@ class LoopWork:
         elif isinstance(action, lifecycle.EndWatch):
             self.ledger.apply(lifecycle.on_watch_ended(action.record))
         elif isinstance(action, lifecycle.RecheckLock):
-            self.recheck_lock(action.lock)
+            self.reconciler.run(action.lock)
         elif isinstance(action, lifecycle.Prune):
             self.prune()
 
@@ -181,53 +183,6 @@ class LoopWork:
                 reason="suspected-gone order turned up open",
             )
         self.ledger.apply(lifecycle.on_watch_checked(record, self.ctx.clock(), filled))
-
-    def recheck_lock(self, lock: PairLockRecord) -> None:
-        """Lift the guard's lock once the exchange and the database agree again."""
-        self.ctx.store.put(replace(lock, next_check=self.ctx.clock() + lifecycle.LOCK_RECHECK_S))
-        booked = ftmodel.booked_orders(lock.pair) if self.ctx.dry_run else None
-        position = self.ctx.venue.position_fact(lock.pair, 1, booked)
-        if position.error is not None or not position.readings:
-            return
-        reading = position.readings[0]
-        db_position = ftmodel.signed_db_position(ftmodel.open_trade(lock.pair))
-        if reading is None or abs(reading - db_position) > self.ctx.venue.amount_tolerance(
-            lock.pair
-        ):
-            return
-        if lock.working_orders and self._unknown_working_orders(lock.pair):
-            self._cancel_own_lost_orders(lock.pair)
-            return  # the order the database does not know still rests: the lock stays
-        self.ledger.unlock_pair(lock)
-
-    def _cancel_own_lost_orders(self, pair: str) -> None:
-        """Working orders with the guard's own client id that the database lost (a create
-        whose answer never came, a suspect resolved while the exchange hid it) are cancelled;
-        orders of anybody else are left alone (the lock stays while they rest)."""
-        lost = self.ctx.venue.own_working_orders(
-            pair, CLIENT_ID_PREFIX, ftmodel.open_order_ids(pair)
-        )
-        for order_id in lost:
-            if safe(self.ctx.venue.exchange.cancel_order, order_id, pair) is None:
-                continue  # refused: tried again at the next re-check
-            log_event(
-                events.DUPLICATE_CANCELLED,
-                pair=pair,
-                order_id=order_id,
-                reason="working order of the bot's own that its database does not know",
-            )
-
-    def _unknown_working_orders(self, pair: str) -> list[str]:
-        """Working orders of the pair (either role) that the database does not know."""
-        trade = ftmodel.open_trade(pair)
-        entry_side = trade.entry_side if trade is not None else "buy"
-        known = ftmodel.open_order_ids(pair)
-        working = [
-            order_id
-            for role in ("entry", "exit")
-            for order_id, _ in self.ctx.venue.open_orders(pair, role, entry_side)  # type: ignore[arg-type]
-        ]
-        return [order_id for order_id in working if str(order_id) not in known]
 
     def prune(self) -> None:
         """Forget orders whose trade is closed (or gone) and that nothing watches any more,

@@ -19,7 +19,6 @@ from ghostguard.placement import Placement
 from ghostguard.records import (
     Cooldown,
     OrderRecord,
-    PairLockRecord,
     PendingReplacement,
     SignalCounter,
 )
@@ -27,7 +26,7 @@ from ghostguard.records import (
 
 logger = logging.getLogger("ghostguard")
 
-# Reasons that mean the exchange and the database disagree: the pair is locked for new entries.
+# Reasons that mean the exchange and the database may disagree: the pair is reconciled.
 DISAGREEMENT_REASONS = frozenset(
     {
         "position_already_exists",
@@ -96,6 +95,7 @@ class Outcomes:
     def blocked(self, plan: Placement, verdict: Verdict) -> None:
         settings = self.ctx.settings(plan.pair)
         self.ctx.stats["blocked"] += 1
+        self.ctx.stats[f"blocked_{plan.role}"] += 1  # repeats too (logged once)
         for reason in verdict.reasons:
             self.ctx.stats[f"blocked:{reason}"] += 1
         # The same block again (same signal, same gone order, same reasons): Freqtrade retries
@@ -105,8 +105,6 @@ class Outcomes:
         if self.last_block.get((plan.pair, plan.role)) == fingerprint:
             self.ctx.stats["blocked_repeats"] += 1
             logger.debug("GhostGuard: same block again on %s: %s", plan.pair, verdict.describe())
-            if disagreement and self.ctx.store.of_pair(PairLockRecord, plan.pair) is None:
-                self._lock_for(plan.pair, disagreement)  # lifted meanwhile, disagreeing again
             return
         self.last_block[(plan.pair, plan.role)] = fingerprint
         line = log_event(
@@ -129,13 +127,13 @@ class Outcomes:
                     attempt=f"{counter.approved}/{settings.max_replacements_per_signal}",
                 )
         if disagreement:
-            self._lock_for(plan.pair, disagreement)
+            self._reconcile_for(plan.pair, disagreement)
         ftmodel.update_custom_data(plan.trade_id, last_verdict=f"blocked:{verdict.describe()}")
         if settings.notify:
             self.ctx.bot.rpc.send_msg({"type": RPCMessageType.WARNING, "status": line})
 
-    def _lock_for(self, pair: str, disagreement: list[str]) -> None:
-        self.ledger.lock_pair(
+    def _reconcile_for(self, pair: str, disagreement: list[str]) -> None:
+        self.ledger.disagree(
             pair, ",".join(disagreement), working_orders="duplicate_working_order" in disagreement
         )
 

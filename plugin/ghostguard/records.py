@@ -17,6 +17,9 @@ from typing import Any
 from ghostguard.checks import Role
 
 
+CLIENT_ID_PREFIX = "gg"  # every client order id the guard sends starts with it
+
+
 class Phase(StrEnum):
     """Where an order the guard tracks is in its life (transitions: `lifecycle`)."""
 
@@ -127,14 +130,23 @@ class ClientIdSequence:
 
 @dataclass(frozen=True)
 class PairLockRecord:
-    """A pair the guard locked because the exchange and the database disagree. `working_orders`:
-    the disagreement includes a working order the database does not know, so the lock lifts
-    only once that order is gone too (not on positions alone)."""
+    """A pair whose exchange position and database disagree, being reconciled (`reconcile`):
+    until they agree, new entries of the pair are held back; a fill no trade owns is booked
+    into Freqtrade's trades (or sent back, per `late_fill`). Only what reconciliation cannot
+    explain after a few loops locks the pair in Freqtrade, for `lock_hours` at most
+    (`locked_until`); a lock whose time ran out is not set again for the same disagreement
+    (`expired`). `working_orders`: the disagreement includes a working order the database does
+    not know, so it ends only once that order is gone too (not on positions alone). (The key
+    and the name are those of earlier releases, which only locked.)"""
 
     pair: str
     reason: str
     next_check: float
     working_orders: bool = False
+    since: float = 0.0  # when the disagreement was first seen
+    attempts: int = 0  # reconciliation loops that could not explain it
+    locked_until: float | None = None  # a Freqtrade lock is set until then
+    expired: bool = False  # the lock ran out: the pair trades again, it is not locked again
 
 
 Record = (
@@ -247,6 +259,10 @@ def plain_from_doc(cls: type, ids: dict[str, Any], doc: dict[str, Any]) -> Recor
         values["reason"] = str(values.get("reason", ""))
         values["next_check"] = float(values.get("next_check") or 0.0)
         values["working_orders"] = bool(values.get("working_orders", False))
+        values["since"] = float(values.get("since") or 0.0)
+        values["attempts"] = int(values.get("attempts") or 0)
+        values["locked_until"] = _num(values.get("locked_until"))
+        values["expired"] = bool(values.get("expired", False))
     return cls(**values)
 
 

@@ -235,6 +235,33 @@ class Venue:
                 unknown[order_id] = unknown.get(order_id, 0.0) + amount
         return unknown
 
+    def pair_fills(self, pair: str) -> dict[str, list[tuple[float, float, float, int]]]:
+        """The account's latest fills of the pair (one request, the venue's own default window:
+        Binance the last 7 days or 500 fills, Bybit 7 days, OKX 3 months), per order id, each
+        fill as (the signed change of the position it made, long > 0, net of a fee paid in the
+        base asset on spot; the amount; its cost; when, in ms). Raises when unreadable."""
+        trades = self.exchange._api.fetch_my_trades(pair)
+        if not isinstance(trades, list):
+            raise ValueError(f"trades answer={trades!r}")
+        base = self.exchange.get_pair_base_currency(pair)
+        size = binance.contract_size_of(self.exchange.markets[pair])
+        fills: dict[str, list[tuple[float, float, float, int]]] = {}
+        for trade in trades:
+            if not isinstance(trade, dict):
+                raise ValueError(f"unreadable trade {trade!r}")
+            order_id = str(trade.get("order") or "")
+            amount, side = as_amount(trade.get("amount")), trade.get("side")
+            if not order_id or amount is None or side not in ("buy", "sell"):
+                raise ValueError(f"unreadable trade {trade!r}")
+            amount *= size  # contracts -> base units where the venue trades contracts
+            fee = trade.get("fee") if isinstance(trade.get("fee"), dict) else {}
+            fee_base = (as_amount(fee.get("cost")) or 0.0) if fee.get("currency") == base else 0.0
+            signed = amount - fee_base if side == "buy" else -amount
+            cost = as_amount(trade.get("cost")) or 0.0
+            at = int(as_amount(trade.get("timestamp")) or 0)
+            fills.setdefault(order_id, []).append((signed, amount, cost, at))
+        return fills
+
     # --- positions and open orders ----------------------------------------------------------
 
     def position(self, pair: str, booked: Booked | None = None) -> float | None:

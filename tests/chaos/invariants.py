@@ -17,6 +17,8 @@ from ghostsim.ftrun import parse_events
 EPS = 1e-9
 # The campaign runs the guard with its default cooldown between ghost replacements.
 COOLDOWN_MS = int(GuardSettings().replacement_cooldown_s * 1000)
+# ... and its default bound on a pair lock (`lock_hours`).
+LOCK_BOUND_S = getattr(GuardSettings(), "lock_hours", 4.0) * 3600.0
 # Blocks that need no network to decide (and cannot change until a fact does).
 OFFLINE_REASONS = frozenset(
     {
@@ -26,6 +28,7 @@ OFFLINE_REASONS = frozenset(
         "max_replacement_attempts",
         "cooldown_active",
         "auto_replace_disabled",
+        "reconciling",
     }
 )
 
@@ -290,10 +293,13 @@ class InvariantsMixin:
         position = self.sim.position(pair)
         if abs(db_position - position) > EPS:
             problems.append(f"exchange position {position:g} != database {db_position:g}")
-        if problems:
-            if locks:
-                self.note(f"lost fills excused by lock '{locks[0].reason}': {problems}")
-            else:
-                for p in problems:
-                    self.violation("c", p)
+        for p in problems:  # a lock excuses nothing: a position no trade holds is unmanaged
+            self.violation("c", p + (f" (pair locked: {locks[0].reason[:80]})" if locks else ""))
+        for lock in locks:
+            lasts = (lock.lock_end_time - lock.lock_time).total_seconds()
+            if lasts > LOCK_BOUND_S + 300.0:  # Freqtrade ends a lock on a candle boundary
+                self.violation(
+                    "l", f"guard lock on {pair} for {lasts / 3600:.1f} h (bound "
+                    f"{LOCK_BOUND_S / 3600:g} h): {(lock.reason or '')[:100]}"
+                )
 

@@ -12,7 +12,8 @@ Invariants (``INVARIANTS``):
      moving on), every open order on the exchange is an Order row with ft_is_open.
   c  no lost fill: after settling, every order with fills on the exchange is an Order row with
      the same filled amount, and the exchange position equals the signed amount of the bot's
-     open trade -- unless the pair is locked with a reason starting "GhostGuard".
+     rows. A guard lock excuses nothing (it did until the reconciliation work): a position no
+     trade holds is one no stop-loss watches.
   d  the bot loop never raises what the worker would not catch (TemporaryError and
      OperationalException are caught, like freqtrade/worker.py).
   e  the guard never holds back a forced exit: by the end of the loop after a forced exit of a
@@ -39,6 +40,8 @@ Invariants (``INVARIANTS``):
      exchange no later than in the guard-off twin of the same schedule, in a real bot's
      seconds (5 s a loop, or the loop's retry back-off when longer: ``tests.chaos.exits``; the
      twin runs only when the guard-on stop was not immediate).
+  l  no guard lock outlives its bound: every pair lock whose reason starts "GhostGuard" lasts
+     at most `lock_hours` (default 4 h).
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ INVARIANTS: dict[str, str] = {
     "i": "ghost replacements reached the exchange less than the cooldown apart",
     "j": "a fill the database booked was lost (row lowered, exchange fill unchanged)",
     "k": "a stop-loss reached the exchange later than with the guard off",
+    "l": "a guard lock outlives its bound (lock_hours)",
 }
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}

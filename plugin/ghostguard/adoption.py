@@ -1,0 +1,248 @@
+"""Reconciling a pair whose exchange position and trades disagree: the reads and the actions of
+`reconcile.plan`, once per loop for each pair that disagrees (`loop.LoopWork`).
+
+Reads: the position (spot: the base balance, less the dust the bot's own closed trades left),
+the account's fills of the pair (one request), and, for a fill of an order the database does not
+hold, that order (whether it carries the guard's client id). Actions: book the fills into
+Freqtrade's model (`booking`), send an excess back as a reduce-only market order (`late_fill:
+"reduce"`), lock the pair for `lock_hours` with advice, lift the lock once they agree. Every
+adoption, reduction and lock is sent as a Freqtrade RPC message (Telegram, webhooks).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import UTC
+from typing import Any
+
+from freqtrade.enums import RPCMessageType
+from freqtrade.persistence import Trade
+
+from ghostguard import answers, booking, events, ftmodel, reconcile
+from ghostguard.context import GuardContext, safe
+from ghostguard.events import log_event
+from ghostguard.ledger import Ledger
+from ghostguard.records import CLIENT_ID_PREFIX, PairLockRecord
+
+
+logger = logging.getLogger("ghostguard")
+
+LOCKED_RECHECK_S = 60.0
+
+
+def _ms(when: Any) -> int:
+    if when is None:
+        return 0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+class Reconciler:
+    def __init__(self, ctx: GuardContext, ledger: Ledger) -> None:
+        self.ctx = ctx
+        self.ledger = ledger
+
+    def run(self, record: PairLockRecord) -> None:
+        pair = record.pair
+        settings = self.ctx.settings(pair)
+        venue = self.ctx.venue
+        booked = ftmodel.booked_orders(pair) if self.ctx.dry_run else None
+        reading = venue.position_fact(pair, 1, booked)
+        if reading.error is not None or not reading.readings or reading.readings[0] is None:
+            self._again(record, f"position unreadable ({reading.error})")
+            return
+        position = float(reading.readings[0])
+        expected = ftmodel.signed_db_position(ftmodel.open_trade(pair))
+        if not venue.futures and not self.ctx.dry_run:
+            position -= ftmodel.bot_dust(pair)
+        tolerance = venue.amount_tolerance(pair)
+        fills: list[reconcile.UnownedFill] = []
+        fetched: dict[str, Any] = {}
+        if abs(position - expected) > tolerance and not self.ctx.dry_run:
+            try:
+                fills = self._unowned(pair, record, tolerance, fetched)
+            except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
+                self._again(record, f"fills unreadable ({answers.error_text(error)})")
+                return
+        decision = reconcile.plan(
+            position, expected, tolerance, fills, settings.late_fill, record.attempts
+        )
+        if isinstance(decision, reconcile.Agree):
+            self._agreed(record)
+        elif isinstance(decision, reconcile.Adopt):
+            self._adopt(record, decision.fills, fetched)
+        elif isinstance(decision, reconcile.Reduce):
+            self._reduce(record, decision, fetched)
+        elif isinstance(decision, reconcile.Wait):
+            self._again(record, decision.why)
+        else:
+            self._lock(record, decision.why, decision.unmanaged)
+
+    # --- reads --------------------------------------------------------------------------
+
+    def _unowned(
+        self, pair: str, record: PairLockRecord, tolerance: float, fetched: dict[str, Any]
+    ) -> list[reconcile.UnownedFill]:
+        fills = self.ctx.venue.pair_fills(pair)
+        unowned = []
+        for order_id, trades in fills.items():
+            row = ftmodel.db_order(order_id)
+            if row is not None and row.ft_is_open:
+                continue  # Freqtrade books an open order's fills itself
+            moved = sum(t[0] for t in trades)
+            filled, cost = sum(t[1] for t in trades), sum(t[2] for t in trades)
+            delta = moved
+            if row is not None:
+                sign = 1.0 if row.side == "buy" else -1.0
+                fee = (row.ft_fee_base or 0.0) if row.side == "buy" else 0.0
+                held = sign * row.safe_filled - fee
+                delta = moved - held
+                if abs(moved) < abs(held) - tolerance:
+                    # The list lacks the order's older fills (the venue's history, or its
+                    # window): only what filled after the database last booked it counts.
+                    booked_at = row.order_update_date or row.order_date
+                    after = _ms(booked_at)
+                    late = [t for t in trades if t[3] > after]
+                    delta = sum(t[0] for t in late)
+                    filled = row.safe_filled + sum(t[1] for t in late)
+                    cost = (row.safe_price * row.safe_filled) + sum(t[2] for t in late)
+            if abs(delta) <= tolerance:
+                continue
+            ours = row is not None
+            if row is None:
+                answer = safe(self.ctx.venue.fetch_order, order_id, pair)
+                fetched[order_id] = answer
+                client_id = str(answer.get("clientOrderId") or "") if isinstance(
+                    answer, dict) else ""
+                ours = client_id.startswith(CLIENT_ID_PREFIX)
+            fetched.setdefault(order_id, None)
+            fetched[f"{order_id}:fill"] = (filled, cost, "buy" if moved > 0 else "sell")
+            unowned.append(reconcile.UnownedFill(order_id, delta, ours, row is not None))
+        return unowned
+
+    # --- actions --------------------------------------------------------------------------
+
+    def _book_all(
+        self, record: PairLockRecord, fills: tuple[reconcile.UnownedFill, ...],
+        fetched: dict[str, Any],
+    ) -> list[str] | None:
+        """Book each fill into Freqtrade's model; None (and the pair locked) when one cannot
+        be booked faithfully."""
+        pair = record.pair
+        done = []
+        for fill in fills:
+            filled, cost, side = fetched[f"{fill.order_id}:fill"]
+            shown = fetched.get(fill.order_id)
+            row = ftmodel.db_order(fill.order_id) if fill.booked_row else None
+            if row is not None:
+                shown = {**row.to_ccxt_object(), "status": row.status}
+            answer = booking.order_answer(fill.order_id, pair, shown, filled, cost, side)
+            what = booking.book(self.ctx.bot, self.ctx.strategy, pair, answer)
+            if what is None:
+                self._lock(record, f"a fill of order {fill.order_id} ({fill.delta:+g}) that no "
+                           "trade can take", unmanaged=True)
+                return None
+            done.append(what)
+        Trade.commit()
+        return done
+
+    def _adopt(
+        self, record: PairLockRecord, fills: tuple[reconcile.UnownedFill, ...],
+        fetched: dict[str, Any],
+    ) -> None:
+        done = self._book_all(record, fills, fetched)
+        if done is None:
+            return
+        self.ctx.stats["adopted"] += len(done)
+        text = f"adopted {', '.join(done)}"
+        log_event(events.LATE_FILL_ADOPTED, pair=record.pair, reason=text)
+        self.tell(f"GhostGuard {record.pair}: a fill no trade owned is now managed: {text}.")
+        self._again(record, "adopted: verifying", count=False)
+
+    def _reduce(
+        self, record: PairLockRecord, decision: reconcile.Reduce, fetched: dict[str, Any]
+    ) -> None:
+        pair = record.pair
+        if decision.fills and self._book_all(record, decision.fills, fetched) is None:
+            return
+        amount = abs(decision.amount)
+        side = "buy" if decision.amount > 0 else "sell"
+        exchange = self.ctx.venue.exchange
+        try:
+            amount = exchange.amount_to_precision(pair, amount)
+            rate = exchange.get_rate(pair, side="exit", is_short=side == "buy", refresh=True)
+            order = self.ctx.venue.original["create_order"](
+                pair=pair, ordertype="market", side=side, amount=amount, rate=rate,
+                leverage=1.0, reduceOnly=self.ctx.venue.futures, time_in_force="GTC",
+            )
+        except Exception as error:  # noqa: BLE001 - tried again next loop
+            self._again(record, f"reduction failed ({answers.error_text(error)})")
+            return
+        self.ctx.stats["reduced"] += 1
+        order_id = order.get("id") if isinstance(order, dict) else None
+        text = f"sent back {amount:g} ({side}, order {order_id}) that no trade owned"
+        log_event(events.LATE_FILL_REDUCED, pair=pair, order_id=order_id, reason=text)
+        self.tell(f"GhostGuard {pair}: {text} (late_fill is \"reduce\").")
+        self._again(record, "reduced: verifying", count=False)
+
+    def _lock(self, record: PairLockRecord, why: str, unmanaged: bool) -> None:
+        pair = record.pair
+        now = self.ctx.clock()
+        hours = self.ctx.settings(pair).lock_hours
+        if record.expired:
+            self._again(record, why, count=False, later=LOCKED_RECHECK_S)
+            return
+        if record.locked_until is not None:
+            if now < record.locked_until:
+                self._again(record, why, count=False, later=LOCKED_RECHECK_S)
+                return
+            self.ctx.store.put(replace(record, expired=True, next_check=now + LOCKED_RECHECK_S))
+            ftmodel.unlock_pair(pair)
+            self.tell(
+                f"GhostGuard {pair}: the lock ended after {hours:g} h and the pair trades again; "
+                f"the exchange and the bot still disagree ({why})."
+            )
+            return
+        advice = reconcile.lock_advice(why, hours, unmanaged)
+        if ftmodel.lock_pair(pair, advice, hours):
+            self.ctx.stats["locks"] += 1
+        self.ctx.store.put(
+            replace(record, reason=advice, locked_until=now + hours * 3600.0,
+                    next_check=now + LOCKED_RECHECK_S)
+        )
+        self.tell(advice)
+
+    def _agreed(self, record: PairLockRecord) -> None:
+        unknown = self.ledger.unknown_working_orders(record.pair) if record.working_orders else []
+        if unknown:
+            self.ledger.cancel_own_lost_orders(record.pair)
+            why = f"orders the database does not know work on the exchange ({', '.join(unknown)})"
+            if record.attempts + 1 >= reconcile.RECONCILE_ATTEMPTS:
+                self._lock(record, why, unmanaged=False)
+            else:
+                self._again(record, why)
+            return
+        self.ledger.unlock_pair(record)
+        if record.locked_until is not None and not record.expired:
+            self.tell(f"GhostGuard {record.pair}: exchange and database agree again; unlocked.")
+
+    def _again(
+        self, record: PairLockRecord, why: str, count: bool = True, later: float = 0.0
+    ) -> None:
+        """Look again at the next loop (`later`: that many seconds on)."""
+        current = self.ctx.store.of_pair(PairLockRecord, record.pair) or record
+        attempts = current.attempts + (1 if count else 0)
+        self.ctx.store.put(
+            replace(current, attempts=attempts, next_check=self.ctx.clock() + later)
+        )
+        logger.info("GhostGuard: reconciling %s: %s", record.pair, why)
+
+    def tell(self, text: str) -> None:
+        """A Freqtrade RPC message (Telegram, webhooks): on by default for what changes a
+        position or stops a pair."""
+        safe(self.ctx.bot.rpc.send_msg, {"type": RPCMessageType.WARNING, "status": text})
+
+
+__all__ = ["Reconciler"]
