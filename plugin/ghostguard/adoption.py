@@ -1,7 +1,7 @@
 """Reconciling a pair whose exchange position and trades disagree: the reads and the actions of
 `reconcile.plan`, once per loop for each pair that disagrees (`loop.LoopWork`).
 
-Reads: the position (spot: the base balance, less the dust the bot's own closed trades left),
+Reads: the position (spot: the base balance; what no order can sell is dust, not a gap),
 the account's fills of the pair (one request), and, for a fill of an order the database does not
 hold, that order (whether it carries the guard's client id). Actions: book the fills into
 Freqtrade's model (`booking`), send an excess back as a reduce-only market order (`late_fill:
@@ -55,12 +55,10 @@ class Reconciler:
             return
         position = float(reading.readings[0])
         expected = ftmodel.signed_db_position(ftmodel.open_trade(pair))
-        if not venue.futures and not self.ctx.dry_run:
-            position -= ftmodel.bot_dust(pair)
         tolerance = venue.amount_tolerance(pair)
         fills: list[reconcile.UnownedFill] = []
         fetched: dict[str, Any] = {}
-        if abs(position - expected) > tolerance and not self.ctx.dry_run:
+        if not self.ctx.dry_run:
             try:
                 fills = self._unowned(pair, record, tolerance, fetched)
             except Exception as error:  # noqa: BLE001 - unreadable: one more attempt

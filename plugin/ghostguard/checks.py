@@ -212,9 +212,11 @@ def check_exposure(
     unknown_amount: float,
     db_position: float,
     amount: float,
+    tolerance: float = AMOUNT_EPS,
 ) -> Denial | None:
     """Entry: position + open same-role orders + unknown-state orders + this order must stay
-    within what the bot intends for the pair (what it holds per its database + this order).
+    within what the bot intends for the pair (what it holds per its database + this order),
+    within the amount tolerance (half a step; on spot also the dust no order can sell).
 
     Unreadable facts are already denied by checks 2 and 3; they are not counted twice here.
     """
@@ -225,7 +227,7 @@ def check_exposure(
         return None
     exposure = abs(held) + open_orders.same_role_remaining + unknown_amount + amount
     target = abs(db_position) + amount
-    if exposure > target + max(AMOUNT_EPS, target * 1e-9):
+    if exposure > target + max(tolerance, AMOUNT_EPS, target * 1e-9):
         return Denial(0, "exposure_exceeds_target", f"exposure={exposure:g} target={target:g}")
     return None
 
@@ -395,6 +397,7 @@ def decide(facts: ReplacementFacts) -> Verdict:
         facts.unknown_amount,
         facts.db_position,
         facts.amount,
+        facts.amount_tolerance,
     )
     if exposure:
         denials.append(exposure)

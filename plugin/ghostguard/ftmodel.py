@@ -167,16 +167,6 @@ def lock_pair(pair: str, reason: str, hours: float) -> bool:
     return True
 
 
-def bot_dust(pair: str) -> float:
-    """The base asset the bot's own closed trades of a spot pair left behind: a fee paid in the
-    base asset, and the part of a fill below the amount step that no exit could sell."""
-    total = 0.0
-    for trade in Trade.get_trades_proxy(pair=pair, is_open=False):
-        left = signed_db_position(trade) if not trade.is_short else 0.0
-        total += max(left, 0.0)
-    return total
-
-
 def unlock_pair(pair: str) -> None:
     now = datetime.now(UTC)
     for lock in PairLocks.get_pair_locks(pair, now):

@@ -270,10 +270,6 @@ class Gate:
                 db_unexpected_position=False,
                 db_has_position=db_position * plan.direction > AMOUNT_EPS,
             )
-        if not venue.futures and not self.ctx.dry_run:
-            # Spot: the base balance holds the dust the bot's own closed trades left (a fee
-            # paid in the base asset, a remainder below the amount step): the bot's, not new.
-            db_position += ftmodel.bot_dust(plan.pair)
         counter = counter_for(self.ctx, plan)
         cooldown = self.ctx.store.of_pair_role(Cooldown, plan.pair, plan.role)
         last_approved_at = cooldown.at if cooldown is not None else None

@@ -93,9 +93,28 @@ class Venue:
             step = market["precision"]["amount"]
             if self.exchange.precisionMode != ccxt.TICK_SIZE:
                 step = 10.0 ** -int(step)
-            return max(AMOUNT_EPS, float(step) * binance.contract_size_of(market) / 2)
+            tolerance = max(AMOUNT_EPS, float(step) * binance.contract_size_of(market) / 2)
         except Exception:  # noqa: BLE001 - unknown precision: exact comparison
             return AMOUNT_EPS
+        if not self.futures:
+            tolerance = max(tolerance, self.dust(pair))
+        return tolerance
+
+    def dust(self, pair: str) -> float:
+        """Spot: what no order can sell (below the market's minimum amount or minimum cost),
+        such as the fee a BUY paid in the base asset leaves behind after the exit. Dust is not
+        a position: it never blocks or locks. 0 where unknown."""
+        try:
+            limits = self.exchange.markets[pair].get("limits") or {}
+            least = float((limits.get("amount") or {}).get("min") or 0.0)
+            cost = float((limits.get("cost") or {}).get("min") or 0.0)
+            if cost:
+                price = self.exchange.get_rate(pair, side="entry", is_short=False, refresh=False)
+                if price:
+                    least = max(least, cost / float(price))
+            return least
+        except Exception:  # noqa: BLE001 - unknown limits: no allowance
+            return 0.0
 
     # --- orders ---------------------------------------------------------------------------
 
