@@ -149,6 +149,9 @@ def summary_rows(on: FreqtradeRun, off: FreqtradeRun) -> list[tuple[str, str, st
                  "GHOST_LATE_FILL", "DUPLICATE_CANCELLED", "REPLACEMENT_FAILED"):
         if c_on["events"][name]:
             rows.append((name, str(c_on["events"][name]), "-"))
+    rows.append(("fills adopted into a trade (no trade owned them)",
+                 str(c_on["events"]["LATE_FILL_ADOPTED"]), "-"))
+    rows.append(("pairs locked by the guard", str(_log_count(on, "GhostGuard locked")), "-"))
     pos_on, pos_off = _position_cells(on), _position_cells(off)
     for base in pos_on:
         rows.append((f"largest {base} position / one order", pos_on[base], pos_off[base]))
