@@ -64,6 +64,9 @@ class Reconciler:
             except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
                 self._again(record, f"fills unreadable ({answers.error_text(error)})")
                 return
+            # A closed trade whose orders the fills list and whose rows do not net to zero
+            # holds what it booked: its fills are part of what the trades hold.
+            expected += ftmodel.closed_trades_net(pair, fetched.get("__listed__", set()))
         decision = reconcile.plan(
             position, expected, tolerance, fills, settings.late_fill, record.attempts
         )
@@ -84,6 +87,14 @@ class Reconciler:
         self, pair: str, record: PairLockRecord, tolerance: float, fetched: dict[str, Any]
     ) -> list[reconcile.UnownedFill]:
         fills = self.ctx.venue.pair_fills(pair)
+        fetched["__listed__"] = set(fills)
+        # A stop order on the exchange (Binance's Algo API) fills through the order it places
+        # when triggered; Freqtrade books that fill on the stop's row, under the stop's id.
+        stops = [
+            (1.0 if row.side == "buy" else -1.0) * row.safe_filled
+            for row in ftmodel.stop_rows(pair)
+            if row.safe_filled > 0 and str(row.order_id) not in fills
+        ]
         unowned = []
         for order_id, trades in fills.items():
             row = ftmodel.db_order(order_id)
@@ -108,6 +119,11 @@ class Reconciler:
                     cost = (row.safe_price * row.safe_filled) + sum(t[2] for t in late)
             if abs(delta) <= tolerance:
                 continue
+            if row is None:
+                booked_as_stop = next((v for v in stops if abs(v - delta) <= tolerance), None)
+                if booked_as_stop is not None:
+                    stops.remove(booked_as_stop)
+                    continue
             ours = row is not None
             if row is None:
                 answer = safe(self.ctx.venue.fetch_order, order_id, pair)
@@ -197,7 +213,7 @@ class Reconciler:
                 self._again(record, why, count=False, later=LOCKED_RECHECK_S)
                 return
             self.ctx.store.put(replace(record, expired=True, next_check=now + LOCKED_RECHECK_S))
-            ftmodel.unlock_pair(pair)
+            ftmodel.unlock_pair(pair, f"the lock's {hours:g} h ran out; entries are checked")
             self.tell(
                 f"GhostGuard {pair}: the lock ended after {hours:g} h and the pair trades again; "
                 f"the exchange and the bot still disagree ({why})."

@@ -63,10 +63,25 @@ def book(bot: Any, strategy: Any, pair: str, answer: dict[str, Any]) -> str | No
     row = ftmodel.db_order(order_id)
     if row is not None:
         trade = row.trade
-        if trade is None or not trade.is_open:
-            return _cannot(pair, order_id, "its trade is closed")
-        bot.update_trade_state(trade, order_id, answer, send_msg=False)
-        return f"booked on trade {trade.id} (order {order_id} filled {answer.get('filled'):g})"
+        if trade is not None and trade.is_open:
+            bot.update_trade_state(trade, order_id, answer, send_msg=False)
+            return f"booked on trade {trade.id} (order {order_id} filled {answer.get('filled'):g})"
+        if trade is not None and row.safe_filled <= AMOUNT_EPS and row.ft_order_side == (
+            trade.entry_side
+        ):
+            # An entry its closed trade booked nothing of: it belongs where its fill goes.
+            Order.session.delete(row)
+            Trade.commit()
+        elif trade is not None:
+            # A closed trade's order that filled more than the trade booked (an exit answered
+            # gone, filled later): the row gets its fill, the trade stays closed.
+            row.update_from_ccxt_object(answer)
+            trade.recalc_trade_from_orders()
+            Trade.commit()
+            return f"corrected on closed trade {trade.id} (order {order_id} filled " \
+                f"{answer.get('filled'):g})"
+        else:
+            return _cannot(pair, order_id, "its row has no trade")
     side = str(answer.get("side") or "")
     filled = as_amount(answer.get("filled")) or 0.0
     reduce_only = bool(answer.get("reduceOnly"))

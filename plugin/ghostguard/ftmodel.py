@@ -167,10 +167,28 @@ def lock_pair(pair: str, reason: str, hours: float) -> bool:
     return True
 
 
-def unlock_pair(pair: str) -> None:
+def stop_rows(pair: str) -> list[Order]:
+    """The pair's stop orders on the exchange as the database holds them."""
+    return list(Order.session.scalars(
+        select(Order).filter(Order.ft_pair == pair, Order.ft_order_side == "stoploss")
+    ).all())
+
+
+def closed_trades_net(pair: str, order_ids: set[str]) -> float:
+    """What closed trades of the pair still hold per their own rows (long > 0), for the closed
+    trades one of whose orders is among `order_ids` (a closed trade's rows net to zero unless a
+    fill was booked short)."""
+    total = 0.0
+    for trade in Trade.get_trades_proxy(pair=pair, is_open=False):
+        if any(str(o.order_id) in order_ids for o in trade.orders):
+            total += signed_db_position(trade)
+    return total
+
+
+def unlock_pair(pair: str, why: str) -> None:
     now = datetime.now(UTC)
     for lock in PairLocks.get_pair_locks(pair, now):
         if lock.reason and lock.reason.startswith(LOCK_REASON_PREFIX):
             lock.active = False
     Trade.commit()
-    logger.info("GhostGuard unlocked %s: exchange and database agree again", pair)
+    logger.info("GhostGuard unlocked %s: %s", pair, why)

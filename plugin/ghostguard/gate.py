@@ -39,6 +39,7 @@ from ghostguard.records import (
     Cooldown,
     Intent,
     OrderRecord,
+    PendingReplacement,
     Phase,
 )
 
@@ -85,7 +86,7 @@ class Gate:
         if plan.role == "exit" and exit_intent is not None and exit_intent.risk_reducing:
             return self._risk_reducing_exit(send, plan, kwargs, exit_intent)
         if plan.role == "entry":
-            self._hold_while_reconciling(plan)
+            plan = self._hold_while_reconciling(plan)
         intent = self.intents.unresolved(plan)
         if intent is not None and not self.ctx.dry_run:
             found = self._claim_lost_create(plan, intent)
@@ -190,13 +191,22 @@ class Gate:
             )
         return order
 
-    def _hold_while_reconciling(self, plan: Placement) -> None:
+    def _hold_while_reconciling(self, plan: Placement) -> Placement:
         """No entry adds to a pair whose exchange position and database disagree until the
-        reconciliation (`adoption`) has made them agree, locked the pair for a person, or that
-        lock ran out."""
-        record = safe(self.ledger.reconciling, plan.pair)
+        reconciliation (`adoption`) has made them agree or locked the pair for a person. Once
+        that lock has run out the pair trades again, each entry checked as a replacement (check
+        2 still refuses one beside a position no trade holds: no double)."""
+        record = safe(self.ledger.disagreement, plan.pair)
         if record is None:
-            return
+            return plan
+        if record.expired:
+            if plan.gone is not None:
+                return plan
+            gone = PendingReplacement(
+                pair=plan.pair, role="entry", order_id=None, detection="reconciling",
+                at=self.ctx.clock(), rejected_at_create=True,
+            )
+            return replace(plan, gone=gone)
         verdict = Verdict((Denial(0, "reconciling", record.reason[:160]),))
         safe(self.outcomes.blocked, plan, verdict)
         raise GhostGuardBlocked(plan.pair, verdict)

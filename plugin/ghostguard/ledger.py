@@ -163,8 +163,11 @@ class Ledger:
 
     def unlock_pair(self, lock: PairLockRecord) -> None:
         if lock.locked_until is not None and not lock.expired:
-            ftmodel.unlock_pair(lock.pair)
+            ftmodel.unlock_pair(lock.pair, "exchange and database agree again")
         self.ctx.store.remove(lock)
+
+    def disagreement(self, pair: str) -> PairLockRecord | None:
+        return self.ctx.store.of_pair(PairLockRecord, pair)
 
     def reconciling(self, pair: str) -> PairLockRecord | None:
         """The pair's disagreement while it holds back new entries (none once its lock ran

@@ -30,8 +30,9 @@ LOST_CREATE_GRACE_S = 60.0
 RESOLVE_ATTEMPTS = 3
 
 # Detections where the bot itself cancelled its order (a re-price, or Freqtrade's unfilled
-# timeout): the next order is checked but never rationed by checks 5 and 6.
-OWN_CANCEL_DETECTIONS = frozenset({"cancel"})
+# timeout), or an entry on a pair whose disagreement outlived its lock: the next order is
+# checked but never rationed by checks 5 and 6.
+OWN_CANCEL_DETECTIONS = frozenset({"cancel", "reconciling"})
 
 _REST = "rest"  # back to normal: watching when a watch is set, else tracked
 TRANSITIONS: dict[tuple[Phase, str], Phase | str] = {
