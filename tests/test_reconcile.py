@@ -199,3 +199,15 @@ def test_twenty_spot_round_trips_with_fees_in_the_base_asset_never_lock(script, 
             guard_obj = bot.strategy.ghost_guard
             assert guard_obj.stats["locks"] == 0
             assert guard_obj.ledger.reconciling(SPOT) is None
+
+
+def test_an_adoption_is_sent_as_a_freqtrade_rpc_message(bot_on_sim, script, mocker):
+    """Telegram and webhooks hear of every adoption (on by default, unlike `notify`)."""
+    with bot_on_sim() as (sim, bot):
+        _guarded(bot, sim)
+        send = mocker.spy(bot.rpc, "send_msg")
+        late_fill_after_resolution(sim, bot)
+        script.update(enter_long=0)
+        run_loop(bot, 4, advance_seconds=6)
+        texts = [str(c.args[0].get("status", "")) for c in send.call_args_list]
+        assert any("a fill no trade owned is now managed" in t for t in texts), texts
