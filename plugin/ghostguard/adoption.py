@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from freqtrade.enums import RPCMessageType
@@ -23,7 +23,7 @@ from ghostguard import answers, booking, events, ftmodel, reconcile
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
 from ghostguard.ledger import Ledger
-from ghostguard.records import CLIENT_ID_PREFIX, PairLockRecord
+from ghostguard.records import CLIENT_ID_PREFIX, OrderRecord, PairLockRecord, Phase
 
 
 logger = logging.getLogger("ghostguard")
@@ -67,6 +67,13 @@ class Reconciler:
             # A closed trade whose orders the fills list and whose rows do not net to zero
             # holds what it booked: its fills are part of what the trades hold.
             expected += ftmodel.closed_trades_net(pair, fetched.get("__listed__", set()))
+            explained = sum(f.delta for f in fills)
+            if abs(position - expected - explained) > tolerance:
+                try:  # older than the list: the gone orders the guard remembers, by id
+                    fills += self._remembered(pair, tolerance, fetched)
+                except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
+                    self._again(record, f"fills unreadable ({answers.error_text(error)})")
+                    return
         decision = reconcile.plan(
             position, expected, tolerance, fills, settings.late_fill, record.attempts
         )
@@ -135,6 +142,29 @@ class Reconciler:
             fetched[f"{order_id}:fill"] = (filled, cost, "buy" if moved > 0 else "sell")
             unowned.append(reconcile.UnownedFill(order_id, delta, ours, row is not None))
         return unowned
+
+    def _remembered(
+        self, pair: str, tolerance: float, fetched: dict[str, Any]
+    ) -> list[reconcile.UnownedFill]:
+        """Fills of gone orders of the pair that the guard remembers (a week), that the fills
+        list does not hold and the database has no row of: their own trades, read by id over
+        their whole life (in the venue's pages)."""
+        listed = fetched.get("__listed__", set())
+        found = []
+        for record in self.ctx.store.all(OrderRecord):
+            if record.pair != pair or not record.detected or record.side is None:
+                continue
+            if record.order_id in listed or ftmodel.db_order(record.order_id) is not None:
+                continue
+            since = datetime.fromtimestamp(record.placed_at or 0.0, UTC)
+            traded, cost = self.ctx.venue.traded(record.order_id, pair, since)
+            if traded <= tolerance:
+                continue
+            sign = 1.0 if record.side == "buy" else -1.0
+            fetched[record.order_id] = None
+            fetched[f"{record.order_id}:fill"] = (traded, cost or 0.0, record.side)
+            found.append(reconcile.UnownedFill(record.order_id, sign * traded, True, False))
+        return found
 
     # --- actions --------------------------------------------------------------------------
 
@@ -239,6 +269,10 @@ class Reconciler:
                 self._again(record, why)
             return
         self.ledger.unlock_pair(record)
+        for gone in self.ctx.store.all(OrderRecord):  # agreed: their fills are all booked
+            if gone.pair == record.pair and gone.detected and gone.phase == Phase.DONE:
+                if ftmodel.db_order(gone.order_id) is None:
+                    self.ctx.store.remove(gone)
         if record.locked_until is not None and not record.expired:
             self.tell(f"GhostGuard {record.pair}: exchange and database agree again; unlocked.")
 

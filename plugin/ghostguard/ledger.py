@@ -36,9 +36,13 @@ class Ledger:
     # --- order records ----------------------------------------------------------------------
 
     def record_for(self, row: Order) -> OrderRecord:
-        return self.ctx.store.order(row.order_id) or OrderRecord(
-            order_id=row.order_id, pair=row.ft_pair, role=ftmodel.role_of_row(row)
+        record = self.ctx.store.order(row.order_id) or OrderRecord(
+            order_id=row.order_id, pair=row.ft_pair, role=ftmodel.role_of_row(row),
+            placed_at=row.order_date_utc.timestamp(),
         )
+        if record.side is None and row.side in ("buy", "sell"):
+            record = replace(record, side=row.side)
+        return record
 
     def apply(self, step: lifecycle.Step) -> OrderRecord:
         """Store the record of a lifecycle step and run its effects."""

@@ -28,6 +28,9 @@ logger = logging.getLogger("ghostguard")
 
 PRUNE_EVERY_S = 600.0
 CLIENT_ID_KEEP_S = 7 * 86400.0
+# A gone order is remembered while the venue still answers its fills (its trade history), until
+# a reconciliation of its pair agrees (`adoption`): reconciliation reads its fills by id.
+GONE_KEEP_FALLBACK_S = 365 * 86400.0
 
 
 class LoopWork:
@@ -184,13 +187,21 @@ class LoopWork:
             )
         self.ledger.apply(lifecycle.on_watch_checked(record, self.ctx.clock(), filled))
 
+    def _gone_keep_s(self) -> float:
+        history = self.ctx.venue.adapter.trade_history
+        return history.total_seconds() if history is not None else GONE_KEEP_FALLBACK_S
+
     def prune(self) -> None:
-        """Forget orders whose trade is closed (or gone) and that nothing watches any more,
-        and client id sequences unused for a week."""
+        """Forget orders whose trade is closed (or gone) and that nothing watches any more
+        (orders that went gone: once their venue's trade history or a reconciliation that
+        agreed lets them go), and client id sequences unused for a week."""
         store = self.ctx.store
+        now = self.ctx.clock()
         for record in store.all(OrderRecord):
             if record.phase in (Phase.WATCHING, Phase.SUSPECTED):
                 continue
+            if record.detected and now - (record.placed_at or 0.0) < self._gone_keep_s():
+                continue  # remembered: a reconciliation may need its fills
             row = ftmodel.db_order(record.order_id)
             if row is None or (not row.ft_is_open and not (row.trade and row.trade.is_open)):
                 store.remove(record)

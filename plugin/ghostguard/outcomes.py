@@ -152,6 +152,7 @@ class Outcomes:
                     role=plan.role,
                     signal=plan.signal,
                     placed_at=self.ctx.clock(),
+                    side=_side_of(plan),
                 )
             )
         if replaced:
@@ -202,6 +203,12 @@ class Outcomes:
         self.ledger.record_gone(
             plan.pair, plan.role, order_id, "create_rejected", rejected_at_create=True
         )
+
+
+def _side_of(plan: Placement) -> str:
+    if plan.role == "entry":
+        return plan.entry_side
+    return "sell" if plan.entry_side == "buy" else "buy"
 
 
 def _gone_id(gone: PendingReplacement | None) -> str | None:

@@ -58,6 +58,7 @@ class OrderRecord:
     watch: Watch | None = None
     sweep_due: bool = False  # the sweep after this replacement failed: run it again
     resolve_failures: int = 0  # loops a suspect's cancel or fills could not be read
+    side: str | None = None  # "buy" / "sell": what its fills do to the position
 
     @property
     def unconfirmed(self) -> bool:
@@ -222,6 +223,7 @@ def order_from_doc(order_id: str, doc: dict[str, Any]) -> OrderRecord:
         watch=watch,
         sweep_due=bool(doc.get("sweep_due", False)),
         resolve_failures=int(doc.get("resolve_failures") or 0),
+        side=doc.get("side") if doc.get("side") in ("buy", "sell") else None,
     )
 
 
