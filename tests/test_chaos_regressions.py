@@ -177,3 +177,39 @@ def test_seed_1646_when_every_read_lags_a_fill_the_late_fill_is_adopted(guard: b
         assert "LATE_FILL_ADOPTED pair=BTC/USDT:USDT" in log  # a trade manages all of it
     else:
         assert result.failed_invariants() == ["a", "c"]  # and the fill is lost, unlocked
+
+
+# Seed 371 of the first four-venue run with invariant (c) without the lock excuse (Bybit): a
+# stale "cancelled" entry filled while the trade list was hidden, the pair could not be
+# reconciled and was locked for 4 h; 91 days of downtime later the fill was outside
+# execution/list's default window and the position in no trade. The guard now remembers gone
+# orders while their venue lists their fills and reads them by id: the fill is adopted.
+SEED_371 = (
+    '{"seed":371,"steps":13,"start_signal":"short","advance_s":[5.0,5.0,2.0,0.5,30.0,30.0,5.0'
+    ',2.0,1.0,30.0,30.0,1.0,30.0],"events":[{"step":0,"kind":"crash_before_send","for_steps":'
+    '2},{"step":0,"kind":"fail","method":"GET","path":"/fapi/v1/order","count":1},{"step":3,"'
+    'kind":"stale_filled","role":"entry","which":"newest","status":"CANCELED","fraction":1.0}'
+    ',{"step":3,"kind":"delay_visibility","seconds":120,"for_steps":5},{"step":3,"kind":"part'
+    'ial","role":"entry","which":"newest","fraction":0.5},{"step":4,"kind":"price","ticks":-5'
+    '7},{"step":7,"kind":"partial","role":"entry","which":"newest","fraction":0.25},{"step":9'
+    ',"kind":"fail","method":"GET","path":"/fapi/v1/order","count":2},{"step":9,"kind":"timeo'
+    'ut","role":"exit","which":"newest"},{"step":10,"kind":"price","ticks":9},{"step":10,"kin'
+    'd":"reprice","on":true},{"step":10,"kind":"race_fill","role":"entry","which":"oldest","m'
+    'ethod":"GET","path":"/fapi/v1/openOrders","nth":2,"fraction":1.0},{"step":8,"kind":"arch'
+    'ive_downtime","days":91},{"step":1,"kind":"force_exit"},{"step":4,"kind":"restart_unassi'
+    'gned_fee","for_steps":5,"count":6},{"step":3,"kind":"lagging_trades","seconds":30,"for_s'
+    'teps":4},{"step":10,"kind":"stop_trigger","move":0.03,"prelude":"missing_entry"},{"step"'
+    ':12,"kind":"transient_read","method":"GET","path":"/fapi/v3/positionRisk","after_cancel"'
+    ':false}],"position_check":"single","dry_run":false,"stoploss_on_exchange":false,"second_'
+    'pair":false,"venue":"bybit","stoploss":-0.02}'
+)
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_seed_371_a_fill_outside_the_fills_window_is_adopted(guard: bool) -> None:
+    result = run_schedule(Schedule.from_json(SEED_371), guard=guard, keep_log=True)
+    if guard:
+        assert not result.failed, result.violations
+        assert any("LATE_FILL_ADOPTED" in line for line in result.log)
+    else:
+        assert "c" in result.failed_invariants()
