@@ -129,3 +129,21 @@ def test_a_reprice_freqtrade_will_not_cancel_keeps_the_partly_filled_trade(
         loop(bot)
         [trade] = Trade.get_open_trades()
         assert trade.amount == pytest.approx(entry.orig_qty) == sim.position(PAIR)
+
+
+@guards
+def test_a_lagging_order_list_never_lowers_a_booked_fill(bot_on_sim, guard: bool) -> None:
+    """Freqtrade's `handle_onexchange_order` (run when the wallet shows less than a trade holds,
+    before an exit) books every order of the pair's order list as the list shows it; a list
+    that lags shows the order before its fill. Found by invariant (j) in the 2,000-schedule
+    four-venue run on 9a6c421 (seed 1673, Bybit: every view lagging 10 s)."""
+    with bot_on_sim(guard=guard) as (sim, bot):
+        entry = _entry_half_filled(sim, bot)
+        sim.fault_lagging_views(1.5)  # the list shows the order before its fill
+        [trade] = Trade.get_open_trades()
+        bot.handle_onexchange_order(trade)
+        booked = order_row(entry.order_id).filled
+        if guard:
+            assert booked == pytest.approx(entry.orig_qty / 2) == sim.position(PAIR)
+        else:
+            assert booked == 0.0  # Freqtrade took the lagging list

@@ -194,6 +194,9 @@ def test_lagging_views_show_the_old_position_and_order_after_a_fill() -> None:
         assert raw == [] or float(raw[0]["positionAmt"]) == 0  # the view lags the fill
         assert api.fetch_order(order["id"], BTC)["status"] == "open"
         assert [o["id"] for o in api.fetch_open_orders(BTC)] == [order["id"]]
+        # the all-orders list is a view too (one eventually consistent order store)
+        [listed] = [o for o in api.fetch_orders(BTC) if o["id"] == order["id"]]
+        assert listed["status"] == "open" and listed["filled"] == 0
         sim.advance(5)
         raw = _raw(api, "fapiPrivateV3GetPositionRisk", {"symbol": "BTCUSDT"})
         assert float(raw[0]["positionAmt"]) == pytest.approx(0.002)

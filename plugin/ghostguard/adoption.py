@@ -31,14 +31,6 @@ logger = logging.getLogger("ghostguard")
 LOCKED_RECHECK_S = 60.0
 
 
-def _ms(when: Any) -> int:
-    if when is None:
-        return 0
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
-
-
 class Reconciler:
     def __init__(self, ctx: GuardContext, ledger: Ledger) -> None:
         self.ctx = ctx
@@ -116,14 +108,19 @@ class Reconciler:
                 held = sign * row.safe_filled - fee
                 delta = moved - held
                 if abs(moved) < abs(held) - tolerance:
-                    # The list lacks the order's older fills (the venue's history, or its
-                    # window): only what filled after the database last booked it counts.
-                    booked_at = row.order_update_date or row.order_date
-                    after = _ms(booked_at)
-                    late = [t for t in trades if t[3] > after]
-                    delta = sum(t[0] for t in late)
-                    filled = row.safe_filled + sum(t[1] for t in late)
-                    cost = (row.safe_price * row.safe_filled) + sum(t[2] for t in late)
+                    # The list lacks the order's older fills (its window, the venue's
+                    # history): the order's own trades, by id, say what it filled. No clock
+                    # is compared: the exchange's and this machine's need not agree.
+                    traded, traded_cost = self.ctx.venue.traded(
+                        order_id, pair, row.order_date_utc
+                    )
+                    filled = max(traded, row.safe_filled)
+                    delta = sign * (filled - row.safe_filled)
+                    cost = (
+                        traded_cost
+                        if traded_cost and traded >= row.safe_filled
+                        else row.safe_price * filled
+                    )
             if abs(delta) <= tolerance:
                 continue
             if row is None:
@@ -183,7 +180,15 @@ class Reconciler:
             if row is not None:
                 shown = {**row.to_ccxt_object(), "status": row.status}
             answer = booking.order_answer(fill.order_id, pair, shown, filled, cost, side)
-            what = booking.book(self.ctx.bot, self.ctx.strategy, pair, answer)
+            try:
+                what = booking.book(self.ctx.bot, self.ctx.strategy, pair, answer)
+            except Exception as error:  # noqa: BLE001 - Freqtrade's session must stay usable
+                Trade.session.rollback()
+                logger.warning(
+                    "GhostGuard: booking order %s's fill on %s failed (%s)",
+                    fill.order_id, pair, answers.error_text(error),
+                )
+                what = None
             if what is None:
                 self._lock(record, f"a fill of order {fill.order_id} ({fill.delta:+g}) that no "
                            "trade can take", unmanaged=True)

@@ -103,7 +103,10 @@ def book(bot: Any, strategy: Any, pair: str, answer: dict[str, Any]) -> str | No
 
 def _append(bot: Any, trade: Trade, pair: str, answer: dict[str, Any], side: str,
             what: str) -> str:
-    order_obj = Order.parse_from_ccxt_object(answer, pair, side)
+    price = as_amount(answer.get("price")) or as_amount(answer.get("average")) or (
+        trade.open_rate or 0.0
+    )
+    order_obj = Order.parse_from_ccxt_object(answer, pair, side, price=price)
     order_obj.order_filled_date = dt_from_ts(
         safe_value_fallback(answer, "lastTradeTimestamp", "timestamp")
     )

@@ -41,6 +41,7 @@ REQUIRED_METHODS: tuple[MethodShape, ...] = (
          "time_in_force", "initial_order"),
     ),
     MethodShape("exchange", "fetch_order", ("order_id", "pair", "params")),
+    MethodShape("exchange", "fetch_orders", ("pair", "since")),
     MethodShape("exchange", "cancel_order_with_result", ("order_id", "pair", "amount")),
     MethodShape(
         "exchange", "_get_params", ("side", "ordertype", "leverage", "reduceOnly", "time_in_force")

@@ -229,6 +229,23 @@ class Detection(CancelWrapper):
         )
         return corrected
 
+    def listed_orders(self, orders: Any) -> Any:
+        """An order list's answers, each never below the fill the database booked for that
+        order (a list that lags shows an order before its fill; Freqtrade books the list as it
+        is). Anything unreadable is passed on as the exchange gave it."""
+        if self.ctx.dry_run or not isinstance(orders, list):
+            return orders
+        fixed = [safe(self._listed, order) for order in orders]
+        return [new if new is not None else old for new, old in zip(fixed, orders, strict=True)]
+
+    def _listed(self, order: Any) -> Any:
+        if not isinstance(order, dict) or order.get("id") is None:
+            return order
+        row = ftmodel.db_order(str(order["id"]))
+        if row is None or row.ft_order_side == "stoploss":
+            return order
+        return self._no_fill_regression(row, order, None if row.ft_is_open else row.status)
+
     @staticmethod
     def _no_fill_regression(
         row: Order, answer: dict[str, Any], status: str | None

@@ -42,7 +42,9 @@ from ghostguard.venue import Venue
 
 logger = logging.getLogger("ghostguard")
 
-WRAPPED_METHODS = ("create_order", "fetch_order", "cancel_order_with_result", "_get_params")
+WRAPPED_METHODS = (
+    "create_order", "fetch_order", "fetch_orders", "cancel_order_with_result", "_get_params"
+)
 
 __all__ = ["WRAPPED_METHODS", "GhostGuard", "GhostGuardBlocked"]
 
@@ -192,7 +194,7 @@ class GhostGuard:
             f"{compat.version_verdict(freqtrade_version, compat.declared_range())}"
         )
 
-    # --- the four wrappers ------------------------------------------------------------------
+    # --- the five wrappers ------------------------------------------------------------------
 
     def _wrapped_create_order(self, **kwargs: Any) -> Any:
         send = self.ctx.venue.original["create_order"]
@@ -205,6 +207,12 @@ class GhostGuard:
     ) -> Any:
         fetch = self.ctx.venue.original["fetch_order"]
         return self.detection.fetch_order(fetch, order_id, pair, params, kwargs)
+
+    def _wrapped_fetch_orders(self, *args: Any, **kwargs: Any) -> Any:
+        """The pair's order list (Freqtrade's `handle_onexchange_order` books every answer in
+        it): an order never shows less fill than the database booked (a lagging list)."""
+        orders = self.ctx.venue.original["fetch_orders"](*args, **kwargs)
+        return self.detection.listed_orders(orders)
 
     def _wrapped_cancel_order_with_result(self, order_id: str, pair: str, amount: float) -> Any:
         return self.detection.cancel_with_result(order_id, pair, amount)

@@ -231,7 +231,8 @@ class OrdersMixin:
 
     def _all_orders(self, params: dict[str, str]) -> Json:
         """All-Orders: archived orders are not found; "The query time period must be less than
-        7 days( default as the recent 7 days)." (-1127 beyond that)."""
+        7 days( default as the recent 7 days)." (-1127 beyond that). The list is a view like
+        the order query: the lagging-views fault ("order") shows each order as it was."""
         spec = self._require_symbol(params)
         limit = min(int(params.get("limit", "500")), 1000)
         orders = [o for o in self._orders.values()
@@ -248,7 +249,8 @@ class OrdersMixin:
         if end is not None:
             orders = [o for o in orders if o.time <= end]
         orders.sort(key=lambda o: o.order_id)
-        return [o.to_binance() for o in orders[-limit:]]
+        shown = [self._order_view(o, "order") for o in orders[-limit:]]
+        return [snap for snap in shown if snap is not None]
 
     def _cancel_all(self, params: dict[str, str]) -> Json:
         spec = self._require_symbol(params)
