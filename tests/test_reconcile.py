@@ -211,3 +211,39 @@ def test_an_adoption_is_sent_as_a_freqtrade_rpc_message(bot_on_sim, script, mock
         run_loop(bot, 4, advance_seconds=6)
         texts = [str(c.args[0].get("status", "")) for c in send.call_args_list]
         assert any("a fill no trade owned is now managed" in t for t in texts), texts
+
+
+# --- the pure plan: facts in, decision out ------------------------------------------------
+
+from ghostguard import reconcile  # noqa: E402
+
+
+def _fill(order_id: str, delta: float, ours: bool = True) -> reconcile.UnownedFill:
+    return reconcile.UnownedFill(order_id, delta, ours, booked_row=False)
+
+
+def test_plan_fills_that_net_to_nothing_are_a_round_trip() -> None:
+    fills = [_fill("1", -0.019), _fill("2", 0.019)]
+    assert reconcile.plan(0.0, 0.0, 1e-9, fills, "adopt", 0) == reconcile.RoundTrip(
+        tuple(fills)
+    )
+    # whatever late_fill says: nothing is open, the booking is only the truth
+    assert isinstance(reconcile.plan(0.0, 0.0, 1e-9, fills, "lock", 0), reconcile.RoundTrip)
+
+
+def test_plan_a_round_trip_with_an_order_of_somebody_else_is_left_alone() -> None:
+    fills = [_fill("1", -0.019), _fill("2", 0.019, ours=False)]
+    assert reconcile.plan(0.0, 0.0, 1e-9, fills, "adopt", 0) == reconcile.Agree()
+
+
+def test_plan_dust_alone_agrees() -> None:
+    assert reconcile.plan(2e-5, 0.0, 1e-4, [_fill("1", 2e-5)], "adopt", 0) == reconcile.Agree()
+
+
+def test_plan_a_gap_the_fills_explain_is_adopted_and_one_they_do_not_waits_then_locks() -> None:
+    fills = [_fill("1", 0.02)]
+    assert reconcile.plan(0.04, 0.02, 1e-9, fills, "adopt", 0) == reconcile.Adopt(tuple(fills))
+    assert isinstance(reconcile.plan(0.05, 0.02, 1e-9, fills, "adopt", 0), reconcile.Wait)
+    last = reconcile.RECONCILE_ATTEMPTS - 1
+    decision = reconcile.plan(0.05, 0.02, 1e-9, fills, "adopt", last)
+    assert isinstance(decision, reconcile.Lock) and decision.unmanaged

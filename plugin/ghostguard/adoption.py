@@ -31,6 +31,14 @@ logger = logging.getLogger("ghostguard")
 LOCKED_RECHECK_S = 60.0
 
 
+def _ms(when: Any) -> int:
+    if when is None:
+        return 0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
 class Reconciler:
     def __init__(self, ctx: GuardContext, ledger: Ledger) -> None:
         self.ctx = ctx
@@ -73,6 +81,8 @@ class Reconciler:
             self._agreed(record)
         elif isinstance(decision, reconcile.Adopt):
             self._adopt(record, decision.fills, fetched)
+        elif isinstance(decision, reconcile.RoundTrip):
+            self._round_trip(record, decision.fills, fetched)
         elif isinstance(decision, reconcile.Reduce):
             self._reduce(record, decision, fetched)
         elif isinstance(decision, reconcile.Wait):
@@ -108,19 +118,7 @@ class Reconciler:
                 held = sign * row.safe_filled - fee
                 delta = moved - held
                 if abs(moved) < abs(held) - tolerance:
-                    # The list lacks the order's older fills (its window, the venue's
-                    # history): the order's own trades, by id, say what it filled. No clock
-                    # is compared: the exchange's and this machine's need not agree.
-                    traded, traded_cost = self.ctx.venue.traded(
-                        order_id, pair, row.order_date_utc
-                    )
-                    filled = max(traded, row.safe_filled)
-                    delta = sign * (filled - row.safe_filled)
-                    cost = (
-                        traded_cost
-                        if traded_cost and traded >= row.safe_filled
-                        else row.safe_price * filled
-                    )
+                    filled, cost, delta = self._beyond_list(order_id, pair, row, trades, sign)
             if abs(delta) <= tolerance:
                 continue
             if row is None:
@@ -139,6 +137,26 @@ class Reconciler:
             fetched[f"{order_id}:fill"] = (filled, cost, "buy" if moved > 0 else "sell")
             unowned.append(reconcile.UnownedFill(order_id, delta, ours, row is not None))
         return unowned
+
+    def _beyond_list(
+        self, order_id: str, pair: str, row: Any, trades: list[Any], sign: float
+    ) -> tuple[float, float, float]:
+        """(filled, cost, position change beyond the booked fill) of an order the fills list
+        holds less of than the database booked: the list lacks its older fills. Its own trades,
+        by id, when the venue still holds all of them (no clock compared); else, beyond the
+        venue's history, what the list shows after the database last booked the order."""
+        if self.ctx.venue.fills_complete(row.order_date_utc):
+            traded, traded_cost = self.ctx.venue.traded(order_id, pair, row.order_date_utc)
+            filled = max(traded, row.safe_filled)
+            cost = traded_cost if traded_cost and traded >= row.safe_filled else (
+                row.safe_price * filled
+            )
+            return filled, cost, sign * (filled - row.safe_filled)
+        after = _ms(row.order_update_date or row.order_date)
+        late = [t for t in trades if t[3] > after]
+        filled = row.safe_filled + sum(t[1] for t in late)
+        cost = row.safe_price * row.safe_filled + sum(t[2] for t in late)
+        return filled, cost, sum(t[0] for t in late)
 
     def _remembered(
         self, pair: str, tolerance: float, fetched: dict[str, Any]
@@ -173,7 +191,8 @@ class Reconciler:
         be booked faithfully."""
         pair = record.pair
         done = []
-        for fill in fills:
+        # Entries first: an exit is booked on the trade an entry of the same gap opened.
+        for fill in sorted(fills, key=lambda f: self._fill_role(f, fetched) != "entry"):
             filled, cost, side = fetched[f"{fill.order_id}:fill"]
             shown = fetched.get(fill.order_id)
             row = ftmodel.db_order(fill.order_id) if fill.booked_row else None
@@ -209,6 +228,59 @@ class Reconciler:
         log_event(events.LATE_FILL_ADOPTED, pair=record.pair, reason=text)
         self.tell(f"GhostGuard {record.pair}: a fill no trade owned is now managed: {text}.")
         self._again(record, "adopted: verifying", count=False)
+
+    def _round_trip(
+        self, record: PairLockRecord, fills: tuple[reconcile.UnownedFill, ...],
+        fetched: dict[str, Any],
+    ) -> None:
+        """Fills of the bot's own orders that net to nothing: one closed trade books them (the
+        position agrees either way; when they cannot be booked, nothing is)."""
+        pair = record.pair
+        legs = []
+        for fill in fills:
+            filled, cost, side = fetched[f"{fill.order_id}:fill"]
+            row = ftmodel.db_order(fill.order_id) if fill.booked_row else None
+            shown = fetched.get(fill.order_id)
+            if row is not None:
+                shown = {**row.to_ccxt_object(), "status": row.status}
+            answer = booking.order_answer(fill.order_id, pair, shown, filled, cost, side)
+            legs.append((self._role(fill.order_id, answer), answer))
+        try:
+            what = booking.book_round_trip(self.ctx.bot, self.ctx.strategy, pair, legs)
+        except Exception as error:  # noqa: BLE001 - Freqtrade's session must stay usable
+            Trade.session.rollback()
+            what = None
+            logger.warning("GhostGuard: booking a round trip on %s failed (%s)", pair,
+                           answers.error_text(error))
+        if what is None:
+            self._agreed(record)
+            return
+        self.ctx.stats["adopted"] += len(legs)
+        log_event(events.LATE_FILL_ADOPTED, pair=pair, reason=what)
+        self.tell(f"GhostGuard {pair}: fills no trade owned, netting to nothing, are booked: "
+                  f"{what}.")
+        self._again(record, "round trip booked: verifying", count=False)
+
+    def _fill_role(self, fill: reconcile.UnownedFill, fetched: dict[str, Any]) -> str | None:
+        shown = fetched.get(fill.order_id)
+        side = fetched[f"{fill.order_id}:fill"][2]
+        answer = shown if isinstance(shown, dict) else {"side": side}
+        return self._role(fill.order_id, {**answer, "side": answer.get("side") or side})
+
+    def _role(self, order_id: str, answer: dict[str, Any]) -> str | None:
+        """Entry or exit: what the guard recorded, the database's row, a reduce-only flag, or
+        a spot buy; None when nothing says."""
+        known = self.ctx.store.order(order_id)
+        if known is not None:
+            return known.role
+        row = ftmodel.db_order(order_id)
+        if row is not None and row.ft_order_side != "stoploss":
+            return ftmodel.role_of_row(row)
+        if answer.get("reduceOnly"):
+            return "exit"
+        if not self.ctx.venue.futures:
+            return "entry" if answer.get("side") == "buy" else "exit"
+        return None
 
     def _reduce(
         self, record: PairLockRecord, decision: reconcile.Reduce, fetched: dict[str, Any]

@@ -101,6 +101,41 @@ def book(bot: Any, strategy: Any, pair: str, answer: dict[str, Any]) -> str | No
     return _append(bot, trade, pair, answer, side, "a new trade")
 
 
+def book_round_trip(
+    bot: Any, strategy: Any, pair: str, legs: list[tuple[str | None, dict[str, Any]]]
+) -> str | None:
+    """Book fills that net to nothing (entries and the exits that closed them, `(role,
+    answer)`) as one trade of their own, opened and closed by them: nothing open changes, and
+    the trades' profit is the exchange's. None when they cannot be booked faithfully."""
+    if any(role is None for role, _ in legs):
+        return _cannot(pair, "/".join(str(a.get("id")) for _, a in legs), "a leg's role unknown")
+    entries = [a for role, a in legs if role == "entry"]
+    exits = [a for role, a in legs if role == "exit"]
+    if not entries or not exits:
+        return _cannot(pair, str(legs[0][1].get("id")), "not an entry and its exit")
+    side = str(entries[0].get("side") or "")
+    if any(a.get("side") != side for a in entries) or any(a.get("side") == side for a in exits):
+        return _cannot(pair, str(entries[0].get("id")), "legs of mixed sides")
+    short = side == "sell"
+    if short and not (bot.trading_mode.value == "futures" and getattr(strategy, "can_short",
+                                                                      False)):
+        return _cannot(pair, str(entries[0].get("id")), "a short the bot cannot hold")
+    for _, answer in legs:
+        row = ftmodel.db_order(str(answer.get("id")))
+        if row is None:
+            continue
+        if row.trade is None or row.trade.is_open or row.safe_filled > AMOUNT_EPS:
+            return _cannot(pair, str(answer.get("id")), "a leg its trade already holds")
+        Order.session.delete(row)  # a closed trade's row that booked nothing of it
+    Trade.commit()
+    trade = _new_trade(bot, strategy, pair, entries[0], short)
+    done = [_append(bot, trade, pair, a, side, "an entry") for a in entries]
+    trade.exit_reason = ADOPTED_TAG
+    done += [_append(bot, trade, pair, a, str(a.get("side")), "an exit") for a in exits]
+    state = "closed" if not trade.is_open else f"open with {trade.amount:g}"
+    return f"a round trip as trade {trade.id} ({state}): {', '.join(done)}"
+
+
 def _append(bot: Any, trade: Trade, pair: str, answer: dict[str, Any], side: str,
             what: str) -> str:
     price = as_amount(answer.get("price")) or as_amount(answer.get("average")) or (
@@ -168,4 +203,4 @@ def _cannot(pair: str, order_id: str, why: str) -> None:
     return None
 
 
-__all__ = ["ADOPTED_TAG", "book", "order_answer"]
+__all__ = ["ADOPTED_TAG", "book", "book_round_trip", "order_answer"]

@@ -12,6 +12,9 @@ is *explained* when the fills the trades show beyond what the database booked ad
   entry order, or a new trade; an exit onto its trade); "reduce" sends back what adds to the
   position as a risk-reducing exit (a fill that reduced it is booked: that is only the truth);
   "lock" locks the pair and says the position is unmanaged.
+- The reads agree, but fills of the bot's own orders that no trade holds net to nothing (an
+  entry and the exit that closed it, both with answers lost): they are booked as one closed
+  round trip, so that the trades' profit is the exchange's (nothing open changes).
 - Otherwise (a view lags, coins held outside the bot, an order of somebody else, fills the venue
   no longer lists) it waits a few loops, then locks the pair for `lock_hours`, saying what the
   user can do. Only a person can decide that.
@@ -51,6 +54,13 @@ class Adopt:
 
 
 @dataclass(frozen=True)
+class RoundTrip:
+    """Fills that net to nothing: booked as one closed trade."""
+
+    fills: tuple[UnownedFill, ...]
+
+
+@dataclass(frozen=True)
 class Reduce:
     """Send `amount` (signed: the position change to make) back; book `fills` that reduced."""
 
@@ -69,7 +79,7 @@ class Lock:
     unmanaged: bool  # the exchange holds a position no trade manages
 
 
-Decision = Agree | Adopt | Reduce | Wait | Lock
+Decision = Agree | Adopt | RoundTrip | Reduce | Wait | Lock
 
 
 def gap_text(position: float, expected: float) -> str:
@@ -91,6 +101,9 @@ def plan(
     slack = tolerance * max(1, len(fills))
     if abs(gap) <= tolerance:
         if abs(explained) <= slack:
+            moved = [f for f in fills if abs(f.delta) > tolerance]
+            if moved and all(f.ours for f in moved):
+                return RoundTrip(tuple(moved))
             return Agree()
         # The trades show a fill no trade owns but the position does not (yet): one of the
         # two views lags. Nothing is booked on one witness.
@@ -155,6 +168,7 @@ __all__ = [
     "Decision",
     "Lock",
     "Reduce",
+    "RoundTrip",
     "UnownedFill",
     "Wait",
     "gap_text",
