@@ -241,3 +241,30 @@ def test_seed_928_fills_that_net_to_nothing_are_booked_as_a_round_trip(guard: bo
         assert any("a round trip as trade" in line for line in result.log)
     else:
         assert {"a", "c"} <= set(result.failed_invariants())
+
+
+# Seed 1223 of the 2,000-schedule four-venue run on 9a6c421 (shrunk; OKX): the exit rested and
+# filled, then 91 days of downtime; OKX no longer knew the order ("51603 Order does not exist")
+# nor its fills, the breaker could verify none of them, and the trade held 0.01 that the
+# exchange no longer did ("Not enough BTC in wallet to exit", every loop; the pair locked 4 h).
+# An exit the venue forgot whose remainder is exactly what the position lacks is booked filled
+# at its limit price. Guard off: Freqtrade keeps the trade open with its exit not found (c).
+SEED_1223 = (
+    '{"seed":1223,"steps":23,"start_signal":"none","advance_s":[0.5,5.0,30.0,2.0,5.0,0.5,5.0,'
+    '5.0,5.0,70.0,30.0,2.0,1.0,70.0,70.0,70.0,1.0,70.0,2.0,5.0,30.0,2.0,1.0],"events":['
+    '{"step":1,"kind":"signal","to":"long"},{"step":3,"kind":"stale_filled","role":"entry",'
+    '"which":"newest","status":"CANCELED","fraction":0.5},{"step":10,"kind":"signal","to":'
+    '"exit"},{"step":14,"kind":"price","ticks":36},{"step":14,"kind":"archive_downtime",'
+    '"days":91}],"position_check":"single","dry_run":false,"stoploss_on_exchange":false,'
+    '"second_pair":false,"venue":"okx","stoploss":null}'
+)
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_seed_1223_an_exit_the_venue_forgot_is_booked_at_its_price(guard: bool) -> None:
+    result = run_schedule(Schedule.from_json(SEED_1223), guard=guard, keep_log=True)
+    if guard:
+        assert not result.failed, result.violations
+        assert any("the venue no longer knows the order" in line for line in result.log)
+    else:
+        assert "c" in result.failed_invariants()

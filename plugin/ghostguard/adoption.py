@@ -1,9 +1,8 @@
 """Reconciling a pair whose exchange position and trades disagree: the reads and the actions of
 `reconcile.plan`, once per loop for each pair that disagrees (`loop.LoopWork`).
 
-Reads: the position (spot: the base balance; what no order can sell is dust, not a gap),
-the account's fills of the pair (one request), and, for a fill of an order the database does not
-hold, that order (whether it carries the guard's client id). Actions: book the fills into
+Reads: the position (spot: the base balance; what no order can sell is dust, not a gap), and
+what the exchange shows of the pair's fills beyond the trades (`fillreads`). Actions: book the fills into
 Freqtrade's model (`booking`), send an excess back as a reduce-only market order (`late_fill:
 "reduce"`), lock the pair for `lock_hours` with advice, lift the lock once they agree. Every
 adoption, reduction and lock is sent as a Freqtrade RPC message (Telegram, webhooks).
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from freqtrade.enums import RPCMessageType
@@ -22,8 +20,9 @@ from freqtrade.persistence import Trade
 from ghostguard import answers, booking, events, ftmodel, reconcile
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
+from ghostguard.fillreads import FillReads
 from ghostguard.ledger import Ledger
-from ghostguard.records import CLIENT_ID_PREFIX, OrderRecord, PairLockRecord, Phase
+from ghostguard.records import OrderRecord, PairLockRecord, Phase
 
 
 logger = logging.getLogger("ghostguard")
@@ -31,18 +30,11 @@ logger = logging.getLogger("ghostguard")
 LOCKED_RECHECK_S = 60.0
 
 
-def _ms(when: Any) -> int:
-    if when is None:
-        return 0
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
-
-
 class Reconciler:
     def __init__(self, ctx: GuardContext, ledger: Ledger) -> None:
         self.ctx = ctx
         self.ledger = ledger
+        self.reads = FillReads(ctx)
 
     def run(self, record: PairLockRecord) -> None:
         pair = record.pair
@@ -60,7 +52,7 @@ class Reconciler:
         fetched: dict[str, Any] = {}
         if not self.ctx.dry_run:
             try:
-                fills = self._unowned(pair, record, tolerance, fetched)
+                fills = self.reads.unowned(pair, tolerance, fetched)
             except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
                 self._again(record, f"fills unreadable ({answers.error_text(error)})")
                 return
@@ -70,9 +62,20 @@ class Reconciler:
             explained = sum(f.delta for f in fills)
             if abs(position - expected - explained) > tolerance:
                 try:  # older than the list: the gone orders the guard remembers, by id
-                    fills += self._remembered(pair, tolerance, fetched)
+                    fills += self.reads.remembered(pair, tolerance, fetched)
                 except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
                     self._again(record, f"fills unreadable ({answers.error_text(error)})")
+                    return
+            explained = sum(f.delta for f in fills)
+            if abs(position - expected - explained) > tolerance and abs(position) < abs(
+                expected
+            ) - tolerance:
+                try:  # the trades hold more: an exit the venue forgot, filled before
+                    fills += self.reads.forgotten(
+                        pair, position - expected - explained, tolerance, fetched
+                    )
+                except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
+                    self._again(record, f"orders unreadable ({answers.error_text(error)})")
                     return
         decision = reconcile.plan(
             position, expected, tolerance, fills, settings.late_fill, record.attempts
@@ -90,97 +93,6 @@ class Reconciler:
         else:
             self._lock(record, decision.why, decision.unmanaged)
 
-    # --- reads --------------------------------------------------------------------------
-
-    def _unowned(
-        self, pair: str, record: PairLockRecord, tolerance: float, fetched: dict[str, Any]
-    ) -> list[reconcile.UnownedFill]:
-        fills = self.ctx.venue.pair_fills(pair)
-        fetched["__listed__"] = set(fills)
-        # A stop order on the exchange (Binance's Algo API) fills through the order it places
-        # when triggered; Freqtrade books that fill on the stop's row, under the stop's id.
-        stops = [
-            (1.0 if row.side == "buy" else -1.0) * row.safe_filled
-            for row in ftmodel.stop_rows(pair)
-            if row.safe_filled > 0 and str(row.order_id) not in fills
-        ]
-        unowned = []
-        for order_id, trades in fills.items():
-            row = ftmodel.db_order(order_id)
-            if row is not None and row.ft_is_open:
-                continue  # Freqtrade books an open order's fills itself
-            moved = sum(t[0] for t in trades)
-            filled, cost = sum(t[1] for t in trades), sum(t[2] for t in trades)
-            delta = moved
-            if row is not None:
-                sign = 1.0 if row.side == "buy" else -1.0
-                fee = (row.ft_fee_base or 0.0) if row.side == "buy" else 0.0
-                held = sign * row.safe_filled - fee
-                delta = moved - held
-                if abs(moved) < abs(held) - tolerance:
-                    filled, cost, delta = self._beyond_list(order_id, pair, row, trades, sign)
-            if abs(delta) <= tolerance:
-                continue
-            if row is None:
-                booked_as_stop = next((v for v in stops if abs(v - delta) <= tolerance), None)
-                if booked_as_stop is not None:
-                    stops.remove(booked_as_stop)
-                    continue
-            ours = row is not None
-            if row is None:
-                answer = safe(self.ctx.venue.fetch_order, order_id, pair)
-                fetched[order_id] = answer
-                client_id = str(answer.get("clientOrderId") or "") if isinstance(
-                    answer, dict) else ""
-                ours = client_id.startswith(CLIENT_ID_PREFIX)
-            fetched.setdefault(order_id, None)
-            fetched[f"{order_id}:fill"] = (filled, cost, "buy" if moved > 0 else "sell")
-            unowned.append(reconcile.UnownedFill(order_id, delta, ours, row is not None))
-        return unowned
-
-    def _beyond_list(
-        self, order_id: str, pair: str, row: Any, trades: list[Any], sign: float
-    ) -> tuple[float, float, float]:
-        """(filled, cost, position change beyond the booked fill) of an order the fills list
-        holds less of than the database booked: the list lacks its older fills. Its own trades,
-        by id, when the venue still holds all of them (no clock compared); else, beyond the
-        venue's history, what the list shows after the database last booked the order."""
-        if self.ctx.venue.fills_complete(row.order_date_utc):
-            traded, traded_cost = self.ctx.venue.traded(order_id, pair, row.order_date_utc)
-            filled = max(traded, row.safe_filled)
-            cost = traded_cost if traded_cost and traded >= row.safe_filled else (
-                row.safe_price * filled
-            )
-            return filled, cost, sign * (filled - row.safe_filled)
-        after = _ms(row.order_update_date or row.order_date)
-        late = [t for t in trades if t[3] > after]
-        filled = row.safe_filled + sum(t[1] for t in late)
-        cost = row.safe_price * row.safe_filled + sum(t[2] for t in late)
-        return filled, cost, sum(t[0] for t in late)
-
-    def _remembered(
-        self, pair: str, tolerance: float, fetched: dict[str, Any]
-    ) -> list[reconcile.UnownedFill]:
-        """Fills of gone orders of the pair that the guard remembers (a week), that the fills
-        list does not hold and the database has no row of: their own trades, read by id over
-        their whole life (in the venue's pages)."""
-        listed = fetched.get("__listed__", set())
-        found = []
-        for record in self.ctx.store.all(OrderRecord):
-            if record.pair != pair or not record.detected or record.side is None:
-                continue
-            if record.order_id in listed or ftmodel.db_order(record.order_id) is not None:
-                continue
-            since = datetime.fromtimestamp(record.placed_at or 0.0, UTC)
-            traded, cost = self.ctx.venue.traded(record.order_id, pair, since)
-            if traded <= tolerance:
-                continue
-            sign = 1.0 if record.side == "buy" else -1.0
-            fetched[record.order_id] = None
-            fetched[f"{record.order_id}:fill"] = (traded, cost or 0.0, record.side)
-            found.append(reconcile.UnownedFill(record.order_id, sign * traded, True, False))
-        return found
-
     # --- actions --------------------------------------------------------------------------
 
     def _book_all(
@@ -197,7 +109,8 @@ class Reconciler:
             shown = fetched.get(fill.order_id)
             row = ftmodel.db_order(fill.order_id) if fill.booked_row else None
             if row is not None:
-                shown = {**row.to_ccxt_object(), "status": row.status}
+                forgotten = fill.order_id in fetched.get("__forgotten__", ())
+                shown = {**row.to_ccxt_object(), "status": "closed" if forgotten else row.status}
             answer = booking.order_answer(fill.order_id, pair, shown, filled, cost, side)
             try:
                 what = booking.book(self.ctx.bot, self.ctx.strategy, pair, answer)
@@ -212,6 +125,8 @@ class Reconciler:
                 self._lock(record, f"a fill of order {fill.order_id} ({fill.delta:+g}) that no "
                            "trade can take", unmanaged=True)
                 return None
+            if fill.order_id in fetched.get("__forgotten__", ()):
+                what += " at its limit price: the venue no longer knows the order"
             done.append(what)
         Trade.commit()
         return done
