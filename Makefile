@@ -26,8 +26,10 @@ lint: $(STAMP)
 
 # VENUE=binance-spot|bybit|okx runs the demo on that simulated venue (default: Binance USD-M).
 VENUE ?=
+# BOTS=3: three bots on one simulated account, with and without the account registry.
+BOTS ?=
 demo: $(STAMP)
-	$(PY) -m ghostsim.demo $(if $(VENUE),--venue $(VENUE))
+	$(if $(BOTS),$(PY) -m ghostsim.several,$(PY) -m ghostsim.demo $(if $(VENUE),--venue $(VENUE)))
 
 # VENUES=all draws each schedule's venue from its seed (Binance USD-M, Binance spot, Bybit, OKX).
 VENUES ?= binance

@@ -14,6 +14,7 @@ from freqtrade.persistence import Order
 
 from ghostsim import SimExchange
 from tests.harness import run_loop, sim_bot
+from tests.pg import database, pg_server, pg_url  # noqa: F401 - fixtures: a real PostgreSQL server
 from tests.strategies import ScriptedMakerStrategy as scripted
 
 

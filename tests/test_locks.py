@@ -95,9 +95,8 @@ def test_a_lost_order_of_the_bots_own_is_cancelled_and_the_lock_lifts(bot_on_sim
         loop(bot)
         [first] = orders_of(sim, reduce_only=False)
         bid, _ = sim.best_bid_ask(PAIR)
-        lost = sim.place_order(
-            PAIR, "BUY", first.orig_qty, bid - 100, client_order_id="ggdeadbeef0000e7"
-        )
+        own_id = f"{guard.ctx.own_prefix}deadbeef0000e7"  # the bot's tag: its own
+        lost = sim.place_order(PAIR, "BUY", first.orig_qty, bid - 100, client_order_id=own_id)
         sim.hold_order(lost.order_id)
         sim.expire_order(first.order_id)
         loop(bot)

@@ -31,9 +31,9 @@ def _position_with_unassigned_fee(sim: Any, bot: Any) -> Any:
 
 @pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
 def test_s15_restart_with_a_ghost_and_an_unassigned_fee(
-    bot_on_sim, events, script, tmp_path, guard
+    bot_on_sim, events, script, database, guard
 ) -> None:
-    with bot_on_sim(guard=guard, db_url=f"sqlite:///{tmp_path / 'gg.sqlite'}") as (sim, bot):
+    with bot_on_sim(guard=guard, db_url=database[0]) as (sim, bot):
         entry = _position_with_unassigned_fee(sim, bot)
         script.update(enter_long=0, exit_long=1)
         loop(bot)

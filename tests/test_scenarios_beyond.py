@@ -163,28 +163,38 @@ def test_s12_dca_order_reported_cancelled_partially_while_filled(
 # --- the sweep right after placing --------------------------------------------------------------
 
 
-def test_sweep_cancels_a_second_working_order_that_shows_up(bot_on_sim, events) -> None:
+@pytest.mark.parametrize("whose", ["own", "anybody"])
+def test_sweep_cancels_a_second_working_order_of_its_own_that_shows_up(
+    bot_on_sim, events, whose: str
+) -> None:
+    """A second working entry shows up right after the replacement: one carrying the bot's
+    tag (its own create, lost) is swept; one of anybody else (no tag) is never touched."""
     with bot_on_sim() as (sim, bot):
         loop(bot)
         [first] = orders_of(sim)
         sim.expire_order(first.order_id)
         real_handle = sim.handle
+        params: dict[str, Any] = {"timeInForce": "GTX"}
+        if whose == "own":
+            params["newClientOrderId"] = f"{bot.strategy.ghost_guard.ctx.own_prefix}{'1' * 12}e9"
 
         def concurrent_placement(method: str, path: str, *args: Any, **kw: Any) -> Any:
             answer = real_handle(method, path, *args, **kw)
             if method == "POST" and path == "/fapi/v1/order" and len(orders_of(sim)) == 2:
                 bid, _ = sim.best_bid_ask(PAIR)
-                bot.exchange._api.create_order(
-                    PAIR, "limit", "buy", 0.002, bid - 50, {"timeInForce": "GTX"}
-                )
+                bot.exchange._api.create_order(PAIR, "limit", "buy", 0.002, bid - 50, params)
             return answer
 
         sim.handle = concurrent_placement
         loop(bot)
         assert len(events.named("GHOST_ORDER_REPLACED")) == 1
-        [swept] = events.named("DUPLICATE_CANCELLED")
-        assert f"order_id={orders_of(sim)[-1].order_id}" in swept
-        assert len(_working_entries(sim)) == 1
+        if whose == "own":
+            [swept] = events.named("DUPLICATE_CANCELLED")
+            assert f"order_id={orders_of(sim)[-1].order_id}" in swept
+            assert len(_working_entries(sim)) == 1
+        else:
+            assert events.named("DUPLICATE_CANCELLED") == []
+            assert len(_working_entries(sim)) == 2
 
 
 def test_unclaimed_lost_create_is_cancelled_not_orphaned(bot_on_sim, events, script) -> None:

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from freqtrade.persistence import Trade
 
 from ghostguard.records import OrderRecord, Phase, SignalCounter
@@ -16,7 +17,21 @@ from tests.conftest import PAIR, loop, orders_of
 from tests.harness import restart_bot
 
 
-def _rows(db: Path, sql: str, *args: object) -> list[tuple]:
+def _rows(db: Path | str, sql: str, *args: object) -> list[tuple]:
+    """Rows as another connection to the database sees them (a file: sqlite3; a URL:
+    SQLAlchemy, with `?` placeholders)."""
+    if isinstance(db, str):
+        engine = sa.create_engine(db)
+        try:
+            with engine.connect() as connection:
+                for index in range(len(args)):
+                    sql = sql.replace("?", f":p{index}", 1)
+                found = connection.execute(
+                    sa.text(sql), {f"p{i}": a for i, a in enumerate(args)}
+                )
+                return [tuple(row) for row in found]
+        finally:
+            engine.dispose()
     connection = sqlite3.connect(db)
     try:
         return connection.execute(sql, args).fetchall()
@@ -24,9 +39,9 @@ def _rows(db: Path, sql: str, *args: object) -> list[tuple]:
         connection.close()
 
 
-def test_a_guard_write_commits_nothing_of_freqtrades_pending_changes(bot_on_sim, tmp_path):
-    db = tmp_path / "gg.sqlite"
-    with bot_on_sim(db_url=f"sqlite:///{db}") as (sim, bot):
+def test_a_guard_write_commits_nothing_of_freqtrades_pending_changes(bot_on_sim, database):
+    db_url, db = database
+    with bot_on_sim(db_url=db_url) as (sim, bot):
         loop(bot)
         sim.fill_order(orders_of(sim)[0].order_id)
         loop(bot)

@@ -1,8 +1,9 @@
 """The sweep after a replacement keeps the bot's own order (defect 6 of the correctness work).
 
-An order the bot does not know (a foreign or lost order) becomes visible only after the checks
-ran; right after the replacement is sent, the sweep sees two working entries. It must cancel the
-unknown one and keep the replacement the bot placed, whatever their ids.
+A lost order of the bot's own (its client id carries the bot's tag, but the database does not
+know it) becomes visible only after the checks ran; right after the replacement is sent, the
+sweep sees two working entries. It must cancel the lost one and keep the replacement the bot
+placed, whatever their ids. Orders of anybody else are never touched (tests/test_several_bots.py).
 """
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ from ghostsim import LostResponse
 from tests.conftest import PAIR, loop, orders_of
 
 
+def lost_own_id(bot: Any) -> str:
+    """A client id of the bot's own (its tag) that its database does not know."""
+    from ghostguard import identity
+
+    tag = identity.bot_tag(identity.bot_identity("", bot.config, bot.strategy.get_strategy_name()))
+    return f"{identity.own_prefix(tag)}{'0' * 12}e7"
+
+
 @pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
 def test_the_sweep_cancels_the_unknown_order_and_keeps_the_bots(bot_on_sim, events, guard):
     with bot_on_sim(guard=guard) as (sim, bot):
         loop(bot)
         [first] = orders_of(sim, reduce_only=False)
         bid, _ = sim.best_bid_ask(PAIR)
-        foreign = sim.place_order(PAIR, "BUY", first.orig_qty, bid - 100)  # lower id than R
+        foreign = sim.place_order(  # lower id than R
+            PAIR, "BUY", first.orig_qty, bid - 100, client_order_id=lost_own_id(bot)
+        )
         foreign.visible_at = sim.now_ms + 3_600_000  # not in the open orders at check time
         sim.hold_order(foreign.order_id)
 
@@ -51,7 +62,9 @@ def test_a_sweep_whose_read_failed_runs_again_next_loop(bot_on_sim, events) -> N
         loop(bot)
         [first] = orders_of(sim, reduce_only=False)
         bid, _ = sim.best_bid_ask(PAIR)
-        foreign = sim.place_order(PAIR, "BUY", first.orig_qty, bid - 100)
+        foreign = sim.place_order(
+            PAIR, "BUY", first.orig_qty, bid - 100, client_order_id=lost_own_id(bot)
+        )
         foreign.visible_at = sim.now_ms + 3_600_000
         sim.hold_order(foreign.order_id)
         real_handle = sim.handle

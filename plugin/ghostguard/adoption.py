@@ -2,10 +2,11 @@
 `reconcile.plan`, once per loop for each pair that disagrees (`loop.LoopWork`).
 
 Reads: the position (spot: the base balance; what no order can sell is dust, not a gap), and
-what the exchange shows of the pair's fills beyond the trades (`fillreads`). Actions: book the fills into
-Freqtrade's model (`booking`), send an excess back as a reduce-only market order (`late_fill:
-"reduce"`), lock the pair for `lock_hours` with advice, lift the lock once they agree. Every
-adoption, reduction and lock is sent as a Freqtrade RPC message (Telegram, webhooks).
+what the exchange shows of the pair's fills beyond the trades (`fillreads`). Actions: book the
+fills into Freqtrade's model (`booking`), send an excess back as a reduce-only market order
+(`late_fill: "reduce"`), lock the pair for `lock_hours` with advice, lift the lock once they
+agree. Every adoption, reduction and lock is sent as a Freqtrade RPC message (Telegram,
+webhooks).
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ class Reconciler:
             self._round_trip(record, decision.fills, fetched)
         elif isinstance(decision, reconcile.Reduce):
             self._reduce(record, decision, fetched)
+        elif isinstance(decision, reconcile.Shared):
+            self._shared(record, decision.why)
         elif isinstance(decision, reconcile.Wait):
             self._again(record, decision.why)
         else:
@@ -249,6 +252,11 @@ class Reconciler:
                     next_check=now + LOCKED_RECHECK_S)
         )
         self.tell(advice)
+
+    def _shared(self, record: PairLockRecord, why: str) -> None:
+        """Other bots' share of a symbol: the bot's own trades agree with what is its own."""
+        log_event(events.SHARED_SYMBOL, pair=record.pair, reason=why)
+        self._agreed(record)
 
     def _agreed(self, record: PairLockRecord) -> None:
         unknown = self.ledger.unknown_working_orders(record.pair) if record.working_orders else []

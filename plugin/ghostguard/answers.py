@@ -6,6 +6,7 @@ orders.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import ccxt
@@ -131,9 +132,19 @@ def traded_amounts(fills: Any) -> tuple[float, float | None]:
 
 def settings_text(values: dict[str, Any]) -> str:
     return " ".join(
-        f"{key}={str(value).lower() if isinstance(value, bool) else value}"
+        f"{key}={str(value).lower() if isinstance(value, bool) else _shown(key, value)}"
         for key, value in values.items()
     )
+
+
+def _shown(key: str, value: Any) -> Any:
+    """A URL's password is never shown (the account registry's)."""
+    if key == "account_registry" and value:
+        return _URL_PASSWORD.sub(r"\1***@", str(value))
+    return value
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 def as_venue_answers(order: dict[str, Any]) -> dict[str, Any]:

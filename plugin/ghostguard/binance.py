@@ -26,6 +26,7 @@ class RawOpenOrder:
     side: str
     is_stop: bool
     remaining: float
+    client_id: str = ""
 
 
 def _signed_number(value: Any, what: str) -> float:
@@ -84,6 +85,7 @@ def parse_open_orders(answer: Any, market_id: str) -> list[RawOpenOrder]:
                 side=side.lower(),
                 is_stop=order_type in STOP_TYPES,
                 remaining=max(remaining, 0.0),
+                client_id=str(row.get("clientOrderId") or ""),
             )
         )
     return orders

@@ -192,6 +192,14 @@ class OpenOrdersFact:
     same_role_ids: tuple[str, ...] = ()
     same_role_remaining: float = 0.0
     error: str | None = None
+    other_bots: tuple[str, ...] = ()  # open orders of other bots' guards (any role)
+
+
+def shared_symbol(denial: Denial, other_bots: tuple[str, ...]) -> Denial:
+    """A position check that failed while other bots' orders work on the symbol: the position
+    may be theirs, so it proves nothing either way (nothing is reconciled or locked)."""
+    return Denial(denial.check, "shared_symbol",
+                  f"{denial.detail}; other bots' orders {'/'.join(other_bots)}")
 
 
 def check_open_orders(fact: OpenOrdersFact) -> Denial | None:
@@ -372,6 +380,10 @@ def decide(facts: ReplacementFacts) -> Verdict:
         facts.amount,
         facts.amount_tolerance,
     )
+    if position and facts.role == "entry" and facts.open_orders.other_bots and (
+        position.reason != "position_check_failed"
+    ):
+        position = shared_symbol(position, facts.open_orders.other_bots)
     if position:
         denials.append(position)
     open_orders = check_open_orders(facts.open_orders)

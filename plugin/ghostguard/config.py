@@ -5,6 +5,7 @@ A wrong value stops the bot at start-up with a message that names the key and th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -18,6 +19,7 @@ UNPROVEN_VENUE_CHOICES = ("refuse", "venue_neutral")
 # A fill no trade owns (a late fill, a lost create that filled): book it into Freqtrade's
 # trades, send it back as a risk-reducing exit, or lock the pair and tell the user.
 LATE_FILL_CHOICES = ("adopt", "reduce", "lock")
+_BOT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class GuardSettings:
     unproven_venue: str = "refuse"
     late_fill: str = "adopt"
     lock_hours: float = 4.0
+    bot_id: str = ""  # the bot's tag in client ids is hashed from it (ghostguard.identity)
+    account_registry: str = ""  # PostgreSQL URL shared by the account's bots (ghostguard.registry)
 
 
 _SETTING_NAMES = tuple(f.name for f in fields(GuardSettings))
@@ -50,6 +54,10 @@ _ALLOWED = {
     "unproven_venue": "one of " + ", ".join(f'"{m}"' for m in UNPROVEN_VENUE_CHOICES),
     "late_fill": "one of " + ", ".join(f'"{m}"' for m in LATE_FILL_CHOICES),
     "lock_hours": "a number > 0",
+    "account_registry": "a PostgreSQL URL (\"postgresql+psycopg://user:password@host/db\") "
+    "shared by every bot of the account, or \"\" for none (not per pair)",
+    "bot_id": "a string of 1-64 letters, digits, '-', '_' or '.', the same on every restart "
+    "and different for every bot of the account (not per pair)",
     "pairs": 'an object {"PAIR": {key: value, ...}}',
 }
 
@@ -101,6 +109,16 @@ def _check_value(path: str, key: str, value: Any) -> Any:
         if is_bool or not isinstance(value, int | float) or value != value or value <= 0:
             raise _fail(path, value)
         return float(value)
+    if key == "account_registry":
+        if not isinstance(value, str) or "pairs." in path or (
+            value and not value.startswith(("postgresql://", "postgresql+psycopg://"))
+        ):
+            raise _fail(path, value)
+        return value
+    if key == "bot_id":
+        if not isinstance(value, str) or not _BOT_ID.match(value) or "pairs." in path:
+            raise _fail(path, value)
+        return value
     if key == "unproven_venue":
         if value not in UNPROVEN_VENUE_CHOICES or "pairs." in path:
             raise _fail(path, value)  # a venue-wide choice: not per pair

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ghostguard import events
+from ghostguard import events, identity
 from ghostguard.config import GuardConfig, GuardSettings
+from ghostguard.records import CLIENT_ID_PREFIX
+from ghostguard.registry import AccountRegistry
 from ghostguard.store import GuardStore
 from ghostguard.venue import Venue
 
@@ -29,6 +31,10 @@ class GuardContext:
     store: GuardStore
     dry_run: bool
     clock: Callable[[], float] = time.time
+    # The start of every client id this bot sends: `gg` + its tag (ghostguard.identity).
+    own_prefix: str = CLIENT_ID_PREFIX
+    # The account's bots' shared registry (`ghost_guard.account_registry`), or None.
+    registry: AccountRegistry | None = None
     stats: Counter[str] = field(default_factory=Counter)
     # This loop's entry cancels the exchange did not confirm: order id -> the "open" answer
     # Freqtrade was given (cleared when the next loop starts; see `detection`).
@@ -38,6 +44,13 @@ class GuardContext:
 
     def settings(self, pair: str) -> GuardSettings:
         return self.config.for_pair(pair)
+
+    def own_tag(self, client_id: Any) -> bool:
+        """The client id carries this bot's tag, and no other running bot of the account is
+        known to use that tag (`registry`): then the order is the bot's own."""
+        if self.registry is not None and self.registry.tag_shared_with is not None:
+            return False
+        return identity.owner(client_id, self.own_prefix) == "own"
 
 
 def safe(func: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:

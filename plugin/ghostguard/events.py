@@ -21,6 +21,7 @@ DUPLICATE_CANCELLED = "DUPLICATE_CANCELLED"
 # Reconciliation (a fill no trade owned): booked into Freqtrade's trades, or sent back.
 LATE_FILL_ADOPTED = "LATE_FILL_ADOPTED"
 LATE_FILL_REDUCED = "LATE_FILL_REDUCED"
+SHARED_SYMBOL = "SHARED_SYMBOL"  # other bots' share of a symbol: nothing booked or locked
 
 _INFO_EVENTS = {GHOST_ORDER_RECOVERY_APPROVED, GHOST_ORDER_REPLACED}
 

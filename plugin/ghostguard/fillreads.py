@@ -21,9 +21,9 @@ from typing import Any
 
 from freqtrade.exceptions import InvalidOrderException
 
-from ghostguard import ftmodel, reconcile
+from ghostguard import ftmodel, identity, reconcile
 from ghostguard.context import GuardContext, safe
-from ghostguard.records import CLIENT_ID_PREFIX, OrderRecord
+from ghostguard.records import OrderRecord
 
 
 def _ms(when: Any) -> int:
@@ -74,16 +74,19 @@ class FillReads:
                 if booked_as_stop is not None:
                     stops.remove(booked_as_stop)
                     continue
-            ours = row is not None
+            ours, owner = row is not None, "own"
             if row is None:
                 answer = safe(self.ctx.venue.fetch_order, order_id, pair)
                 fetched[order_id] = answer
                 client_id = str(answer.get("clientOrderId") or "") if isinstance(
                     answer, dict) else ""
-                ours = client_id.startswith(CLIENT_ID_PREFIX)
+                owner = identity.owner(client_id, self.ctx.own_prefix)
+                ours = self.ctx.own_tag(client_id) or self.ctx.store.order(order_id) is not None
             fetched.setdefault(order_id, None)
             fetched[f"{order_id}:fill"] = (filled, cost, "buy" if moved > 0 else "sell")
-            unowned.append(reconcile.UnownedFill(order_id, delta, ours, row is not None))
+            unowned.append(reconcile.UnownedFill(
+                order_id, delta, ours, row is not None, other_bot=owner == "guard_bot"
+            ))
         return unowned
 
     def beyond_list(

@@ -11,14 +11,15 @@ A block raises `GhostGuardBlocked` (a Freqtrade `DependencyException`, which eve
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 from freqtrade.exceptions import DependencyException
 
-from ghostguard import answers, events, ftmodel, scopes
+from ghostguard import answers, events, ftmodel, registry, scopes, shares
 from ghostguard.checks import (
     AMOUNT_EPS,
     Denial,
@@ -93,6 +94,16 @@ class Gate:
             if found is not None:
                 return found
             plan = replace(plan, gone=self.ledger.pending(pair, plan.role))
+        with self._serialized(plan) as sent:
+            order = self._checked_send(send, plan, kwargs)
+            sent.append(order)
+            return order
+
+    def _checked_send(
+        self, send: Callable[..., Any], plan: Placement, kwargs: dict[str, Any]
+    ) -> Any:
+        """A replacement is checked, then sent; every order gets its client id, written
+        ahead."""
         attempt: int | None = None
         if plan.is_replacement:
             attempt = self.check(plan, kwargs)
@@ -297,13 +308,17 @@ class Gate:
         )
         if offline:
             return Verdict(tuple(offline))
+        # The other bots' shares of the symbol (an entry, with an account registry): part of
+        # the position, and orders that are not this bot's working orders.
+        shared = self._shared(plan)
         # The three exchange checks, issued concurrently, at the last moment before sending.
         readings = 2 if settings.position_check == "double" else 1
         original = self.pool.submit(venue.original_fact, plan.gone)
         booked = ftmodel.booked_orders(plan.pair) if self.ctx.dry_run else None
         position = self.pool.submit(venue.position_fact, plan.pair, readings, booked)
         open_orders = self.pool.submit(
-            venue.open_orders_fact, plan.pair, plan.role, plan.entry_side
+            venue.open_orders_fact, plan.pair, plan.role, plan.entry_side, self.ctx.own_prefix,
+            shared.orders,
         )
         facts = ReplacementFacts(
             role=plan.role,
@@ -313,7 +328,7 @@ class Gate:
             position=position.result(),
             open_orders=open_orders.result(),
             internal=internal,
-            db_position=db_position,
+            db_position=db_position + shared.position,
             approved_so_far=counter.approved,
             max_replacements=settings.max_replacements_per_signal,
             last_approved_at=last_approved_at,
@@ -325,6 +340,37 @@ class Gate:
             amount_tolerance=venue.amount_tolerance(plan.pair),
         )
         return decide(facts)
+
+    def _shared(self, plan: Placement) -> registry.SharedFacts:
+        """What the account's other bots registered for the symbol of an entry; nothing when
+        there is no registry or it cannot be read (then other bots' orders make the position
+        check `shared_symbol`)."""
+        if plan.role != "entry" or self.ctx.registry is None:
+            return registry.SharedFacts()
+        shared = self.ctx.registry.facts(registry.symbol_key(plan.pair, self.ctx.venue.futures))
+        return shared if shared.error is None else registry.SharedFacts()
+
+    @contextmanager
+    def _serialized(self, plan: Placement) -> Iterator[list[Any]]:
+        """An entry replacement with an account registry holds the symbol's advisory lock from
+        its checks until the order it sent is registered: two bots never approve at once.
+        Exits and first entries never wait for it."""
+        reg = self.ctx.registry
+        sent: list[Any] = []
+        if reg is None or plan.role != "entry" or not plan.is_replacement:
+            yield sent
+            return
+        symbol = registry.symbol_key(plan.pair, self.ctx.venue.futures)
+        with reg.serialized(symbol) as got:
+            if not got and reg.last_error is None:
+                verdict = Verdict((Denial(2, "shared_symbol", "another bot of the account is "
+                                          f"deciding on {symbol} (registry lock busy)"),))
+                safe(self.outcomes.blocked, plan, verdict)
+                raise GhostGuardBlocked(plan.pair, verdict)
+            yield sent
+            if got:  # before the lock goes: the others see the order sent
+                ids = [str(o.get("id")) for o in sent if isinstance(o, dict) and o.get("id")]
+                safe(shares.publish, self.ctx, {plan.pair: ids})
 
     def _unknown_amount(self, plan: Placement) -> float:
         """Amount of orders of the pair and role whose state the exchange has not confirmed:

@@ -26,7 +26,7 @@ from freqtrade import __version__ as freqtrade_version
 from freqtrade.exceptions import OperationalException
 from freqtrade.persistence import Trade
 
-from ghostguard import adapters, compat, events, once, scopes
+from ghostguard import adapters, compat, events, identity, once, registry, scopes
 from ghostguard.answers import settings_text
 from ghostguard.config import GuardConfig, GuardSettings
 from ghostguard.context import GuardContext
@@ -35,7 +35,7 @@ from ghostguard.gate import Gate, GhostGuardBlocked
 from ghostguard.intents import SENDING_CLIENT_ID, Intents
 from ghostguard.ledger import Ledger
 from ghostguard.loop import LoopWork
-from ghostguard.records import OrderRecord
+from ghostguard.records import CLIENT_ID_PREFIX, OrderRecord
 from ghostguard.store import GuardStore
 from ghostguard.venue import Venue
 
@@ -47,6 +47,11 @@ WRAPPED_METHODS = (
 )
 
 __all__ = ["WRAPPED_METHODS", "GhostGuard", "GhostGuardBlocked"]
+
+
+def _strategy_name(strategy: Any) -> str:
+    name = getattr(strategy, "get_strategy_name", None)
+    return str(name()) if callable(name) else type(strategy).__name__
 
 
 class GhostGuard:
@@ -61,7 +66,24 @@ class GhostGuard:
             venue=Venue(bot.exchange, dry_run, now=lambda: self.ctx.clock()),
             store=GuardStore(),
             dry_run=dry_run,
+            own_prefix=identity.own_prefix(identity.bot_tag(identity.bot_identity(
+                config.default.bot_id, bot.config, _strategy_name(strategy)
+            ))),
         )
+        url = config.default.account_registry
+        if url and not dry_run:
+            api = getattr(bot.exchange, "_api", None)
+            tag = self.ctx.own_prefix[len(CLIENT_ID_PREFIX):]
+            self.ctx.registry = registry.AccountRegistry(
+                url,
+                registry.account_key(
+                    str(getattr(bot.exchange, "id", bot.exchange.name)),
+                    str(bot.config.get("trading_mode", "spot")),
+                    getattr(api, "apiKey", None),
+                ),
+                tag,
+                config.default.bot_id or str(bot.config.get("bot_name") or "freqtrade"),
+            )
         self.exchange = bot.exchange
         self.ledger = Ledger(self.ctx)
         self.intents = Intents(self.ctx, self.ledger)
@@ -111,6 +133,9 @@ class GhostGuard:
             )
         self._check_venue()
         self.ctx.store.open(Trade.session.get_bind())
+        if self.ctx.registry is not None:
+            events.register_secret(registry.url_password(self.ctx.registry.url))
+            self.ctx.registry.open()
         api = getattr(self.exchange, "_api", None)
         for attr in ("apiKey", "secret", "password", "uid"):
             events.register_secret(getattr(api, attr, None))

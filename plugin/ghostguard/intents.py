@@ -22,7 +22,7 @@ from ghostguard.context import GuardContext
 from ghostguard.events import log_event
 from ghostguard.ledger import Ledger
 from ghostguard.placement import Placement
-from ghostguard.records import CLIENT_ID_PREFIX, ClientIdSequence, Intent, OrderRecord
+from ghostguard.records import ClientIdSequence, Intent, OrderRecord
 
 
 logger = logging.getLogger("ghostguard")
@@ -72,11 +72,12 @@ class Intents:
         return record.next if record is not None else 0
 
     def client_id(self, plan: Placement) -> str:
-        """`gg` + hash(signal, role) + role letter + sequence: alphanumeric, at most ~20 chars
-        (Binance allows 36 of `[.A-Z:/a-z0-9_-]`). A retry after a lost answer reuses the id,
-        so the exchange itself refuses a second open order for the same intent."""
+        """`gg` + the bot's tag + hash(signal, role) + role letter + sequence: alphanumeric,
+        at most 26 chars (OKX allows 32, Binance and Bybit 36; ghostguard.identity). A retry
+        after a lost answer reuses the id, so the exchange itself refuses a second open order
+        for the same intent."""
         digest = self.digest(plan)
-        return f"{CLIENT_ID_PREFIX}{digest}{plan.role[0]}{self._sequence(digest)}"
+        return f"{self.ctx.own_prefix}{digest}{plan.role[0]}{self._sequence(digest)}"
 
     def advance(self, digest: str) -> None:
         self.ctx.store.put(
@@ -292,11 +293,21 @@ class Intents:
 
     def sweep(self, pair: str, role: Role, entry_side: str, sent_id: str | None) -> None:
         """Right after a replacement: a working order of the same role that neither the
-        database nor this placement knows is cancelled. The bot's own orders stay; order ids
-        say nothing about which order is whose."""
-        working = self.ctx.venue.open_orders(pair, role, entry_side)
+        database nor this placement knows, and that is the bot's own (its client id carries
+        the bot's tag, or the guard remembers the order), is cancelled. Orders of anybody else
+        (another bot's tag, no tag) are never touched."""
+        working = [
+            (i, c) for i, _, c, of in self.ctx.venue.open_orders_with_ids(pair, entry_side)
+            if of == role
+        ]
         known = {str(sent_id)} | ftmodel.open_order_ids(pair)
-        unknown = [order_id for order_id, _ in working if str(order_id) not in known]
+        unknown = [
+            order_id for order_id, client_id in working
+            if str(order_id) not in known and (
+                self.ctx.own_tag(client_id)
+                or self.ctx.store.order(str(order_id)) is not None
+            )
+        ]
         if not unknown or len(working) < 2:
             return
         for order_id in unknown:

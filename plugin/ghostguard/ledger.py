@@ -11,12 +11,11 @@ from typing import Any
 
 from freqtrade.persistence import Order
 
-from ghostguard import events, ftmodel, lifecycle
+from ghostguard import events, ftmodel, identity, lifecycle
 from ghostguard.checks import Role
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
 from ghostguard.records import (
-    CLIENT_ID_PREFIX,
     OrderRecord,
     PairLockRecord,
     PendingReplacement,
@@ -184,20 +183,27 @@ class Ledger:
         trade = ftmodel.open_trade(pair)
         entry_side = trade.entry_side if trade is not None else "buy"
         known = ftmodel.open_order_ids(pair)
-        working = [
+        return [
             order_id
-            for role in ("entry", "exit")
-            for order_id, _ in self.ctx.venue.open_orders(pair, role, entry_side)  # type: ignore[arg-type]
+            for order_id, _, client_id, _ in self.ctx.venue.open_orders_with_ids(pair, entry_side)
+            if str(order_id) not in known
+            and identity.owner(client_id, self.ctx.own_prefix) != "guard_bot"
         ]
-        return [order_id for order_id in working if str(order_id) not in known]
 
     def cancel_own_lost_orders(self, pair: str) -> None:
         """Working orders with the guard's own client id that the database lost (a create
         whose answer never came, a suspect resolved while the exchange hid it) are cancelled;
         orders of anybody else are left alone (the disagreement stays while they rest)."""
-        lost = self.ctx.venue.own_working_orders(
-            pair, CLIENT_ID_PREFIX, ftmodel.open_order_ids(pair)
-        )
+        known = ftmodel.open_order_ids(pair)
+        trade = ftmodel.open_trade(pair)
+        lost = [
+            order_id
+            for order_id, _, client_id, _ in self.ctx.venue.open_orders_with_ids(
+                pair, trade.entry_side if trade is not None else "buy"
+            )
+            if str(order_id) not in known
+            and (self.ctx.own_tag(client_id) or self.ctx.store.order(str(order_id)) is not None)
+        ]
         for order_id in lost:
             if safe(self.ctx.venue.exchange.cancel_order, order_id, pair) is None:
                 continue  # refused: tried again at the next re-check

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from freqtrade.persistence import Trade
 
-from ghostguard import answers, events, ftmodel, lifecycle
+from ghostguard import answers, events, ftmodel, lifecycle, shares
 from ghostguard.adoption import Reconciler
 from ghostguard.checks import as_amount
 from ghostguard.context import GuardContext, safe
@@ -43,6 +43,8 @@ class LoopWork:
 
     def run(self) -> None:
         self.ledger.flush_custom_data()
+        if self.ctx.registry is not None:
+            safe(shares.publish, self.ctx)
         store = self.ctx.store
         store.flush()  # what a failed write left unwritten
         if not store.has_any(OrderRecord, PairLockRecord, Intent):

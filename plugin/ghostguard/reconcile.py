@@ -15,6 +15,9 @@ is *explained* when the fills the trades show beyond what the database booked ad
 - The reads agree, but fills of the bot's own orders that no trade holds net to nothing (an
   entry and the exit that closed it, both with answers lost): they are booked as one closed
   round trip, so that the trades' profit is the exchange's (nothing open changes).
+- The gap is fills of other bots' orders (their client ids carry another bot's tag) on a
+  shared symbol: their share; nothing is booked or locked (the bot's own fills beside them
+  are planned as above).
 - Otherwise (a view lags, coins held outside the bot, an order of somebody else, fills the venue
   no longer lists) it waits a few loops, then locks the pair for `lock_hours`, saying what the
   user can do. Only a person can decide that.
@@ -41,6 +44,7 @@ class UnownedFill:
     delta: float
     ours: bool
     booked_row: bool  # the database has the order (it booked less than it filled)
+    other_bot: bool = False  # its client id carries another bot's tag (ghostguard.identity)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,13 @@ class Reduce:
 
 
 @dataclass(frozen=True)
+class Shared:
+    """The gap is other bots' fills on a shared symbol: nothing to book, nothing to lock."""
+
+    why: str
+
+
+@dataclass(frozen=True)
 class Wait:
     why: str
 
@@ -79,7 +90,7 @@ class Lock:
     unmanaged: bool  # the exchange holds a position no trade manages
 
 
-Decision = Agree | Adopt | RoundTrip | Reduce | Wait | Lock
+Decision = Agree | Adopt | RoundTrip | Reduce | Shared | Wait | Lock
 
 
 def gap_text(position: float, expected: float) -> str:
@@ -115,6 +126,14 @@ def plan(
         )
     if fills and abs(explained - gap) <= slack:
         foreign = [f.order_id for f in fills if not f.ours]
+        if foreign and all(f.other_bot for f in fills if not f.ours):
+            own = [f for f in fills if f.ours]
+            if not own:
+                return Shared(f"{gap_text(position, expected)}: fills of other bots' orders "
+                              f"({', '.join(foreign)}) on a shared symbol")
+            # The bot's own first; what remains is the other bots' share.
+            return plan(position, expected + sum(f.delta for f in fills if not f.ours),
+                        tolerance, own, late_fill, attempts)
         if foreign:
             return _wait_or_lock(
                 attempts,
@@ -169,6 +188,7 @@ __all__ = [
     "Lock",
     "Reduce",
     "RoundTrip",
+    "Shared",
     "UnownedFill",
     "Wait",
     "gap_text",

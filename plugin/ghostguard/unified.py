@@ -70,6 +70,15 @@ def open_orders_of_role(
     orders: Any, role: Role, entry_side: str, futures: bool
 ) -> list[tuple[str, float]]:
     """(id, remaining) of the open orders of one role, stop orders excluded."""
+    return [
+        (i, r) for i, r, _, of in open_orders_with_ids(orders, entry_side, futures) if of == role
+    ]
+
+
+def open_orders_with_ids(
+    orders: Any, entry_side: str, futures: bool
+) -> list[tuple[str, float, str, Role]]:
+    """(id, remaining, client id, role) of the open orders, stop orders excluded."""
     if not isinstance(orders, list):
         raise ValueError(f"open orders answer={orders!r}")
     found = []
@@ -78,10 +87,11 @@ def open_orders_of_role(
             raise ValueError(f"open order={order!r}")
         if order.get("status") not in (None, "open") or is_stop_order(order):
             continue
-        if role_of_order(order, futures, entry_side) != role:
-            continue
         remaining = as_amount(order.get("remaining"))
         if remaining is None:
             raise ValueError(f"open order remaining={order.get('remaining')!r}")
-        found.append((str(order["id"]), remaining))
+        found.append((
+            str(order["id"]), remaining, str(order.get("clientOrderId") or ""),
+            role_of_order(order, futures, entry_side),
+        ))
     return found

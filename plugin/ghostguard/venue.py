@@ -21,7 +21,7 @@ from freqtrade.exceptions import DDosProtection, RetryableOrderError, TemporaryE
 from freqtrade.exchange import Exchange
 from freqtrade.exchange import common as ft_common
 
-from ghostguard import answers, binance, compat, unified
+from ghostguard import answers, binance, compat, identity, unified
 from ghostguard import once as one_attempt
 from ghostguard.adapters import VENUE_NEUTRAL, VenueAdapter, adapter_for
 from ghostguard.checks import (
@@ -223,20 +223,6 @@ class Venue:
                 return self.exchange._order_contracts_to_amount(order)
         return None
 
-    def own_working_orders(self, pair: str, prefix: str, known: set[str]) -> list[str]:
-        """Ids of the pair's working orders that carry the guard's client id `prefix` (the
-        bot's own) but that the database does not know (`known`)."""
-        orders = self.exchange._api.fetch_open_orders(pair)
-        if not isinstance(orders, list):
-            raise ValueError(f"open orders answer={orders!r}")
-        return [
-            str(order.get("id"))
-            for order in orders
-            if isinstance(order, dict)
-            and str(order.get("clientOrderId") or "").startswith(prefix)
-            and str(order.get("id")) not in known
-        ]
-
     def unknown_fills(self, pair: str, since: float, known: set[str]) -> dict[str, float]:
         """Amount filled per order id, since `since` (epoch seconds, a minute of slack), for
         the pair's orders that are not in `known` (the database's)."""
@@ -316,13 +302,19 @@ class Venue:
 
     def open_orders(self, pair: str, role: Role, entry_side: str) -> list[tuple[str, float]]:
         """(id, remaining) of the pair's open orders of one role, stop orders excluded."""
+        return [(i, r) for i, r, _, of in self.open_orders_with_ids(pair, entry_side) if of == role]
+
+    def open_orders_with_ids(
+        self, pair: str, entry_side: str
+    ) -> list[tuple[str, float, str, Role]]:
+        """(id, remaining, client id, role) of the pair's open orders, stop orders excluded."""
         if self.binance_usdm:
             market_id = self.exchange.markets[pair]["id"]
             answer = self.exchange._api.fapiPrivateGetOpenOrders({"symbol": market_id})
             return [
-                (o.order_id, o.remaining)
+                (o.order_id, o.remaining, o.client_id, "exit" if o.reduce_only else "entry")
                 for o in binance.parse_open_orders(answer, market_id)
-                if not o.is_stop and ("exit" if o.reduce_only else "entry") == role
+                if not o.is_stop
             ]
         if self.dry_run:
             orders: Any = [
@@ -332,7 +324,7 @@ class Venue:
             ]
         else:
             orders = self.exchange._api.fetch_open_orders(pair)
-        return unified.open_orders_of_role(orders, role, entry_side, self.futures)
+        return unified.open_orders_with_ids(orders, entry_side, self.futures)
 
     # --- the facts of checks 1-3 (each one request; every failure is a fact that blocks) ----
 
@@ -371,12 +363,24 @@ class Venue:
             return PositionFact(error=answers.error_text(error))
         return PositionFact(readings=tuple(readings))
 
-    def open_orders_fact(self, pair: str, role: Role, entry_side: str) -> OpenOrdersFact:
+    def open_orders_fact(
+        self, pair: str, role: Role, entry_side: str, own_prefix: str,
+        registered: frozenset[str] = frozenset(),
+    ) -> OpenOrdersFact:
+        """Check 3's fact: the open orders of the role, but those other bots registered in the
+        account registry (`registered`) and those of other bots' guards (another tag:
+        ghostguard.identity), which are named apart whatever their role."""
         try:
-            orders = self.open_orders(pair, role, entry_side)
+            orders = self.open_orders_with_ids(pair, entry_side)
         except Exception as error:  # noqa: BLE001
             return OpenOrdersFact(error=answers.error_text(error))
+        orders = [o for o in orders if o[0] not in registered]
+        others = tuple(
+            i for i, _, c, _ in orders if identity.owner(c, own_prefix) == "guard_bot"
+        )
+        same = [(i, r) for i, r, _, of in orders if of == role and i not in others]
         return OpenOrdersFact(
-            same_role_ids=tuple(order_id for order_id, _ in orders),
-            same_role_remaining=sum(remaining for _, remaining in orders),
+            same_role_ids=tuple(order_id for order_id, _ in same),
+            same_role_remaining=sum(remaining for _, remaining in same),
+            other_bots=others,
         )

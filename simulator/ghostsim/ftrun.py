@@ -33,7 +33,7 @@ EVENT_NAMES = (
     "GHOST_ORDER_DETECTED", "REPLACEMENT_BLOCKED", "GHOST_ORDER_RECOVERY_APPROVED",
     "GHOST_ORDER_REPLACED", "REPLACEMENT_FAILED", "MAX_REPLACEMENT_ATTEMPTS_REACHED",
     "CIRCUIT_BREAKER_TRIGGERED", "GHOST_LATE_FILL", "DUPLICATE_CANCELLED",
-    "LATE_FILL_ADOPTED", "LATE_FILL_REDUCED",
+    "LATE_FILL_ADOPTED", "LATE_FILL_REDUCED", "SHARED_SYMBOL",
 )
 _EVENT_RE = re.compile(r"\b(" + "|".join(EVENT_NAMES) + r")\b((?:\s+\w+=(?:\"[^\"]*\"|\S*))*)")
 _FIELD_RE = re.compile(r"(\w+)=(\"[^\"]*\"|\S*)")
@@ -185,12 +185,14 @@ class FreqtradeRun:
     # the strategy in ghostsim/strategies: None picks SimMakerStrategy, or SimSpotStrategy
     # (long only, `can_short = False`) on a spot venue
     strategy: str | None = None
+    # A server already serving `sim` (several bots on one account): used, never stopped here.
     server: SimServer | None = None
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     ended_at: float = 0.0
     exit_code: int | None = None
     stop_how: str = ""
+    owns_server: bool = True
 
     def __post_init__(self) -> None:
         if self.workdir is None:
@@ -212,8 +214,11 @@ class FreqtradeRun:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.server = serve(self.sim, 0, schedule=self.schedule or [],
-                            signal_file=self.signal_path, tls=self.tls, step_s=self.step_s)
+        if self.server is None:
+            self.server = serve(self.sim, 0, schedule=self.schedule or [],
+                                signal_file=self.signal_path, tls=self.tls, step_s=self.step_s)
+        else:
+            self.owns_server = False
         config_path = self._write_config()
         user_dir = self.workdir / "user_data"  # type: ignore[operator]
         for sub in ("data", "logs", "strategies"):
@@ -279,7 +284,7 @@ class FreqtradeRun:
                 self.stop_how = "sigkill"
         if proc is not None:
             self.exit_code = proc.returncode
-        if self.server is not None:
+        if self.server is not None and self.owns_server:
             self.server.stop()
         if not self.ended_at:
             self.ended_at = time.monotonic()
