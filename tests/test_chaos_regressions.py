@@ -268,3 +268,58 @@ def test_seed_1223_an_exit_the_venue_forgot_is_booked_at_its_price(guard: bool) 
         assert any("the venue no longer knows the order" in line for line in result.log)
     else:
         assert "c" in result.failed_invariants()
+
+
+# Seed 1487 of the 2,000-schedule four-venue run on efd8c5b (shrunk; OKX): an entry filled
+# while Freqtrade cancelled it for a re-price; 91 days of downtime later OKX no longer knew the
+# order ("51603"), so its client id could not be read, and the reconciliation took its fill,
+# still in the account's fills list, for somebody else's: the pair locked, the short in no
+# trade (c). An order the guard remembers is the bot's own whatever the venue still answers:
+# the fill is adopted. Guard off: the ETH entry Freqtrade lost track of rests unknown (b).
+SEED_1487 = (
+    '{"seed":1487,"steps":3,"start_signal":"short","advance_s":[70.0,0.5,0.5],"events":['
+    '{"step":1,"kind":"fill_during_cancel","role":"entry","which":"oldest","trigger":"reprice"},'
+    '{"step":2,"kind":"archive_downtime","days":91},{"step":1,"kind":"restart_unassigned_fee",'
+    '"for_steps":3,"count":3}],"position_check":"double","dry_run":false,'
+    '"stoploss_on_exchange":false,"second_pair":true,"venue":"okx","stoploss":-0.02}'
+)
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_seed_1487_a_remembered_order_is_the_bots_own_when_the_venue_forgot_it(
+    guard: bool,
+) -> None:
+    result = run_schedule(Schedule.from_json(SEED_1487), guard=guard, keep_log=True)
+    if guard:
+        assert not result.failed, result.violations
+        assert any("LATE_FILL_ADOPTED" in line for line in result.log)
+    else:
+        assert "b" in result.failed_invariants()
+
+
+# The whole seed 1487: after the fix above, the forced exit resting before 91 days of downtime
+# was cancelled by the breaker (OKX accepted the cancel: it was live), the stop-loss went out
+# as a market order and filled; before Freqtrade booked that fill, the reconciliation took the
+# cancelled exit for one the venue forgot and booked it filled at its limit price, while the
+# stop-loss's real fill stayed unbooked (c). An exit whose cancel the venue accepted is never
+# "forgotten", and nothing is while an order of the venue's history still works on the trade.
+SEED_1487_WHOLE = (
+    '{"seed":1487,"steps":9,"start_signal":"short","advance_s":[70.0,30.0,30.0,2.0,0.5,0.5,'
+    '2.0,2.0,0.5],"events":[{"step":4,"kind":"fill_during_cancel","role":"entry","which":'
+    '"oldest","trigger":"reprice"},{"step":5,"kind":"archive_downtime","days":3.5},{"step":8,'
+    '"kind":"archive_downtime","days":91},{"step":4,"kind":"lagging_views","seconds":10,'
+    '"views":"order","for_steps":2},{"step":4,"kind":"restart_unassigned_fee","for_steps":3,'
+    '"count":3},{"step":7,"kind":"force_exit"},{"step":6,"kind":"second_pair_fill","fraction":'
+    '1.0},{"step":8,"kind":"second_pair_fill","fraction":1.0},{"step":4,"kind":'
+    '"second_pair_fill","fraction":1.0},{"step":8,"kind":"slow_create","trips_s":[0.6,0.0],'
+    '"rapid_steps":0},{"step":3,"kind":"lagging_trades","seconds":30,"for_steps":3},{"step":5,'
+    '"kind":"stop_trigger","move":0.03,"prelude":"none"},{"step":4,"kind":"trades_outage",'
+    '"for_steps":1}],"position_check":"double","dry_run":false,"stoploss_on_exchange":false,'
+    '"second_pair":true,"venue":"okx","stoploss":-0.02}'
+)
+
+
+def test_seed_1487_whole_an_exit_whose_cancel_was_accepted_is_never_forgotten() -> None:
+    result = run_schedule(Schedule.from_json(SEED_1487_WHOLE), guard=True, keep_log=True)
+    assert not result.failed, result.violations
+    assert not any("the venue no longer knows the order" in line for line in result.log)

@@ -19,7 +19,7 @@ UNPROVEN_VENUE_CHOICES = ("refuse", "venue_neutral")
 # A fill no trade owns (a late fill, a lost create that filled): book it into Freqtrade's
 # trades, send it back as a risk-reducing exit, or lock the pair and tell the user.
 LATE_FILL_CHOICES = ("adopt", "reduce", "lock")
-_BOT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_BOT_ID = re.compile(r"^[A-Za-z0-9._-]{0,64}$")
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ _ALLOWED = {
     "lock_hours": "a number > 0",
     "account_registry": "a PostgreSQL URL (\"postgresql+psycopg://user:password@host/db\") "
     "shared by every bot of the account, or \"\" for none (not per pair)",
-    "bot_id": "a string of 1-64 letters, digits, '-', '_' or '.', the same on every restart "
-    "and different for every bot of the account (not per pair)",
+    "bot_id": "\"\" (unset) or up to 64 letters, digits, '-', '_' or '.', the same on every "
+    "restart and different for every bot of the account (not per pair)",
     "pairs": 'an object {"PAIR": {key: value, ...}}',
 }
 

@@ -144,18 +144,23 @@ class FillReads:
         trade = ftmodel.open_trade(pair)
         if trade is None:
             return []
+        venue = self.ctx.venue
+        if any(o.ft_is_open and venue.fills_complete(o.order_date_utc) for o in trade.orders):
+            return []  # an order of the venue's history works: its own answer books it
         for row in sorted(trade.orders, key=lambda o: o.order_date_utc, reverse=True):
             rest = max(row.safe_amount - row.safe_filled, 0.0)
             sign = 1.0 if row.side == "buy" else -1.0
             if row.ft_order_side != trade.exit_side or abs(sign * rest - need) > tolerance:
                 continue
-            if self.ctx.venue.fills_complete(row.order_date_utc):
+            if venue.fills_complete(row.order_date_utc):
                 continue  # within the venue's history its own answer says what happened
             known = self.ctx.store.order(str(row.order_id))
-            if not row.ft_is_open and (known is None or not known.detected):
-                continue  # closed on the venue's own word
+            if not row.ft_is_open and (
+                known is None or not known.detected or known.cancel_confirmed
+            ):
+                continue  # closed on the venue's own word (or its cancel accepted: it was live)
             try:
-                self.ctx.venue.fetch_order(str(row.order_id), pair)
+                venue.fetch_order(str(row.order_id), pair)
                 continue  # the venue still answers for it: Freqtrade books that
             except InvalidOrderException:
                 pass  # not found: forgotten

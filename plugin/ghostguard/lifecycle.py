@@ -142,8 +142,11 @@ def on_fill_verified(record: OrderRecord, traded: float) -> Step:
     return replace(record, verified_filled=known), ()
 
 
-def on_resolved(record: OrderRecord, filled: float, watch: Watch) -> Step:
-    resolved = _move(record, "resolved", resolved=True, verified_filled=filled, watch=watch)
+def on_resolved(
+    record: OrderRecord, filled: float, watch: Watch, cancel_confirmed: bool = False
+) -> Step:
+    resolved = _move(record, "resolved", resolved=True, verified_filled=filled, watch=watch,
+                     cancel_confirmed=cancel_confirmed)
     return resolved, ()
 
 

@@ -90,12 +90,12 @@ class LoopWork:
         if row is None or not row.ft_is_open:
             self.ledger.apply(lifecycle.on_closed_elsewhere(record))
             return
-        cancel_filled = 0.0
+        cancel_filled, cancelled = 0.0, False
         try:
             answer = venue.cancel_order(order_id, pair)
             if isinstance(answer, dict):
                 cancel_filled = as_amount(answer.get("filled")) or 0.0
-            how = "cancel succeeded: the order was live"
+            how, cancelled = "cancel succeeded: the order was live", True
         except Exception as error:  # noqa: BLE001
             if not answers.is_not_found(error):
                 if not self._gives_up(record, "cancel", error):
@@ -123,7 +123,7 @@ class LoopWork:
             self.ctx.settings(pair).watchlist_minutes,
             row.order_date_utc.timestamp(),
         )
-        self.ledger.apply(lifecycle.on_resolved(record, filled, watch))
+        self.ledger.apply(lifecycle.on_resolved(record, filled, watch, cancelled))
         self.ledger.detected(row, "circuit_breaker", f"{how}; verified filled={filled:g}")
         self.ledger.record_gone(
             pair,

@@ -59,6 +59,7 @@ class OrderRecord:
     sweep_due: bool = False  # the sweep after this replacement failed: run it again
     resolve_failures: int = 0  # loops a suspect's cancel or fills could not be read
     side: str | None = None  # "buy" / "sell": what its fills do to the position
+    cancel_confirmed: bool = False  # resolved by a cancel the venue accepted: it was live
 
     @property
     def unconfirmed(self) -> bool:
@@ -224,6 +225,7 @@ def order_from_doc(order_id: str, doc: dict[str, Any]) -> OrderRecord:
         sweep_due=bool(doc.get("sweep_due", False)),
         resolve_failures=int(doc.get("resolve_failures") or 0),
         side=doc.get("side") if doc.get("side") in ("buy", "sell") else None,
+        cancel_confirmed=bool(doc.get("cancel_confirmed", False)),
     )
 
 
