@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from ghostsim import SimExchange
-from ghostsim.ftrun import FreqtradeRun, event_seen
+from ghostsim.ftrun import FreqtradeRun, db_rows, event_seen
 
 
 PAIR = "BTC/USDT:USDT"
@@ -65,6 +65,13 @@ def _position_closed(run: FreqtradeRun) -> bool:
 
 def _all(*conditions: Until) -> Until:
     return lambda run: all(c(run) for c in conditions)
+
+
+def _guard_locked(run: FreqtradeRun) -> bool:
+    return any(
+        str(r["reason"] or "").startswith("GhostGuard")
+        for r in db_rows(run.db_path, "SELECT * FROM pairlocks")
+    )
 
 
 def _db_trade_filled(run: FreqtradeRun) -> bool:
@@ -121,11 +128,13 @@ SCENARIOS: dict[str, Scenario] = {
         event_seen("REPLACEMENT_BLOCKED", "original_order_partial"),
         settings={"dca": True},
     ),
-    # 4 a second working entry the bot does not know exists when the first expires.
+    # 4 a second working entry the bot does not know exists when the first expires: blocked,
+    # then (the reconciliation cannot explain an order of somebody else) the pair is locked,
+    # a few loops later -- waited for, not timed.
     "s4": Scenario(
         [{"order": 1, "after_s": 0.3, "do": "foreign_order"},
          {"order": 1, "after_s": 0.6, "do": "expire"}],
-        event_seen("REPLACEMENT_BLOCKED", "duplicate_working_order"),
+        _all(event_seen("REPLACEMENT_BLOCKED", "duplicate_working_order"), _guard_locked),
     ),
     # 5 the signal flips to short while the long entry is due for a re-price.
     "s5": Scenario(
