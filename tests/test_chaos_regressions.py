@@ -323,3 +323,27 @@ def test_seed_1487_whole_an_exit_whose_cancel_was_accepted_is_never_forgotten() 
     result = run_schedule(Schedule.from_json(SEED_1487_WHOLE), guard=True, keep_log=True)
     assert not result.failed, result.violations
     assert not any("the venue no longer knows the order" in line for line in result.log)
+
+
+# Seed 51 of the first 400 four-venue schedules with the eighth stream (another bot on the
+# account; shrunk, Binance USD-M): the bot's short entry filled, and another bot's BUY of the
+# same size filled on the symbol. Freqtrade's handle_onexchange_order lists the pair's orders
+# and books one it does not know into the trade ("Found previously unknown order"): the other
+# bot's BUY closed the bot's short trade in its database while the short stayed on the
+# exchange, in no trade (c, m). The guard's fetch_orders wrapper leaves other bots' orders
+# (their tag) out of the list. Guard off: Freqtrade alone books it (c, m).
+SEED_51 = (
+    '{"seed":51,"steps":2,"start_signal":"short","advance_s":[2.0,70.0],"events":[{"step":1,'
+    '"kind":"fill","role":"entry","which":"newest"},{"step":1,"kind":"other_bot","side":"BUY",'
+    '"fill":1.0}],"position_check":"double","dry_run":false,"stoploss_on_exchange":false,'
+    '"second_pair":false,"venue":"binance","stoploss":null}'
+)
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_seed_51_another_bots_order_is_never_booked_into_the_trade(guard: bool) -> None:
+    result = run_schedule(Schedule.from_json(SEED_51), guard=guard, keep_log=True)
+    if guard:
+        assert not result.failed, result.violations
+    else:
+        assert {"c", "m"} <= set(result.failed_invariants())

@@ -33,7 +33,7 @@ from typing import Any
 from freqtrade.exceptions import InvalidOrderException, TemporaryError
 from freqtrade.persistence import Order
 
-from ghostguard import answers, ftmodel, lifecycle, scopes
+from ghostguard import answers, ftmodel, identity, lifecycle, scopes
 from ghostguard.cancels import CANCELLING, CancelWrapper
 from ghostguard.checks import AMOUNT_EPS, as_amount
 from ghostguard.context import GuardContext, safe
@@ -235,6 +235,13 @@ class Detection(CancelWrapper):
         is). Anything unreadable is passed on as the exchange gave it."""
         if self.ctx.dry_run or not isinstance(orders, list):
             return orders
+        # Another bot's guard's orders (their tag) are never this bot's: Freqtrade would book
+        # one it does not know into the pair's trade ("Found previously unknown order").
+        orders = [
+            o for o in orders
+            if not (isinstance(o, dict) and identity.owner(
+                o.get("clientOrderId"), self.ctx.own_prefix) == "guard_bot")
+        ]
         fixed = [safe(self._listed, order) for order in orders]
         return [new if new is not None else old for new, old in zip(fixed, orders, strict=True)]
 

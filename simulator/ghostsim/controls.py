@@ -96,7 +96,7 @@ class ControlsMixin:
                       "reduceOnly": str(reduce_only).lower()}
             if client_order_id:
                 params["newClientOrderId"] = client_order_id
-            answer = self._create_order(params)
+            answer = self._create_order(params, faults=False)
             return self._orders[int(answer["orderId"])]
 
     def expire_order(self, order_id: int | str) -> SimOrder:

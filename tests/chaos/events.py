@@ -7,6 +7,7 @@ from typing import Any
 
 from freqtrade.persistence import Trade
 
+from tests.chaos.schedule import OTHER_BOT_PREFIX
 from tests.strategies.ScriptedMakerStrategy import SCRIPT
 
 
@@ -24,6 +25,11 @@ def _signal(script: dict[str, Any], to: str) -> None:
     elif to == "exit":
         script.update(exit_long=1, exit_short=1)
 
+
+
+def is_other_bots(order: Any) -> bool:
+    """An order of the other bot on the account (the eighth stream): its client id's tag."""
+    return str(getattr(order, "client_order_id", "") or "").startswith(OTHER_BOT_PREFIX)
 
 class SimulatedCrash(BaseException):
     """The process dies (like KeyboardInterrupt / SIGKILL): nothing in Freqtrade catches it."""
@@ -77,11 +83,32 @@ class EventsMixin:
         return status, body
 
     def _targets(self, role: str) -> list[Any]:
+        """The bot's open orders of a role (never the other bot's: its faults are its own)."""
         exit_role = role == "exit"
         return sorted(
-            (o for o in self.sim.open_orders(self.pair) if self.is_exit(o) == exit_role),
+            (o for o in self.sim.open_orders(self.pair)
+             if self.is_exit(o) == exit_role and not is_other_bots(o)),
             key=lambda o: o.order_id,
         )
+
+    def _other_bot(self, event: dict[str, Any]) -> str:
+        """Another bot of the account places an order on the pair with its own tag: resting
+        away from the book, then filled in part or whole (or left resting)."""
+        sim, spec = self.sim, self.spec
+        mine = [o.orig_qty for o in sim.orders if o.spec.symbol == self.pair
+                and not is_other_bots(o)]
+        qty = max(mine[:1] or [spec.min_qty * 4])
+        bid, ask = sim.best_bid_ask(self.pair)
+        price = bid - 200 * spec.tick if event["side"] == "BUY" else ask + 200 * spec.tick
+        self.other_count += 1
+        client_id = f"{OTHER_BOT_PREFIX}{self.other_count:012x}e0"
+        order = sim.place_order(self.pair, event["side"], qty, price, client_order_id=client_id)
+        sim.hold_order(order.order_id)
+        fill = float(event["fill"])
+        if fill > 0:
+            sim.fill_order(order.order_id, qty if fill >= 1 else self._part(order, fill))
+        return (f"other_bot: order {order.order_id} {event['side']} {qty:g} ({client_id}), "
+                f"filled {order.executed_qty:g}")
 
     def is_exit(self, order: Any) -> bool:
         """Futures: reduce-only orders exit. Spot has no reduce-only: a sell exits."""
@@ -136,6 +163,8 @@ class EventsMixin:
             new = sim.price(self.pair) + event["ticks"] * self.spec.tick
             sim.set_price(self.pair, new)
             text = f"price -> {self.spec.round_price(new)}"
+        elif kind == "other_bot":
+            text = self._other_bot(event)
         elif kind == "fail":
             sim.fault_fail(event["method"], event["path"], count=event["count"])
             text = f"fail {event['method']} {event['path']} x{event['count']}"
@@ -180,7 +209,8 @@ class EventsMixin:
                 why = getattr(error, "message", None) or type(error).__name__
                 text = f"force_exit of trade {trade_id} answered {why}"
         elif kind == "restart_unassigned_fee":
-            orders = [o for o in self.sim.orders if o.spec.symbol == self.pair]
+            orders = [o for o in self.sim.orders
+                      if o.spec.symbol == self.pair and not is_other_bots(o)]
             if not orders:
                 self.result.skipped[kind] += 1
                 self.note("restart_unassigned_fee: no order yet (skipped)")
@@ -351,7 +381,8 @@ class EventsMixin:
         """Rapid cancellations (slow_create's rapid_steps): the exchange expires the newest open
         order before the loop (scenario 6, with creates that each take their own trip)."""
         orders = sorted(
-            (o for o in self.sim.open_orders(self.pair) if o.type == "LIMIT"),
+            (o for o in self.sim.open_orders(self.pair)
+             if o.type == "LIMIT" and not is_other_bots(o)),
             key=lambda o: o.order_id,
         )
         if orders:
@@ -361,7 +392,8 @@ class EventsMixin:
     def _reprice_tick(self) -> None:
         """Re-pricing every candle: open orders look a candle old and the book moves away."""
         for order in self.sim.open_orders(self.pair):
-            self.sim.age_order(order.order_id, 70)
+            if not is_other_bots(order):
+                self.sim.age_order(order.order_id, 70)
         direction = 1 if (self.step % 2 == 0) else -1
         self.sim.set_price(self.pair, self.sim.price(self.pair) + direction * 2 * self.spec.tick)
 

@@ -22,7 +22,6 @@ exit it blocked, repeats included; a cancel it did not let complete; an answer i
 counted by requests), so a later stop with nothing of the guard's in the way is the exchange's
 doing, not the guard's.
 """
-
 from __future__ import annotations
 
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 from freqtrade.persistence import Trade
 from sqlalchemy import text
 
+from tests.chaos.events import is_other_bots
 from tests.strategies.ScriptedMakerStrategy import SCRIPT
 
 
@@ -138,7 +138,8 @@ class ExitsMixin:
         notes = []
         prelude = event.get("prelude", "none")
         entries = sorted(
-            (o for o in sim.open_orders(pair) if not self.is_exit(o)),  # type: ignore[attr-defined]
+            (o for o in sim.open_orders(pair)
+             if not self.is_exit(o) and not is_other_bots(o)),  # type: ignore[attr-defined]
             key=lambda o: o.order_id,
         )
         if prelude != "none" and entries:
@@ -176,7 +177,7 @@ class ExitsMixin:
         if self.spot:
             spec = self.sim.spec(pair)
             return float(self.sim.face.ledger.totals.get(spec.base, 0.0))
-        return float(self.sim.position(pair))
+        return self.own_position(pair)  # the other bot's share is not the bot's
 
     def stop_due(self) -> list[str]:
         """Pairs whose exchange position, held by an open trade of the bot in the same
@@ -206,7 +207,7 @@ class ExitsMixin:
         """Orders reducing the pair's position that work on the exchange."""
         return {
             o.order_id for o in self.sim.open_orders(pair)
-            if self.is_exit(o)  # type: ignore[attr-defined]
+            if self.is_exit(o) and not is_other_bots(o)  # type: ignore[attr-defined]
         }
 
     def stop_before_loop(self) -> list[str]:

@@ -12,6 +12,7 @@ from freqtrade.persistence import Order, PairLocks, Trade
 from ghostguard.config import GuardSettings
 from ghostsim import SimExchange
 from ghostsim.ftrun import parse_events
+from tests.chaos.events import is_other_bots
 
 
 EPS = 1e-9
@@ -58,6 +59,8 @@ class InvariantsMixin:
     pair: str
     pairs: tuple[str, ...]
     spot: bool
+    other_seen: dict[str, float]
+    m_seen: set[str]
 
     def is_exit(self, order: Any) -> bool:
         raise NotImplementedError
@@ -77,17 +80,58 @@ class InvariantsMixin:
         ]
         return max(entries, default=0.0) * (2 if self.dca_ever else 1)
 
+    def other_ids(self) -> dict[str, Any]:
+        """The other bot's orders on the account (eighth stream), by id."""
+        return {str(o.order_id): o for o in self.sim.orders if is_other_bots(o)}
+
+    def other_net(self, pair: str) -> float:
+        """The other bot's share of the pair's position: its signed fills (futures only)."""
+        return sum(
+            (o.executed_qty if o.side == "BUY" else -o.executed_qty)
+            for o in self.other_ids().values() if o.spec.symbol == pair
+        )
+
+    def own_position(self, pair: str) -> float:
+        return float(self.sim.position(pair)) - self.other_net(pair)
+
     def check_position(self) -> None:
         ledger = self.sim.ledger
         new = ledger[self.ledger_seen :]
         self.ledger_seen = len(ledger)
+        others = self.other_ids()
         for pair in self.pairs:
             symbol = self.sim.spec(pair).id
             # Spot: the base balance the account holds (net of the fee a BUY pays in the
             # base asset, which stays behind as dust after the exit), as the venue shows it.
+            # The other bot's fills are its share of the position, not the bot's.
             key = "base_balance" if self.spot else "position"
-            positions = [e[key] for e in new if key in e and e.get("symbol") == symbol]
+            positions = []
+            for e in new:
+                if e.get("symbol") != symbol:
+                    continue
+                if e.get("event") == "fill" and str(e.get("order_id")) in others:
+                    signed = float(e["qty"]) if e.get("side") == "BUY" else -float(e["qty"])
+                    self.other_seen[symbol] = self.other_seen.get(symbol, 0.0) + signed
+                if key in e:
+                    positions.append(e[key] - self.other_seen.get(symbol, 0.0))
             self._check_peaks(pair, positions)
+
+    def check_other_bot(self) -> None:
+        """(m): no request of the bot cancelled an order of the other bot, and the bot's
+        database holds none of them (nothing claimed, booked or swept)."""
+        others = self.other_ids()
+        if not others:
+            return
+        for r in self.sim.requests:
+            order_id = str(r.params.get("orderId", ""))
+            if r.method == "DELETE" and order_id in others and order_id not in self.m_seen:
+                self.m_seen.add(order_id)
+                self.violation("m", f"the bot cancelled order {order_id} of the other bot")
+        for row in Order.session.query(Order).all():
+            order_id = str(row.order_id)
+            if order_id in others and order_id not in self.m_seen:
+                self.m_seen.add(order_id)
+                self.violation("m", f"the bot's database holds order {order_id} of the other bot")
 
     def _check_peaks(self, pair: str, positions: list[float]) -> None:
         where = "" if pair == self.pair else f" ({pair})"
@@ -133,11 +177,11 @@ class InvariantsMixin:
             or ("GhostGuard blocked" in text and "exit" in text)
             or ("GhostGuard: cancel of order" in text and "not confirmed" in text)
         ]
-        left = abs(self.sim.position(self.pair))
+        left = abs(self.own_position(self.pair))
         if not sent and not refused and guard_in_the_way and left > EPS:
             self.violation(
                 "e", f"forced exit at step {step}: no reduce-only order sent, position "
-                f"{self.sim.position(self.pair):g}; the guard: {guard_in_the_way[0][:120]}"
+                f"{self.own_position(self.pair):g}; the guard: {guard_in_the_way[0][:120]}"
             )
 
     def check_no_back_off(self, since: int) -> None:
@@ -258,6 +302,8 @@ class InvariantsMixin:
         known_open = {str(r.order_id) for r in rows if r.ft_is_open}
         by_id = {str(r.order_id): r for r in rows}
         for order in self.sim.open_orders(pair):
+            if is_other_bots(order):
+                continue  # the other bot's: never the bot's to know
             if str(order.order_id) not in known_open:
                 row = by_id.get(str(order.order_id))
                 state = "no row" if row is None else f"row ft_is_open=False status={row.status}"
@@ -274,7 +320,7 @@ class InvariantsMixin:
         problems = []
         via_algo = self.algo_rows()
         for order in self.sim.orders:
-            if order.executed_qty <= 0 or order.spec.symbol != pair:
+            if order.executed_qty <= 0 or order.spec.symbol != pair or is_other_bots(order):
                 continue
             row = by_id.get(via_algo.get(str(order.order_id), str(order.order_id)))
             db_filled = float(row.filled or 0.0) if row is not None else None
@@ -290,7 +336,7 @@ class InvariantsMixin:
         for row in rows:
             if row.ft_pair == pair and row.filled:
                 db_position += float(row.filled) if row.side == "buy" else -float(row.filled)
-        position = self.sim.position(pair)
+        position = self.own_position(pair)
         if abs(db_position - position) > EPS:
             problems.append(f"exchange position {position:g} != database {db_position:g}")
         for p in problems:  # a lock excuses nothing: a position no trade holds is unmanaged

@@ -102,6 +102,7 @@ INVARIANTS: dict[str, str] = {
     "j": "a fill the database booked was lost (row lowered, exchange fill unchanged)",
     "k": "a stop-loss reached the exchange later than with the guard off",
     "l": "a guard lock outlives its bound (lock_hours)",
+    "m": "the bot touched another bot's order (cancelled it, or its database holds it)",
 }
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}
@@ -182,6 +183,9 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
         self.dca_ever = False
         self.reprice = False
         self.ledger_seen = 0
+        self.other_count = 0  # orders the other bot placed (eighth stream)
+        self.other_seen: dict[str, float] = {}  # symbol id -> the other bot's net fills so far
+        self.m_seen: set[str] = set()  # the other bot's orders already reported (m)
         self.booked: dict[str, float] = {}  # exchange order id -> the most the database booked
         self.max_entry_qty = 0.0
         self.guard_thread_requests = 0
@@ -359,6 +363,7 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
         )
         self.check_position()
         self.check_booked_fills()
+        self.check_other_bot()
         self.check_forced_exit()
         if self.guard:
             self.check_no_back_off(records_before)

@@ -77,7 +77,14 @@ KINDS: dict[str, str] = {
     "transient_read": "one 503 on one read (order status, position, open orders, trade list), "
     "or on the first order re-fetch after the next cancel",
     "store_fail": "every write to the guard's own store fails (SQLite error) for N steps",
+    # Drawn from an eighth stream of the seed (add_other_bot), futures venues only: another
+    # bot's guard trades the same symbol on the same account (orders with its own tag).
+    "other_bot": "another bot of the account places an order on the symbol (its tag), resting "
+    "or filled in part or whole: its position and orders are its own (invariant m)",
 }
+
+# The other bot's client id prefix: `gg` and a tag of its own (ghostguard.identity).
+OTHER_BOT_PREFIX = "ggzq9x"
 EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
 CORRECTNESS_KINDS = ("force_exit", "restart_unassigned_fee")
 
@@ -399,6 +406,22 @@ def add_exit_faults(schedule: Schedule) -> Schedule:
     return schedule
 
 
+def add_other_bot(schedule: Schedule) -> Schedule:
+    """Draw another bot on the account from an eighth stream of the seed (every earlier draw
+    unchanged): on futures (one-way: one position per symbol), 1..3 of its orders on the
+    schedule's pair, each resting or filled. Spot is left out: its base-asset fee makes the
+    other bot's share of the balance inexact for the invariants."""
+    rng = random.Random(f"ghostguard-otherbot-{schedule.seed}")
+    if schedule.venue == "binance-spot" or schedule.dry_run or rng.random() >= 0.2:
+        return schedule
+    for _ in range(rng.randint(1, 3)):
+        schedule.events.append({
+            "step": rng.randrange(schedule.steps), "kind": "other_bot",
+            "side": rng.choice(["BUY", "SELL"]), "fill": rng.choice([0.0, 0.5, 1.0, 1.0]),
+        })
+    return schedule
+
+
 def generate(seed: int, extended: bool = True) -> Schedule:
     """The schedule of one seed: 4..28 steps, 0..3 events before each (``extended``: plus the
     newer faults of ``extend``; with FAULT_SET "new", only those faults)."""
@@ -407,9 +430,9 @@ def generate(seed: int, extended: bool = True) -> Schedule:
         base.events = [e for e in base.events if e["kind"] in TRADING_KINDS]
     if not extended:
         return base
-    return add_exit_faults(add_latency_faults(
+    return add_other_bot(add_exit_faults(add_latency_faults(
         add_venue(add_concurrency_faults(add_correctness_faults(extend(base))))
-    ))
+    )))
 
 
 def generate_base(seed: int) -> Schedule:
@@ -438,6 +461,7 @@ __all__ = [
     "VENUES",
     "add_concurrency_faults",
     "add_latency_faults",
+    "add_other_bot",
     "add_venue",
     "EXTENDED_KINDS",
     "KINDS",

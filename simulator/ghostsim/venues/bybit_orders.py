@@ -52,6 +52,14 @@ class BybitOrdersMixin:
         # Order ids as Bybit writes them (UUIDs) with SimExchange(venue_ids=True).
         self.ids = VenueIds("uuid" if self.sim.venue_ids else None, self.sim.seed)
 
+    def _link(self, order: Any) -> str:
+        """The orderLinkId the account's client sent, through this face or another party's
+        (an order placed on the engine directly: another bot of the account); "" for none."""
+        if order.order_id in self.links:
+            return self.links[order.order_id]
+        cid = str(order.client_order_id or "")
+        return "" if cid == f"sim{order.order_id}" else cid
+
     def service_restart(self) -> None:
         """Bybit restarts its service: realtime no longer answers closed orders that closed
         before now (order/open-order, "After a server release or restart ...")."""
@@ -105,7 +113,7 @@ class BybitOrdersMixin:
         is_limit = order.type == "LIMIT"
         return {
             "orderId": self.ids.out(order.order_id),
-            "orderLinkId": self.links.get(order.order_id, ""), "blockTradeId": "",
+            "orderLinkId": self._link(order), "blockTradeId": "",
             "symbol": spec.id,
             "price": raw["price"] if is_limit else "0", "qty": spec.fmt_qty(qty),
             "side": "Buy" if order.side == "BUY" else "Sell", "isLeverage": "",
