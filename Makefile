@@ -33,8 +33,10 @@ demo: $(STAMP)
 
 # VENUES=all draws each schedule's venue from its seed (Binance USD-M, Binance spot, Bybit, OKX).
 VENUES ?= binance
+# OTHER_BOT=1 draws another bot on the account in some schedules (invariant m).
+OTHER_BOT ?=
 chaos: $(STAMP)
-	$(PY) -m tests.chaos --count $(COUNT) --seed $(SEED) --guard both --venues $(VENUES)
+	$(PY) -m tests.chaos --count $(COUNT) --seed $(SEED) --guard both --venues $(VENUES) $(if $(OTHER_BOT),--other-bot)
 
 bench: $(STAMP)
 	$(PY) benchmarks/requests_per_loop.py

