@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from freqtrade.freqtradebot import FreqtradeBot
-from freqtrade.persistence import Order
+from freqtrade.persistence import Order, PairLocks
 
 from ghostsim import SimExchange
 from tests.harness import run_loop, sim_bot
@@ -86,6 +86,13 @@ def bot_on_sim() -> BotFactory:
             yield simulator, bot
 
     return factory
+
+
+def guard_locks(pair: str = PAIR) -> list[Any]:
+    """The pair's locks the guard set (their reason starts with "GhostGuard")."""
+    return [
+        lk for lk in PairLocks.get_pair_locks(pair) if (lk.reason or "").startswith("GhostGuard")
+    ]
 
 
 def orders_of(sim: SimExchange, *, reduce_only: bool | None = None, pair: str = PAIR) -> list[Any]:

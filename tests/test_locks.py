@@ -6,19 +6,11 @@ within the market's amount step, counting fees booked in the base currency."""
 from __future__ import annotations
 
 import pytest
-from freqtrade.persistence import PairLocks
 
 from ghostguard.answers import signed_position
 from ghostguard.checks import PositionFact, check_position
 from ghostguard.reconcile import RECONCILE_ATTEMPTS
-from tests.conftest import PAIR, loop, orders_of
-
-
-def _guard_locks() -> list:
-    return [
-        lock for lock in PairLocks.get_pair_locks(PAIR)
-        if (lock.reason or "").startswith("GhostGuard")
-    ]
+from tests.conftest import PAIR, guard_locks, loop, orders_of
 
 
 def test_an_unknown_working_order_holds_entries_then_locks_for_a_bounded_time(
@@ -43,7 +35,7 @@ def test_an_unknown_working_order_holds_entries_then_locks_for_a_bounded_time(
         for _ in range(RECONCILE_ATTEMPTS + 3):
             now[0] += 61
             loop(bot)
-        [lock] = _guard_locks()
+        [lock] = guard_locks()
         hours = (lock.lock_end_time - lock.lock_time).total_seconds() / 3600
         assert hours == pytest.approx(guard.settings(PAIR).lock_hours, abs=0.02)  # next candle
         assert "/delete_locks" in lock.reason and "orders the database does not know" in (
@@ -55,7 +47,7 @@ def test_an_unknown_working_order_holds_entries_then_locks_for_a_bounded_time(
         sim.cancel_on_exchange(foreign.order_id)
         now[0] += 61
         loop(bot)
-        assert _guard_locks() == []
+        assert guard_locks() == []
         assert len([line for line in events.lines if "GhostGuard unlocked" in line]) == 1
 
 
@@ -109,4 +101,4 @@ def test_a_lost_order_of_the_bots_own_is_cancelled_and_the_lock_lifts(bot_on_sim
         now[0] += 61
         loop(bot)
         assert guard.ledger.reconciling(PAIR) is None
-        assert _guard_locks() == []  # never locked: the bot's own order needed no person
+        assert guard_locks() == []  # never locked: the bot's own order needed no person

@@ -14,7 +14,7 @@ import pytest
 from freqtrade.persistence import PairLocks, Trade
 
 from ghostsim import SimExchange
-from tests.conftest import PAIR, loop, orders_of
+from tests.conftest import PAIR, guard_locks, loop, orders_of
 from tests.harness import run_loop, sim_bot
 
 
@@ -42,8 +42,6 @@ def late_fill_after_resolution(sim: SimExchange, bot: Any, pair: str = PAIR) -> 
     return first
 
 
-def _guard_locks(pair: str) -> list[Any]:
-    return [lk for lk in PairLocks.get_pair_locks(pair) if (lk.reason or "").startswith("GhostG")]
 
 
 @pytest.mark.parametrize("side", ["long", "short"])
@@ -59,7 +57,7 @@ def test_a_late_fill_is_adopted_into_a_new_trade(bot_on_sim, script, events, sid
         assert trade.is_short is (side == "short")
         assert trade.amount == pytest.approx(first.orig_qty)
         assert trade.stop_loss > 0 and trade.enter_tag == "ghostguard_adopted"
-        assert events.named("LATE_FILL_ADOPTED") and not _guard_locks(PAIR)
+        assert events.named("LATE_FILL_ADOPTED") and not guard_locks(PAIR)
         script.update(exit_long=1, exit_short=1)  # and the strategy's exits manage it
         run_loop(bot, 2)
         exits = [o for o in orders_of(sim, reduce_only=True)]
@@ -120,7 +118,7 @@ def test_late_fill_modes(bot_on_sim, script, events, mode):
             [back] = orders_of(sim, reduce_only=True)
             assert back.orig_qty == pytest.approx(first.orig_qty) and back.type == "MARKET"
         else:
-            [lock] = _guard_locks(PAIR)
+            [lock] = guard_locks(PAIR)
             assert "no stop-loss" in lock.reason and "late_fill" in lock.reason
             hours = (lock.lock_end_time - lock.lock_time).total_seconds() / 3600
             assert hours <= 4.02
@@ -192,7 +190,7 @@ def test_twenty_spot_round_trips_with_fees_in_the_base_asset_never_lock(script, 
                 sim.fill_order(order.order_id)
             run_loop(bot, 2, advance_seconds=2)
             assert not Trade.get_open_trades(), f"round trip {trip} did not close"
-        assert not _guard_locks(SPOT)
+        assert not guard_locks(SPOT)
         closed = Trade.get_trades_proxy(pair=SPOT, is_open=False)
         assert len(closed) == 20
         if guard:

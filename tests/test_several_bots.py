@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 from freqtrade.exceptions import ConfigurationError
-from freqtrade.persistence import PairLocks
 
 from ghostguard import identity
 from ghostguard.config import parse_guard_config
 from ghostguard.reconcile import RECONCILE_ATTEMPTS, Adopt, Shared, UnownedFill, plan
-from tests.conftest import PAIR, loop, orders_of
+from tests.conftest import PAIR, guard_locks, loop, orders_of
 
 
 OTHER_TAG = identity.bot_tag("id|bot-b")
@@ -28,8 +27,14 @@ def other_bots_id(n: int = 1) -> str:
     return f"{identity.own_prefix(OTHER_TAG)}{'ab' * 6}e{n}"
 
 
-def _guard_locks() -> list[Any]:
-    return [lk for lk in PairLocks.get_pair_locks(PAIR) if (lk.reason or "").startswith("GhostG")]
+def their_entry(sim: Any, first: Any, n: int = 1) -> Any:
+    """The other bot's entry on the symbol, below the book, the size of the bot's first."""
+    bid, _ = sim.best_bid_ask(PAIR)
+    return sim.place_order(
+        PAIR, "BUY", first.orig_qty, bid - 100, client_order_id=other_bots_id(n)
+    )
+
+
 
 
 # --- the tag --------------------------------------------------------------------------------
@@ -87,10 +92,7 @@ def test_another_bots_order_is_never_swept(bot_on_sim, events, guard: bool) -> N
     with bot_on_sim(guard=guard) as (sim, bot):
         loop(bot)
         [first] = orders_of(sim, reduce_only=False)
-        bid, _ = sim.best_bid_ask(PAIR)
-        theirs = sim.place_order(
-            PAIR, "BUY", first.orig_qty, bid - 100, client_order_id=other_bots_id()
-        )
+        theirs = their_entry(sim, first)
         theirs.visible_at = sim.now_ms + 3_600_000
         sim.hold_order(theirs.order_id)
 
@@ -115,10 +117,7 @@ def test_another_bots_working_order_is_not_a_duplicate_of_this_bots(bot_on_sim, 
     with bot_on_sim() as (sim, bot):
         loop(bot)
         [first] = orders_of(sim, reduce_only=False)
-        bid, _ = sim.best_bid_ask(PAIR)
-        theirs = sim.place_order(
-            PAIR, "BUY", first.orig_qty, bid - 100, client_order_id=other_bots_id()
-        )
+        theirs = their_entry(sim, first)
         sim.hold_order(theirs.order_id)
         sim.expire_order(first.order_id)
         loop(bot)
@@ -139,11 +138,8 @@ def test_another_bots_position_blocks_a_replacement_as_shared_and_never_locks(
         guard.clock = lambda: now[0]
         loop(bot)
         [first] = orders_of(sim, reduce_only=False)
-        bid, ask = sim.best_bid_ask(PAIR)
-        their_entry = sim.place_order(
-            PAIR, "BUY", first.orig_qty, bid - 100, client_order_id=other_bots_id(1)
-        )
-        sim.fill_order(their_entry.order_id)
+        sim.fill_order(their_entry(sim, first).order_id)
+        _, ask = sim.best_bid_ask(PAIR)
         their_exit = sim.place_order(
             PAIR, "SELL", first.orig_qty, ask + 500, reduce_only=True,
             client_order_id=identity.own_prefix(OTHER_TAG) + "cd" * 6 + "x1",
@@ -156,7 +152,7 @@ def test_another_bots_position_blocks_a_replacement_as_shared_and_never_locks(
         blocked = events.named("REPLACEMENT_BLOCKED")
         assert blocked and all("shared_symbol" in b for b in blocked)
         assert str(their_exit.order_id) in blocked[0]
-        assert _guard_locks() == []
+        assert guard_locks() == []
         assert their_exit.is_open
         assert events.named("DUPLICATE_CANCELLED") == []
         assert len(orders_of(sim, reduce_only=False)) == 2  # the bot's first and the other's
@@ -172,10 +168,7 @@ def test_another_bots_fill_is_its_share_never_booked_nor_locked(bot_on_sim, even
         guard.clock = lambda: now[0]
         loop(bot)
         [first] = orders_of(sim, reduce_only=False)
-        bid, _ = sim.best_bid_ask(PAIR)
-        theirs = sim.place_order(
-            PAIR, "BUY", first.orig_qty, bid - 100, client_order_id=other_bots_id()
-        )
+        theirs = their_entry(sim, first)
         sim.fill_order(theirs.order_id)
         sim.expire_order(first.order_id)
         for _ in range(RECONCILE_ATTEMPTS + 3):
@@ -184,7 +177,7 @@ def test_another_bots_fill_is_its_share_never_booked_nor_locked(bot_on_sim, even
         assert any("position_already_exists" in b for b in events.named("REPLACEMENT_BLOCKED"))
         assert events.named("SHARED_SYMBOL")
         assert events.named("LATE_FILL_ADOPTED") == []
-        assert _guard_locks() == []
+        assert guard_locks() == []
 
 
 # --- the plan ---------------------------------------------------------------------------------

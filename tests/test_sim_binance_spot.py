@@ -16,13 +16,14 @@ from typing import Any
 import ccxt
 import pytest
 from freqtrade.exceptions import InvalidOrderException, TemporaryError
-from freqtrade.persistence import PairLocks, Trade
+from freqtrade.persistence import Trade
 from freqtrade.rpc import RPC
 
 from ghostsim import SimExchange, route_ccxt_to
 from ghostsim.rules import DAY_MS
 from ghostsim.server import serve
 from ghostsim.venues.binance_spot import PROFILE
+from tests.conftest import guard_locks
 from tests.harness import run_loop, sim_bot
 from tests.strategies import ScriptedMakerStrategy as scripted
 
@@ -351,9 +352,6 @@ class SpotScriptedMakerStrategy(ScriptedMakerStrategy):
 '''
 
 
-def _guard_locks(pair: str) -> list[Any]:
-    return [lock for lock in PairLocks.get_pair_locks(pair)
-            if (lock.reason or "").startswith("GhostGuard")]
 
 
 def _round_trip(sim: SimExchange, bot: Any) -> Trade:
@@ -389,7 +387,7 @@ def test_freqtrade_binance_spot_runs_unmodified_on_the_face() -> None:
         assert bot.exchange.trading_mode.value == "spot"
         assert type(bot.exchange).__name__ == "Binance"
         _round_trip(sim, bot)
-        assert _guard_locks(BTC) == []
+        assert guard_locks(BTC) == []
     assert sim.unknown_requests == [] and sim.face.unknown_requests == []
 
 
@@ -403,7 +401,7 @@ def test_guarded_long_only_strategy_round_trip_on_spot(tmp_path: Path) -> None:
                  extra_config=config) as (_, bot):
         assert bot.strategy.ghost_guard is not None
         _round_trip(sim, bot)
-        assert _guard_locks(BTC) == []
+        assert guard_locks(BTC) == []
     assert sim.unknown_requests == [] and sim.face.unknown_requests == []
 
 

@@ -17,15 +17,19 @@ def publish(ctx: GuardContext, sent: dict[str, list[str]] | None = None) -> None
     if ctx.registry is None:
         return
     futures = ctx.venue.futures
+    trades = {trade.pair: trade for trade in Trade.get_open_trades()}  # one query a loop
     pairs = set(getattr(ctx.bot, "active_pair_whitelist", None) or ())
-    pairs.update(trade.pair for trade in Trade.get_open_trades())
+    pairs.update(trades)
     pairs.update(sent or ())
     found: dict[str, tuple[float, list[str]]] = {}
     for pair in sorted(pairs):
         symbol = registry.symbol_key(pair, futures)
         position, orders = found.get(symbol, (0.0, []))
-        position += ftmodel.signed_db_position(ftmodel.open_trade(pair))
-        ids = ftmodel.open_order_ids(pair) | set((sent or {}).get(pair, ()))
+        trade = trades.get(pair)
+        position += ftmodel.signed_db_position(trade)
+        working = [o for o in trade.orders if o.ft_is_open] if trade else []
+        ids = {str(o.order_id) for o in working if o.order_id}
+        ids |= set((sent or {}).get(pair, ()))
         found[symbol] = (position, orders + sorted(ids))
     now = ctx.clock()
     for symbol, (position, orders) in found.items():
