@@ -238,7 +238,13 @@ def test_seed_928_fills_that_net_to_nothing_are_booked_as_a_round_trip(guard: bo
     result = run_schedule(Schedule.from_json(SEED_928), guard=guard, keep_log=True)
     if guard:
         assert not result.failed, result.violations
-        assert any("a round trip as trade" in line for line in result.log)
+        # Since seed 353's fix the lost stop-loss is taken as the next stop-loss's answer, so
+        # the DCA's late fill is adopted as a trade of its own; before, both were booked as
+        # one round trip (the round trip itself is pinned by the reconciliation's plan tests).
+        assert any(
+            "a round trip as trade" in line or "taking it as this exit's answer" in line
+            for line in result.log
+        )
     else:
         assert {"a", "c"} <= set(result.failed_invariants())
 
@@ -347,3 +353,30 @@ def test_seed_51_another_bots_order_is_never_booked_into_the_trade(guard: bool) 
         assert not result.failed, result.violations
     else:
         assert {"c", "m"} <= set(result.failed_invariants())
+
+
+# Seed 353 of the first 400 four-venue schedules with the eighth stream (shrunk; OKX): another
+# bot's long of 0.02 on the symbol, the bot's long of 0.01; its stop-loss's answer was lost
+# (50004) though it filled, and Freqtrade sent the stop-loss again the next loop. Alone on the
+# account the exchange's reduce-only rule refuses that second exit; here the account still held
+# the other bot's 0.02, so it sold 0.01 of the other bot's position (a: the bot short of its
+# own; c: the first fill in no trade). The guard looks the lost exit up before a risk-reducing
+# exit (as it did) and, now, takes it as this exit's answer when it filled what is asked. Guard
+# off: Freqtrade alone sends it twice (a, c).
+SEED_353 = (
+    '{"seed":353,"steps":4,"start_signal":"long","advance_s":[2.0,2.0,30.0,2.0],"events":['
+    '{"step":2,"kind":"unknown_create","count":1,"answer":"-1007"},{"step":2,"kind":'
+    '"stop_trigger","move":0.05,"prelude":"partial_expire"},{"step":1,"kind":"other_bot",'
+    '"side":"BUY","fill":1.0}],"position_check":"single","dry_run":false,'
+    '"stoploss_on_exchange":false,"second_pair":false,"venue":"okx","stoploss":-0.02}'
+)
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_seed_353_a_lost_stop_loss_that_filled_is_not_sent_again(guard: bool) -> None:
+    result = run_schedule(Schedule.from_json(SEED_353), guard=guard, keep_log=True)
+    if guard:
+        assert not result.failed, result.violations
+        assert any("taking it as this exit's answer" in line for line in result.log)
+    else:
+        assert {"a", "c"} <= set(result.failed_invariants())

@@ -147,14 +147,21 @@ class Gate:
         5 or 6, a pending gone exit or an unresolved lost create: it is only clamped to the
         exchange position (one request; an unreadable position sends it as asked). An earlier
         exit whose create answer was lost is settled first when the exchange can tell (cancelled
-        if it works), never waited for."""
-        earlier = None if self.ctx.dry_run else safe(self.intents.unresolved, plan)
-        if earlier is not None:
-            safe(self.intents.settle, earlier)
+        if it works), never waited for: if it filled what is asked it is taken as this exit's
+        answer, and what it filled is not sent again (on a symbol another bot shares, the
+        exchange's reduce-only rule would let it reduce that bot's position)."""
         requested = float(kwargs["amount"])
+        earlier = None if self.ctx.dry_run else safe(self.intents.unresolved, plan)
+        reduced = 0.0
+        if earlier is not None:
+            settled = safe(self.intents.settle_before_exit, earlier, plan, requested)
+            taken, reduced = settled if settled is not None else (None, 0.0)
+            if taken is not None:  # it filled what is asked: nothing is left to send
+                self.ctx.stats["risk_reducing_exits"] += 1
+                return taken
         booked = safe(ftmodel.booked_orders, plan.pair) if self.ctx.dry_run else None
         position = self.ctx.venue.position_fact(plan.pair, 1, booked)
-        clamped = clamp_exit(position, plan.direction, requested)
+        clamped = clamp_exit(position, plan.direction, requested - reduced)
         if clamped < requested:
             kwargs["amount"] = clamped
         self.ctx.stats["risk_reducing_exits"] += 1
@@ -162,7 +169,9 @@ class Gate:
             "GhostGuard lets a %s exit on %s through (%s, amount %s of %s requested)",
             exit_intent.label,
             plan.pair,
-            "clamped to the exchange position" if clamped < requested else "not clamped",
+            "not clamped" if clamped >= requested
+            else "clamped to the exchange position" if reduced <= AMOUNT_EPS
+            else f"less the {reduced:g} a lost earlier exit filled",
             kwargs["amount"],
             requested,
         )

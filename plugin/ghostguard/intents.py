@@ -235,9 +235,47 @@ class Intents:
         """A create with no answer that no later placement has claimed (after a crash, or the
         signal went away): find it by client order id and make sure no unknown order stays
         working and no fill stays unknown."""
-        pair, role = intent.pair, intent.role
+        looked = self._look_up_to_settle(intent)
+        if looked is not None:
+            self._settle_found(intent, looked[0])
+
+    def settle_before_exit(
+        self, intent: Intent, plan: Placement, requested: float
+    ) -> tuple[dict[str, Any] | None, float]:
+        """Before a risk-reducing exit, an earlier exit of the bot whose create answer was lost:
+        (the order to take as this exit's answer, the amount that earlier exit already reduced).
+        Taken when it is done and filled what is asked (nothing is left to send: on a symbol
+        another bot shares, a second exit would reduce that bot's position); otherwise settled
+        as any lost create, and its fill is what the exit no longer needs to send."""
+        looked = self._look_up_to_settle(intent)
+        if looked is None:
+            return None, 0.0
+        found = looked[0]
+        exit_side = _opposite(plan.entry_side)
+        reduced = 0.0
+        if found is not None and str(found.get("side")).lower() == exit_side:
+            reduced = as_amount(found.get("filled")) or 0.0
+        if (
+            found is not None
+            and found.get("status") in (*GONE_STATUSES, "closed")
+            and reduced >= requested - AMOUNT_EPS
+        ):
+            self.finished(intent)
+            self.advance(self.digest(plan))
+            self.ctx.stats["lost_creates_found"] += 1
+            logger.warning(
+                "GhostGuard: the lost exit %s on %s filled after all (order %s, filled %s); "
+                "taking it as this exit's answer instead of sending another",
+                intent.client_id, plan.pair, found.get("id"), reduced,
+            )
+            return found, reduced
+        self._settle_found(intent, found)
+        return None, reduced
+
+    def _look_up_to_settle(self, intent: Intent) -> tuple[dict[str, Any] | None] | None:
+        """(the order found, or None); None when the exchange cannot tell (logged)."""
         try:
-            found = self.lookup(pair, intent.client_id, intent.at)
+            return (self.lookup(intent.pair, intent.client_id, intent.at),)
         except Exception as error:  # noqa: BLE001 - the exchange cannot tell: ask again later
             logger.warning(
                 "GhostGuard: lost create %s not resolved: %s",
@@ -246,8 +284,13 @@ class Intents:
             )
             if isinstance(error, UnknownFills):
                 # A fill the bot does not know is on the exchange: never leave it unknown.
-                self.ledger.disagree(pair, f"unknown fill after lost create {intent.client_id}")
-            return
+                self.ledger.disagree(
+                    intent.pair, f"unknown fill after lost create {intent.client_id}"
+                )
+            return None
+
+    def _settle_found(self, intent: Intent, found: dict[str, Any] | None) -> None:
+        pair, role = intent.pair, intent.role
         if found is None and self.ctx.clock() - intent.at < self._keep_s(pair):
             # Not found (yet): the views may lag and the trades may not show a fill yet. Looked
             # up again a minute later, for as long as a gone order is watched.
