@@ -173,3 +173,25 @@ def gone_status(order: Any) -> str | None:
         if amount is not None and filled is not None and filled < amount - AMOUNT_EPS:
             return "canceled"
     return None
+
+
+def is_booked_stop_fill(
+    listed: dict[str, Any], stops: list[tuple[str, float, float | None]]
+) -> bool:
+    """A listed order the database does not know by its id is the order a stop the database
+    booked placed when it triggered: the same side, fill and average price as one of the
+    booked stops `(side, filled, average)`. On venues whose stop is an algo order (Binance
+    USD-M, OKX), Freqtrade books the stop under the algo id, with the fill of the order it
+    placed; the order list shows that order under its own id."""
+    filled = as_amount(listed.get("filled")) or 0.0
+    average = as_amount(listed.get("average"))
+    side = str(listed.get("side") or "").lower()
+    if filled <= AMOUNT_EPS or average is None:
+        return False
+    return any(
+        side == stop_side
+        and abs(filled - stop_filled) <= AMOUNT_EPS
+        and stop_average is not None
+        and abs(average - stop_average) <= max(abs(stop_average) * 1e-9, 1e-12)
+        for stop_side, stop_filled, stop_average in stops
+    )

@@ -242,8 +242,38 @@ class Detection(CancelWrapper):
             if not (isinstance(o, dict) and identity.owner(
                 o.get("clientOrderId"), self.ctx.own_prefix) == "guard_bot")
         ]
+        orders = safe(self._without_booked_stop_fills, orders) or orders
         fixed = [safe(self._listed, order) for order in orders]
         return [new if new is not None else old for new, old in zip(fixed, orders, strict=True)]
+
+    @staticmethod
+    def _without_booked_stop_fills(orders: list[Any]) -> list[Any]:
+        """Without the orders a booked stop placed when it triggered (Freqtrade books the stop
+        under its algo id; it would book that order a second time, into whichever trade of
+        the pair is open, as "previously unknown")."""
+        pairs = {o.get("symbol") for o in orders if isinstance(o, dict) and o.get("symbol")}
+        stops = [
+            ((row.side or "").lower(), row.safe_filled, row.average)
+            for pair in pairs for row in ftmodel.stop_rows(str(pair))
+            if (row.filled or 0) > AMOUNT_EPS
+        ]
+        if not stops:
+            return orders
+        kept = []
+        for order in orders:
+            if (
+                isinstance(order, dict) and order.get("id") is not None
+                and ftmodel.db_order(str(order["id"])) is None
+                and answers.is_booked_stop_fill(order, stops)
+            ):
+                logger.info(
+                    "GhostGuard: order %s (%s) is the order a booked stop placed when it "
+                    "triggered: left out of the order list Freqtrade books from",
+                    order.get("id"), order.get("symbol"),
+                )
+                continue
+            kept.append(order)
+        return kept
 
     def _listed(self, order: Any) -> Any:
         if not isinstance(order, dict) or order.get("id") is None:
