@@ -29,7 +29,7 @@ VENUE ?=
 # BOTS=3: three bots on one simulated account, with and without the account registry.
 BOTS ?=
 demo: $(STAMP)
-	$(if $(BOTS),$(PY) -m ghostsim.several,$(PY) -m ghostsim.demo $(if $(VENUE),--venue $(VENUE)))
+	$(if $(BOTS),$(PY) -m ghostsim.several $(if $(VENUE),--venue $(VENUE)),$(PY) -m ghostsim.demo $(if $(VENUE),--venue $(VENUE)))
 
 # VENUES=all draws each schedule's venue from its seed (Binance USD-M, Binance spot, Bybit, OKX).
 VENUES ?= binance

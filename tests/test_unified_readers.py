@@ -1,14 +1,15 @@
 """Readers of ccxt unified answers (spot, futures venues other than Binance USD-M): the shapes
 ccxt returns pass, anything unreadable raises (the guard turns that into a blocking denial).
 
-The simulator speaks Binance USD-M only, so spot is proven here, on the readers and on the
-decision they feed, not end to end.
+Here on the readers and the decisions they feed; end to end on the simulator's venues in the
+scenario and campaign tests.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from ghostguard import unified
 from ghostguard.checks import (
     InternalStateFact,
     OpenOrdersFact,
@@ -152,3 +153,20 @@ def test_spot_replacement_blocks_on_a_working_buy_order() -> None:
     verdict = decide(_spot_entry_replacement({"BTC": {"total": 0.0}}, working))
     assert not verdict.approved
     assert "duplicate_working_order" in verdict.reasons
+
+
+def test_same_base_pairs_are_the_other_quotes_the_account_holds() -> None:
+    markets = {
+        "BTC/USDT": {"spot": True, "base": "BTC", "quote": "USDT"},
+        "BTC/USDC": {"spot": True, "base": "BTC", "quote": "USDC"},
+        "BTC/EUR": {"spot": True, "base": "BTC", "quote": "EUR"},  # no EUR held
+        "BTC/FDUSD": {"spot": True, "base": "BTC", "quote": "FDUSD", "active": False},
+        "ETH/USDC": {"spot": True, "base": "ETH", "quote": "USDC"},
+        "BTC/USDC:USDC": {"spot": False, "swap": True, "base": "BTC", "quote": "USDC"},
+    }
+    balances = {"USDT": {"total": 900.0}, "USDC": {"total": 50.0}, "FDUSD": {"total": 10.0},
+                "EUR": {"total": 0.0}, "BTC": {"total": 0.002}}
+    assert unified.same_base_pairs(markets, "BTC/USDT", balances) == ["BTC/USDC"]
+    assert unified.same_base_pairs(markets, "BTC/USDC", balances) == ["BTC/USDT"]
+    assert unified.same_base_pairs(markets, "BTC/USDT", balances, limit=0) == []
+    assert unified.same_base_pairs(markets, "BTC/USDT", None) == []

@@ -78,9 +78,17 @@ class Reconciler:
                 except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
                     self._again(record, f"orders unreadable ({answers.error_text(error)})")
                     return
+            explained = sum(f.delta for f in fills)
+            if not venue.futures and abs(position - expected - explained) > tolerance:
+                try:  # spot: another bot's share of the base, held through another quote
+                    fills += self.reads.siblings(pair, tolerance)
+                except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
+                    self._again(record, f"fills unreadable ({answers.error_text(error)})")
+                    return
         decision = reconcile.plan(
             position, expected, tolerance, fills, settings.late_fill, record.attempts
         )
+        self.ctx.shared_gaps.pop(pair, None)
         if isinstance(decision, reconcile.Agree):
             self._agreed(record)
         elif isinstance(decision, reconcile.Adopt):
@@ -90,6 +98,7 @@ class Reconciler:
         elif isinstance(decision, reconcile.Reduce):
             self._reduce(record, decision, fetched)
         elif isinstance(decision, reconcile.Shared):
+            self.ctx.shared_gaps[pair] = tuple(f.order_id for f in fills if f.other_bot)
             self._shared(record, decision.why)
         elif isinstance(decision, reconcile.Wait):
             self._again(record, decision.why)

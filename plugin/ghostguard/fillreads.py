@@ -9,6 +9,8 @@
   list does not explain the gap.
 - `forgotten`: an exit the venue no longer knows at all (placed before its history), when the
   trades hold exactly its remainder more than the exchange.
+- `siblings`: spot, another bot's fills of the pair's base asset through another quote (the
+  base balance is the position), when nothing else explains the gap.
 
 `fetched` collects, per order id, the venue's answer (or None) and `"<id>:fill"` = (filled,
 cost, side) for the booking.
@@ -21,9 +23,12 @@ from typing import Any
 
 from freqtrade.exceptions import InvalidOrderException
 
-from ghostguard import ftmodel, identity, reconcile
+from ghostguard import ftmodel, identity, reconcile, unified
 from ghostguard.context import GuardContext, safe
 from ghostguard.records import OrderRecord
+
+
+SIBLING_ORDERS = 20  # orders of other markets of one base read per reconciliation, at most
 
 
 def _ms(when: Any) -> int:
@@ -88,6 +93,29 @@ class FillReads:
                 order_id, delta, ours, row is not None, other_bot=owner == "guard_bot"
             ))
         return unowned
+
+    def siblings(self, pair: str, tolerance: float) -> list[reconcile.UnownedFill]:
+        """Spot: fills of another bot's guard (its tag) on the other markets of the pair's base
+        asset whose quote the account holds; they change the base balance this pair's position
+        is read from. Never booked here: at most `SIBLING_ORDERS` of their orders are read."""
+        exchange = self.ctx.venue.exchange
+        found: list[reconcile.UnownedFill] = []
+        budget = SIBLING_ORDERS
+        for sibling in unified.same_base_pairs(exchange.markets, pair, exchange.get_balances()):
+            for order_id, trades in self.ctx.venue.pair_fills(sibling).items():
+                delta = sum(t[0] for t in trades)
+                if abs(delta) <= tolerance or budget <= 0:
+                    continue
+                budget -= 1
+                answer = safe(self.ctx.venue.fetch_order, order_id, sibling)
+                client_id = str(answer.get("clientOrderId") or "") if isinstance(
+                    answer, dict) else ""
+                if identity.owner(client_id, self.ctx.own_prefix) == "guard_bot":
+                    found.append(reconcile.UnownedFill(
+                        f"{order_id} ({sibling})", delta, ours=False, booked_row=False,
+                        other_bot=True,
+                    ))
+        return found
 
     def beyond_list(
         self, order_id: str, pair: str, row: Any, trades: list[Any], sign: float

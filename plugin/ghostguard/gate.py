@@ -329,13 +329,19 @@ class Gate:
             venue.open_orders_fact, plan.pair, plan.role, plan.entry_side, self.ctx.own_prefix,
             shared.orders,
         )
+        orders_fact = open_orders.result()
+        gap_of_others = self.ctx.shared_gaps.get(plan.pair, ())
+        if gap_of_others and orders_fact.error is None:  # their fills: the position proves nothing
+            orders_fact = replace(
+                orders_fact, other_bots=orders_fact.other_bots + gap_of_others
+            )
         facts = ReplacementFacts(
             role=plan.role,
             direction=plan.direction,
             amount=amount,
             original=original.result(),
             position=position.result(),
-            open_orders=open_orders.result(),
+            open_orders=orders_fact,
             internal=internal,
             db_position=db_position + shared.position,
             approved_so_far=counter.approved,
@@ -351,35 +357,16 @@ class Gate:
         return decide(facts)
 
     def _shared(self, plan: Placement) -> registry.SharedFacts:
-        """What the account's other bots registered for the symbol of an entry; nothing when
-        there is no registry or it cannot be read (then other bots' orders make the position
-        check `shared_symbol`)."""
-        if plan.role != "entry" or self.ctx.registry is None:
-            return registry.SharedFacts()
-        shared = self.ctx.registry.facts(registry.symbol_key(plan.pair, self.ctx.venue.futures))
-        return shared if shared.error is None else registry.SharedFacts()
+        return shares.shared_facts(self.ctx, plan.pair, plan.role)
 
     @contextmanager
     def _serialized(self, plan: Placement) -> Iterator[list[Any]]:
-        """An entry replacement with an account registry holds the symbol's advisory lock from
-        its checks until the order it sent is registered: two bots never approve at once.
-        Exits and first entries never wait for it."""
-        reg = self.ctx.registry
-        sent: list[Any] = []
-        if reg is None or plan.role != "entry" or not plan.is_replacement:
+        def busy(verdict: Verdict) -> None:
+            safe(self.outcomes.blocked, plan, verdict)
+            raise GhostGuardBlocked(plan.pair, verdict)
+
+        with shares.serialized(self.ctx, plan, busy) as sent:
             yield sent
-            return
-        symbol = registry.symbol_key(plan.pair, self.ctx.venue.futures)
-        with reg.serialized(symbol) as got:
-            if not got and reg.last_error is None:
-                verdict = Verdict((Denial(2, "shared_symbol", "another bot of the account is "
-                                          f"deciding on {symbol} (registry lock busy)"),))
-                safe(self.outcomes.blocked, plan, verdict)
-                raise GhostGuardBlocked(plan.pair, verdict)
-            yield sent
-            if got:  # before the lock goes: the others see the order sent
-                ids = [str(o.get("id")) for o in sent if isinstance(o, dict) and o.get("id")]
-                safe(shares.publish, self.ctx, {plan.pair: ids})
 
     def _unknown_amount(self, plan: Placement) -> float:
         """Amount of orders of the pair and role whose state the exchange has not confirmed:

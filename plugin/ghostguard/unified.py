@@ -30,6 +30,28 @@ def spot_position(balances: Any, base: str) -> float:
     return total
 
 
+def same_base_pairs(markets: Any, pair: str, balances: Any, limit: int = 4) -> list[str]:
+    """Spot: the other markets of `pair`'s base asset whose quote the account holds (where
+    another bot of the account may hold that base through another quote), the largest quote
+    balance first, at most `limit`."""
+    if not isinstance(markets, dict) or not isinstance(balances, dict):
+        return []
+    own = markets.get(pair) or {}
+    base, quote = own.get("base"), own.get("quote")
+    held = {
+        asset: total for asset, entry in balances.items()
+        if isinstance(entry, dict) and (total := as_amount(entry.get("total")) or 0.0) > 0
+    }
+    found = sorted(
+        ((held[m["quote"]], symbol) for symbol, m in markets.items()
+         if isinstance(m, dict) and m.get("spot") and m.get("base") == base
+         and m.get("quote") != quote and m.get("quote") in held
+         and m.get("active") is not False),
+        reverse=True,
+    )
+    return [symbol for _, symbol in found[:limit]]
+
+
 def net_position(positions: Any, pair: str) -> float:
     """Futures (not Binance USD-M): the pair's net position in base units, short negative."""
     if not isinstance(positions, list):

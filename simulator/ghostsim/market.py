@@ -25,7 +25,9 @@ INTERVAL_MS: dict[str, int] = {
     "1w": 604_800_000,
 }
 
-DEFAULT_START_PRICES: dict[str, float] = {"BTCUSDT": 50000.0, "ETHUSDT": 3000.0}
+DEFAULT_START_PRICES: dict[str, float] = {
+    "BTCUSDT": 50000.0, "ETHUSDT": 3000.0, "BTCUSDC": 50000.0,  # spot: one base, two quotes
+}
 
 
 def decimals_of(step: float) -> int:

@@ -27,6 +27,18 @@ from ghostsim.server import serve
 
 FROZEN = 1e9  # the price never moves: every fill is the schedule's
 BOTS = {"bot-a": "BTC/USDT:USDT", "bot-b": "BTC/USDT:USDT", "bot-c": "ETH/USDT:USDT"}
+# On spot, pairs of one base asset share its balance: A and B hold BTC through two quotes.
+SPOT_BOTS = {"bot-a": "BTC/USDT", "bot-b": "BTC/USDC", "bot-c": "ETH/USDT"}
+SPOT_USDC = 100_000.0  # what the account holds in USDC for bot B's stake (USDT: the wallet)
+
+
+def bots_of(venue: str) -> dict[str, str]:
+    return SPOT_BOTS if venue == "binance-spot" else BOTS
+
+
+def shared_pairs(venue: str) -> list[str]:
+    """The pairs two bots share a symbol through (futures: one pair; spot: one base)."""
+    return ["BTC/USDT", "BTC/USDC"] if venue == "binance-spot" else ["BTC/USDT:USDT"]
 SCHEDULE: list[dict[str, Any]] = [
     {"order": 1, "role": "entry", "after_s": 0.3, "do": "fill"},
     {"order": 2, "role": "entry", "after_s": 1.5, "do": "expire"},
@@ -40,6 +52,7 @@ class Several:
     mode: str  # "registry" or "alone"
     sim: SimExchange
     runs: dict[str, FreqtradeRun]
+    venue: str = "binance"
 
     def placed(self) -> list[dict[str, Any]]:
         return [e for e in self.sim.ledger if e["event"] == "new"]
@@ -66,18 +79,25 @@ def _done(mode: str, runs: dict[str, FreqtradeRun]) -> bool:
     )
 
 
-def run_several(mode: str, workdir: Path, registry_url: str = "", max_s: float = 150.0) -> Several:
-    sim = SimExchange(list(dict.fromkeys(BOTS.values())), seed=11, venue="binance")
+def run_several(
+    mode: str, workdir: Path, registry_url: str = "", max_s: float = 150.0,
+    venue: str = "binance",
+) -> Several:
+    bots = bots_of(venue)
+    sim = SimExchange(list(dict.fromkeys(bots.values())), seed=11, venue=venue)
+    if venue == "binance-spot":
+        sim.face.ledger.totals["USDC"] = SPOT_USDC
     server = serve(sim, 0, schedule=SCHEDULE, signal_file=workdir / "signals.json", tls=True,
                    step_s=FROZEN)
     runs: dict[str, FreqtradeRun] = {}
     try:
-        for bot_id, pair in BOTS.items():
+        for bot_id, pair in bots.items():
             runs[bot_id] = FreqtradeRun(
                 f"several-{mode}-{bot_id}", sim, server=server, sim_settings={"signal": "long"},
                 extra_config={
                     "bot_name": bot_id,
                     "max_open_trades": 1,
+                    "stake_currency": pair.split("/")[1].split(":")[0],
                     "exchange": {"pair_whitelist": [pair]},
                     "unfilledtimeout": {"entry": 300, "exit": 300, "exit_timeout_count": 0,
                                         "unit": "seconds"},
@@ -85,7 +105,7 @@ def run_several(mode: str, workdir: Path, registry_url: str = "", max_s: float =
                                     "account_registry": registry_url,
                                     "replacement_cooldown_s": 0.0},
                 },
-                workdir=workdir / mode / bot_id,
+                workdir=workdir / venue / mode / bot_id,
             )
         runs["bot-a"].start()
         runs["bot-b"].start()
@@ -103,7 +123,7 @@ def run_several(mode: str, workdir: Path, registry_url: str = "", max_s: float =
         for run in runs.values():
             run.stop()
         server.stop()
-    return Several(mode, sim, runs)
+    return Several(mode, sim, runs, venue)
 
 
 def counts(result: Several, tags: dict[str, str]) -> dict[str, int]:
@@ -148,12 +168,14 @@ def bot_tags() -> dict[str, str]:
     from ghostguard import identity
 
     return {b: identity.own_prefix(identity.bot_tag(identity.bot_identity(b, {}, "")))
-            for b in BOTS}
+            for b in BOTS}  # the same bot ids on every venue
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ghostsim.several")
     parser.add_argument("--seconds", type=float, default=150.0, help="upper bound of each run")
+    parser.add_argument("--venue", choices=("binance", "binance-spot"), default="binance",
+                        help="binance-spot: A on BTC/USDT, B on BTC/USDC (one base), C on ETH")
     args = parser.parse_args(argv)
     import pgserver  # a test dependency: PostgreSQL's binaries in a wheel
 
@@ -163,9 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         server = pgserver.get_server(workdir / "pg", cleanup_mode="delete")
         try:
             url = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
-            print("three bots on one simulated account: A and B on BTC, C on ETH ...", flush=True)
-            with_registry = run_several("registry", workdir, url, args.seconds)
-            alone = run_several("alone", workdir, "", args.seconds)
+            bots = ", ".join(f"{b[-1].upper()} on {p}" for b, p in bots_of(args.venue).items())
+            print(f"three bots on one simulated {args.venue} account: {bots} ...", flush=True)
+            with_registry = run_several("registry", workdir, url, args.seconds, args.venue)
+            alone = run_several("alone", workdir, "", args.seconds, args.venue)
         finally:
             server.cleanup()
         on, off = counts(with_registry, tags), counts(alone, tags)

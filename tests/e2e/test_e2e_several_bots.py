@@ -1,6 +1,8 @@
 """Three real `freqtrade trade` processes on one simulated exchange account (`ghostsim.several`:
 one server, one API key; bots A and B trade BTC, bot C trades ETH; the first BTC entry fills,
-the other BTC bot's first entry and C's are expired by the exchange beside it).
+the other BTC bot's first entry and C's are expired by the exchange beside it). On Binance USD-M
+A and B share BTC/USDT:USDT (one position); on Binance spot A trades BTC/USDT and B BTC/USDC
+(one BTC balance).
 
 With the account registry (a real PostgreSQL server the tests start) and without it: every
 order carries its bot's tag, no order is in two bots' databases (nothing claimed or booked
@@ -22,10 +24,14 @@ from ghostsim import several as sv
 from ghostsim.several import Several, bot_tags, counts, run_several, trade_filled
 
 
-@pytest.fixture(params=["registry", "alone"])
+@pytest.fixture(params=[
+    ("registry", "binance"), ("alone", "binance"),
+    ("registry", "binance-spot"), ("alone", "binance-spot"),
+], ids=lambda p: "-".join(p))
 def result(request: pytest.FixtureRequest, tmp_path: Path) -> Several:
-    url = request.getfixturevalue("pg_url") if request.param == "registry" else ""
-    return run_several(request.param, tmp_path, url)
+    mode, venue = request.param
+    url = request.getfixturevalue("pg_url") if mode == "registry" else ""
+    return run_several(mode, tmp_path, url, venue=venue)
 
 
 def test_several_bots_on_one_account(result: Several) -> None:
@@ -43,9 +49,17 @@ def test_several_bots_on_one_account(result: Several) -> None:
     for run in result.runs.values():
         assert "Traceback" not in "\n".join(run.log_lines()), run.errors()
     placed = result.placed()
-    for pair, bots in (("BTC/USDT:USDT", 2), ("ETH/USDT:USDT", 1)):
+    pairs = sv.bots_of(result.venue)
+    for pair in set(pairs.values()):
+        bots = list(pairs.values()).count(pair)
         sizes = [e["qty"] for e in placed if e["symbol"] == result.sim.spec(pair).id]
         assert abs(result.sim.position(pair)) <= bots * max(sizes) + 1e-9
+    # The symbol two bots share (spot: the base asset two quotes share) holds no double.
+    shared = [e["qty"] for e in placed
+              if e["symbol"] in {result.sim.spec(p).id for p in sv.shared_pairs(result.venue)}]
+    held = (result.sim.face.ledger.totals["BTC"] if result.venue == "binance-spot"
+            else abs(result.sim.position("BTC/USDT:USDT")))
+    assert held <= 2 * max(shared) + 1e-9
     assert set(owner.values()) == set(sv.BOTS)
     runs: dict[str, Any] = result.runs
     if result.mode == "registry":

@@ -41,6 +41,7 @@ SPOT_TAKER_FEE = 0.001
 SPOT_RULES: dict[str, tuple[float, float, float, float]] = {
     "BTCUSDT": (0.01, 0.00001, 0.00001, 5.0),
     "ETHUSDT": (0.01, 0.0001, 0.0001, 5.0),
+    "BTCUSDC": (0.01, 0.00001, 0.00001, 5.0),
 }
 MAX_PRICE = 1_000_000.0
 RATE_LIMITS: list[dict[str, Any]] = [  # exchangeInfo's (informative: not counted)
