@@ -169,4 +169,7 @@ def test_same_base_pairs_are_the_other_quotes_the_account_holds() -> None:
     assert unified.same_base_pairs(markets, "BTC/USDT", balances) == ["BTC/USDC"]
     assert unified.same_base_pairs(markets, "BTC/USDC", balances) == ["BTC/USDT"]
     assert unified.same_base_pairs(markets, "BTC/USDT", balances, limit=0) == []
-    assert unified.same_base_pairs(markets, "BTC/USDT", None) == []
+    assert unified.same_base_pairs(markets, "BTC/USDT", "unreadable") == []
+    # Without balances: every other active spot quote of the base (is there any at all?).
+    assert unified.same_base_pairs(markets, "BTC/USDT", None) == ["BTC/USDC", "BTC/EUR"]
+    assert unified.same_base_pairs(markets, "ETH/USDC", None) == []

@@ -100,6 +100,8 @@ class FillReads:
         is read from. Never booked here: at most `SIBLING_ORDERS` of their orders are read."""
         exchange = self.ctx.venue.exchange
         found: list[reconcile.UnownedFill] = []
+        if not unified.same_base_pairs(exchange.markets, pair, None):
+            return found  # no other market of the base: nothing to read
         budget = SIBLING_ORDERS
         for sibling in unified.same_base_pairs(exchange.markets, pair, exchange.get_balances()):
             for order_id, trades in self.ctx.venue.pair_fills(sibling).items():

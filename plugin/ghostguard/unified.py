@@ -33,11 +33,16 @@ def spot_position(balances: Any, base: str) -> float:
 def same_base_pairs(markets: Any, pair: str, balances: Any, limit: int = 4) -> list[str]:
     """Spot: the other markets of `pair`'s base asset whose quote the account holds (where
     another bot of the account may hold that base through another quote), the largest quote
-    balance first, at most `limit`."""
-    if not isinstance(markets, dict) or not isinstance(balances, dict):
+    balance first, at most `limit`. `balances` None: every other quote of the base, unsorted
+    (is there any to read the balances for)."""
+    if not isinstance(markets, dict) or not isinstance(balances, dict | None):
         return []
     own = markets.get(pair) or {}
     base, quote = own.get("base"), own.get("quote")
+    if balances is None:
+        return [symbol for symbol, m in markets.items()
+                if isinstance(m, dict) and m.get("spot") and m.get("base") == base
+                and m.get("quote") != quote and m.get("active") is not False][:limit]
     held = {
         asset: total for asset, entry in balances.items()
         if isinstance(entry, dict) and (total := as_amount(entry.get("total")) or 0.0) > 0
