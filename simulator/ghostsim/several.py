@@ -1,7 +1,8 @@
 """Several bots on one exchange account (`make demo BOTS=3`, `python -m ghostsim.several`).
 
 Three real `freqtrade trade` processes share one simulated Binance USD-M account (one server,
-one API key): bots A and B trade BTC, bot C trades ETH. A and B place the account's first two
+one API key): bots A and B trade BTC, bot C trades ETH (`--venue binance-spot`: A on BTC/USDT,
+B on BTC/USDC, C on ETH/USDT; A and B share the account's BTC balance). A and B place the account's first two
 entries (C starts after them): the first fills, the second -- the other BTC bot's -- is expired
 by the exchange beside that position, and so is C's first; later entries fill. The runs go
 twice: with the account registry (a PostgreSQL server started here, on a Unix socket in a
