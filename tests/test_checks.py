@@ -147,3 +147,23 @@ def test_exposure_counts_unknown_state_orders() -> None:
     assert denial is not None and denial.reason == "exposure_exceeds_target"
     assert check_exposure("entry", flat, OpenOrdersFact(("7",), 0.5), 0.0, 0.0, 1.0)
     assert check_exposure("exit", flat, none_open, 5.0, 0.0, 1.0) is None
+
+
+def test_a_risk_reducing_exit_is_clamped_to_the_position_only_when_it_holds_its_direction():
+    from ghostguard.positions import clamp_exit
+
+    assert clamp_exit(PositionFact(readings=(0.01,)), 1, 0.03) == 0.01
+    assert clamp_exit(PositionFact(readings=(0.05,)), 1, 0.03) == 0.03
+    assert clamp_exit(PositionFact(readings=(0.0,)), 1, 0.03) == 0.03  # the venue's rule decides
+    assert clamp_exit(PositionFact(readings=(-0.01,)), -1, 0.03) == 0.01
+    assert clamp_exit(PositionFact(error="timeout"), 1, 0.03) == 0.03  # sent as asked
+
+
+def test_other_bots_gap_names_their_orders_only_while_the_position_reads_the_same():
+    from ghostguard.positions import shared_gap
+
+    found = (0.002, ("1000012 (BTC/USDC)",))
+    assert shared_gap(found, PositionFact(readings=(0.002,)), 1e-8) == found[1]
+    assert shared_gap(found, PositionFact(readings=(0.004,)), 1e-8) == ()  # moved: reconcile
+    assert shared_gap(found, PositionFact(error="timeout"), 1e-8) == ()
+    assert shared_gap(None, PositionFact(readings=(0.002,)), 1e-8) == ()

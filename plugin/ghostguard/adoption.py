@@ -98,7 +98,9 @@ class Reconciler:
         elif isinstance(decision, reconcile.Reduce):
             self._reduce(record, decision, fetched)
         elif isinstance(decision, reconcile.Shared):
-            self.ctx.shared_gaps[pair] = tuple(f.order_id for f in fills if f.other_bot)
+            self.ctx.shared_gaps[pair] = (
+                position, tuple(f.order_id for f in fills if f.other_bot)
+            )
             self._shared(record, decision.why)
         elif isinstance(decision, reconcile.Wait):
             self._again(record, decision.why)

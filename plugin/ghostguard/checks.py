@@ -120,7 +120,8 @@ class PositionFact:
     error: str | None = None
 
 
-def _position_of(fact: PositionFact) -> tuple[float | None, str | None]:
+def position_of(fact: PositionFact) -> tuple[float | None, str | None]:
+    """(the position, None), or (None, why it cannot be read)."""
     if fact.error is not None:
         return None, fact.error
     if not fact.readings or any(r is None or not math.isfinite(r) for r in fact.readings):
@@ -145,7 +146,7 @@ def check_position(
 
     Returns the denial (or None) and, for an exit, the amount clamped to the position.
     """
-    position, error = _position_of(fact)
+    position, error = position_of(fact)
     if position is None:
         return Denial(2, "position_check_failed", error or ""), None
     tolerance = max(tolerance, AMOUNT_EPS, abs(db_position) * 1e-9)
@@ -161,22 +162,12 @@ def check_position(
     return None, min(amount, abs(position))
 
 
-def clamp_exit(fact: PositionFact, direction: int, amount: float) -> float:
-    """A risk-reducing exit is never held back, only clamped: to the exchange position when it
-    can be read and holds this direction, else the amount Freqtrade asked for (the exchange's
-    own reduce-only rule still applies)."""
-    position, _ = _position_of(fact)
-    if position is None or position * direction <= AMOUNT_EPS:
-        return amount
-    return min(amount, abs(position))
-
-
 def partial_fill_booked(
     role: Role, fact: PositionFact, db_position: float, tolerance: float = AMOUNT_EPS
 ) -> bool:
     """An exit whose predecessor partly filled may be re-placed for the rest once that fill is
     booked: the exchange position equals the database's."""
-    position, _ = _position_of(fact)
+    position, _ = position_of(fact)
     if role != "exit" or position is None:
         return False
     return abs(position - db_position) <= max(tolerance, AMOUNT_EPS, abs(db_position) * 1e-9)
@@ -230,7 +221,7 @@ def check_exposure(
     """
     if role != "entry":
         return None
-    held, error = _position_of(position)
+    held, error = position_of(position)
     if held is None or error is not None or open_orders.error is not None:
         return None
     exposure = abs(held) + open_orders.same_role_remaining + unknown_amount + amount

@@ -42,8 +42,10 @@ class GuardContext:
     # Orders the guard's cancel wrapper cancelled this loop (cleared with the above).
     cancelled_this_loop: set[str] = field(default_factory=set)
     # Pairs whose last reconciliation found the gap to be other bots' fills (SHARED_SYMBOL):
-    # pair -> those orders. A position check that fails there says `shared_symbol`, naming them.
-    shared_gaps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # pair -> (the exchange position then, those orders). While the position is still that, a
+    # position check that fails there says `shared_symbol`, naming them; once it moved, the
+    # pair is reconciled again.
+    shared_gaps: dict[str, tuple[float, tuple[str, ...]]] = field(default_factory=dict)
 
     def settings(self, pair: str) -> GuardSettings:
         return self.config.for_pair(pair)

@@ -26,7 +26,6 @@ from ghostguard.checks import (
     InternalStateFact,
     ReplacementFacts,
     Verdict,
-    clamp_exit,
     decide,
     offline_denials,
 )
@@ -36,6 +35,7 @@ from ghostguard.intents import Intents, sending
 from ghostguard.ledger import Ledger
 from ghostguard.outcomes import Outcomes, counter_for, gone_detection
 from ghostguard.placement import Placement, plan_placement
+from ghostguard.positions import clamp_exit, shared_gap
 from ghostguard.records import (
     Cooldown,
     Intent,
@@ -329,18 +329,18 @@ class Gate:
             venue.open_orders_fact, plan.pair, plan.role, plan.entry_side, self.ctx.own_prefix,
             shared.orders,
         )
-        orders_fact = open_orders.result()
-        gap_of_others = self.ctx.shared_gaps.get(plan.pair, ())
-        if gap_of_others and orders_fact.error is None:  # their fills: the position proves nothing
-            orders_fact = replace(
-                orders_fact, other_bots=orders_fact.other_bots + gap_of_others
-            )
+        orders_fact, position_fact = open_orders.result(), position.result()
+        others = shared_gap(
+            self.ctx.shared_gaps.get(plan.pair), position_fact, venue.amount_tolerance(plan.pair)
+        )
+        if others and orders_fact.error is None:  # their fills: the position proves nothing
+            orders_fact = replace(orders_fact, other_bots=orders_fact.other_bots + others)
         facts = ReplacementFacts(
             role=plan.role,
             direction=plan.direction,
             amount=amount,
             original=original.result(),
-            position=position.result(),
+            position=position_fact,
             open_orders=orders_fact,
             internal=internal,
             db_position=db_position + shared.position,
