@@ -412,7 +412,9 @@ SEED_20014 = (
 
 def test_seed_20014_the_order_a_booked_stop_placed_is_never_booked_again() -> None:
     """Fails on 379439a (c). No guard-off twin in this shape: Freqtrade alone never adopts
-    the lost create's fill, so no trade of the pair comes up short of balance here."""
+    the lost create's fill, so no trade of the pair comes up short of balance here. The path
+    depends on wall-clock timing under load (whether the create's answer is lost); what must
+    hold on every path: the stop's market order is never booked as an unknown order."""
     result = run_schedule(Schedule.from_json(SEED_20014), guard=True, keep_log=True)
     assert not result.failed, result.violations
-    assert any("the order a booked stop placed" in line for line in result.log)
+    assert not any("Found previously unknown order 1020017" in line for line in result.log)
