@@ -242,7 +242,8 @@ class Detection(CancelWrapper):
             if not (isinstance(o, dict) and identity.owner(
                 o.get("clientOrderId"), self.ctx.own_prefix) == "guard_bot")
         ]
-        orders = safe(self._without_booked_stop_fills, orders) or orders
+        kept = safe(self._without_booked_stop_fills, orders)
+        orders = kept if kept is not None else orders
         fixed = [safe(self._listed, order) for order in orders]
         return [new if new is not None else old for new, old in zip(fixed, orders, strict=True)]
 
