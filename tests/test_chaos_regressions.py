@@ -418,3 +418,94 @@ def test_seed_20014_the_order_a_booked_stop_placed_is_never_booked_again() -> No
     result = run_schedule(Schedule.from_json(SEED_20014), guard=True, keep_log=True)
     assert not result.failed, result.violations
     assert not any("Found previously unknown order 1020017" in line for line in result.log)
+
+
+# The 2,000-schedule four-venue run with another bot on the account (--other-bot, seed 1,
+# product code dcef963): 8 guard-on schedules, shrunk. 1646 is the documented limit; the rest:
+# - 53 (Bybit), 142 (OKX): dcef963's own change (a lost exit taken as the next exit's answer)
+#   took an order Freqtrade had meanwhile booked from its order list: inserted twice (d). Not
+#   on 39ea2f7. An order already booked is never taken again.
+# - 579 (OKX), 1064 (Bybit): the stop-loss's lost earlier exit was found by client id, but its
+#   trades could not be read, so nothing was subtracted and the stop-loss went out again,
+#   selling the other bot's position (a, c). The fill the venue reports counts (a lower bound).
+# - 1015 (Bybit): the loop had already found the lost exit filled (not booked yet) before the
+#   next stop-loss: sent again (a, c). Exits found filled are remembered until a trade holds
+#   them.
+# - 682, 613 (Bybit): the other bot's fill netted the bot's own unbooked fill to nothing, and
+#   the reconciliation agreed (c): other bots' fills are taken out first.
+# Guard off (Freqtrade alone): 53 and 142 pass; 579, 1015, 1064 fail a, c; 613 b, c; 682 c.
+OTHER_BOT_2000 = {
+    53: (
+        '{"seed":53,"steps":11,"start_signal":"long","advance_s":[0.5,2.0,5.0,70.0,0.5,5.0,2.0,0.'
+        '5,70.0,2.0,30.0],"events":[{"step":3,"kind":"lost_create","count":2},{"step":4,"kind":"p'
+        'artial","role":"entry","which":"newest","fraction":0.75},{"step":5,"kind":"lost_create",'
+        '"count":2},{"step":6,"kind":"dca","on":true},{"step":1,"kind":"restart_unassigned_fee","'
+        'for_steps":2,"count":3},{"step":9,"kind":"stop_trigger","move":0.03,"prelude":"partial_e'
+        'xpire"},{"step":7,"kind":"trades_outage","for_steps":4}],"position_check":"double","dry_'
+        'run":false,"stoploss_on_exchange":false,"second_pair":false,"venue":"bybit","stoploss":-'
+        '0.02}'
+    ),
+    142: (
+        '{"seed":142,"steps":7,"start_signal":"none","advance_s":[1.0,30.0,2.0,2.0,1.0,5.0,5.0],"'
+        'events":[{"step":0,"kind":"signal","to":"long"},{"step":1,"kind":"signal","to":"exit"},{'
+        '"step":2,"kind":"fill","role":"entry","which":"newest"},{"step":3,"kind":"not_found","ro'
+        'le":"exit","which":"oldest","count":10,"on_cancel":false,"then":"partial"},{"step":5,"ki'
+        'nd":"unknown_create","count":2,"answer":"503"},{"step":6,"kind":"stop_trigger","move":0.'
+        '05,"prelude":"partial_expire"},{"step":4,"kind":"trades_outage","for_steps":2}],"positio'
+        'n_check":"double","dry_run":false,"stoploss_on_exchange":false,"second_pair":false,"venu'
+        'e":"okx","stoploss":-0.02}'
+    ),
+    579: (
+        '{"seed":579,"steps":5,"start_signal":"short","advance_s":[30.0,1.0,30.0,2.0,0.5],"events'
+        '":[{"step":1,"kind":"unknown_create","count":2,"answer":"503"},{"step":3,"kind":"stop_tr'
+        'igger","move":0.05,"prelude":"partial_expire"},{"step":2,"kind":"trades_outage","for_ste'
+        'ps":4},{"step":2,"kind":"other_bot","side":"SELL","fill":1.0}],"position_check":"double"'
+        ',"dry_run":false,"stoploss_on_exchange":false,"second_pair":false,"venue":"okx","stoplos'
+        's":-0.02}'
+    ),
+    613: (
+        '{"seed":613,"steps":4,"start_signal":"long","advance_s":[5.0,0.5,2.0,5.0],"events":[{"st'
+        'ep":0,"kind":"lost_create","count":2},{"step":0,"kind":"fail","method":"GET","path":"/fa'
+        'pi/v1/openOrders","count":1},{"step":1,"kind":"not_found","role":"entry","which":"newest'
+        '","count":10,"on_cancel":false,"then":"partial"},{"step":2,"kind":"signal","to":"short"}'
+        ',{"step":3,"kind":"other_bot","side":"SELL","fill":0.5}],"position_check":"single","dry_'
+        'run":false,"stoploss_on_exchange":false,"second_pair":false,"venue":"bybit","stoploss":n'
+        'ull}'
+    ),
+    682: (
+        '{"seed":682,"steps":15,"start_signal":"long","advance_s":[2.0,1.0,5.0,30.0,0.5,30.0,0.5,'
+        '2.0,1.0,70.0,2.0,1.0,70.0,70.0,30.0],"events":[{"step":1,"kind":"fill","role":"entry","w'
+        'hich":"newest"},{"step":6,"kind":"reprice","on":true},{"step":4,"kind":"unknown_create",'
+        '"count":1,"answer":"-1007"},{"step":14,"kind":"force_exit"},{"step":2,"kind":"other_bot"'
+        ',"side":"BUY","fill":1.0}],"position_check":"single","dry_run":false,"stoploss_on_exchan'
+        'ge":false,"second_pair":false,"venue":"bybit","stoploss":null}'
+    ),
+    1015: (
+        '{"seed":1015,"steps":3,"start_signal":"long","advance_s":[70.0,5.0,70.0],"events":[{"ste'
+        'p":2,"kind":"lost_create","count":2},{"step":2,"kind":"stop_trigger","move":0.03,"prelud'
+        'e":"partial_expire"},{"step":1,"kind":"other_bot","side":"BUY","fill":1.0}],"position_ch'
+        'eck":"double","dry_run":false,"stoploss_on_exchange":false,"second_pair":true,"venue":"b'
+        'ybit","stoploss":-0.02}'
+    ),
+    1064: (
+        '{"seed":1064,"steps":5,"start_signal":"short","advance_s":[5.0,0.5,1.0,0.5,30.0],"events'
+        '":[{"step":1,"kind":"fill_during_cancel","role":"entry","which":"newest","trigger":"none'
+        '"},{"step":1,"kind":"unknown_create","count":2,"answer":"-1007"},{"step":2,"kind":"force'
+        '_exit"},{"step":3,"kind":"stop_trigger","move":0.05,"prelude":"missing_entry"},{"step":1'
+        ',"kind":"trades_outage","for_steps":null},{"step":4,"kind":"other_bot","side":"SELL","fi'
+        'll":1.0}],"position_check":"double","dry_run":false,"stoploss_on_exchange":false,"second'
+        '_pair":false,"venue":"bybit","stoploss":-0.02}'
+    ),
+}
+
+
+@pytest.mark.parametrize("seed", sorted(OTHER_BOT_2000))
+def test_other_bot_2000_run_guard_on(seed: int) -> None:
+    result = run_schedule(Schedule.from_json(OTHER_BOT_2000[seed]), guard=True, keep_log=True)
+    assert not result.failed, result.violations
+
+
+@pytest.mark.parametrize("seed", [579, 613, 682, 1015, 1064])
+def test_other_bot_2000_run_guard_off_twin(seed: int) -> None:
+    result = run_schedule(Schedule.from_json(OTHER_BOT_2000[seed]), guard=False)
+    assert result.failed

@@ -191,3 +191,13 @@ def test_plan_other_bots_fills_are_their_share() -> None:
     assert decided == Adopt((mine,))
     nobody = UnownedFill("7", 0.002, ours=False, booked_row=False)
     assert not isinstance(plan(0.002, 0.0, 1e-4, [nobody], "adopt", 0), Shared | Adopt)
+
+
+def test_plan_another_bots_fill_never_hides_an_own_fill_that_nets_it_to_nothing() -> None:
+    """Seed 682 with the other bot (Bybit): the bot's lost force exit sold 0.02 while the other
+    bot had bought 0.02, so the position still read what the bot's trade held; the two fills
+    netted to nothing and the plan agreed, leaving the exit unbooked (the trade held 0.02 the
+    account no longer held for it)."""
+    theirs = UnownedFill("1000684", 0.02, ours=False, booked_row=False, other_bot=True)
+    exit_fill = UnownedFill("1000685", -0.02, ours=True, booked_row=False)
+    assert plan(0.02, 0.02, 1e-4, [theirs, exit_fill], "adopt", 0) == Adopt((exit_fill,))

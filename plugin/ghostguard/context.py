@@ -46,6 +46,9 @@ class GuardContext:
     # position check that fails there says `shared_symbol`, naming them; once it moved, the
     # pair is reconciled again.
     shared_gaps: dict[str, tuple[float, tuple[str, ...]]] = field(default_factory=dict)
+    # Exits of the bot found filled after their create answer was lost, not booked yet:
+    # pair -> order id -> the order (a risk-reducing exit never sends their fill again).
+    unbooked_exits: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def settings(self, pair: str) -> GuardSettings:
         return self.config.for_pair(pair)

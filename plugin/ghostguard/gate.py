@@ -33,6 +33,7 @@ from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
 from ghostguard.intents import Intents, sending
 from ghostguard.ledger import Ledger
+from ghostguard.lostexits import LostExits
 from ghostguard.outcomes import Outcomes, counter_for, gone_detection
 from ghostguard.placement import Placement, plan_placement
 from ghostguard.positions import clamp_exit, shared_gap
@@ -60,6 +61,7 @@ class Gate:
         self.ctx = ctx
         self.ledger = ledger
         self.intents = intents
+        self.lost_exits = LostExits(intents)
         self.pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ghostguard")
         self.outcomes = Outcomes(ctx, ledger)
         # Test seam: called after a replacement is approved, just before it is sent.
@@ -151,10 +153,10 @@ class Gate:
         answer, and what it filled is not sent again (on a symbol another bot shares, the
         exchange's reduce-only rule would let it reduce that bot's position)."""
         requested = float(kwargs["amount"])
-        earlier = None if self.ctx.dry_run else safe(self.intents.unresolved, plan)
         reduced = 0.0
-        if earlier is not None:
-            settled = safe(self.intents.settle_before_exit, earlier, plan, requested)
+        if not self.ctx.dry_run:
+            earlier = safe(self.intents.unresolved, plan)
+            settled = safe(self.lost_exits.before_exit, earlier, plan, requested)
             taken, reduced = settled if settled is not None else (None, 0.0)
             if taken is not None:  # it filled what is asked: nothing is left to send
                 self.ctx.stats["risk_reducing_exits"] += 1

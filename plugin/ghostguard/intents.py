@@ -183,7 +183,12 @@ class Intents:
         reconciled on its own first (cancelled if working, pair locked if filled). Raises when
         the exchange cannot tell (the caller blocks)."""
         found = self.lookup(plan.pair, intent.client_id, intent.at)
-        if found is not None and not self._same_intent(plan, intent, found):
+        if found is not None and ftmodel.db_order(str(found.get("id"))) is not None:
+            # Booked meanwhile (Freqtrade's own order-list recovery): never taken twice.
+            self.finished(intent)
+            self.advance(self.digest(plan))
+            found = None
+        elif found is not None and not self._same_intent(plan, intent, found):
             # Reconciled first: if that fails, the intent stays and is settled later.
             self._reconcile(intent, found, f"placement of another intent ({plan.signal})")
             self.finished(intent)
@@ -235,44 +240,11 @@ class Intents:
         """A create with no answer that no later placement has claimed (after a crash, or the
         signal went away): find it by client order id and make sure no unknown order stays
         working and no fill stays unknown."""
-        looked = self._look_up_to_settle(intent)
+        looked = self.look_up_to_settle(intent)
         if looked is not None:
-            self._settle_found(intent, looked[0])
+            self.settle_found(intent, looked[0])
 
-    def settle_before_exit(
-        self, intent: Intent, plan: Placement, requested: float
-    ) -> tuple[dict[str, Any] | None, float]:
-        """Before a risk-reducing exit, an earlier exit of the bot whose create answer was lost:
-        (the order to take as this exit's answer, the amount that earlier exit already reduced).
-        Taken when it is done and filled what is asked (nothing is left to send: on a symbol
-        another bot shares, a second exit would reduce that bot's position); otherwise settled
-        as any lost create, and its fill is what the exit no longer needs to send."""
-        looked = self._look_up_to_settle(intent)
-        if looked is None:
-            return None, 0.0
-        found = looked[0]
-        exit_side = _opposite(plan.entry_side)
-        reduced = 0.0
-        if found is not None and str(found.get("side")).lower() == exit_side:
-            reduced = as_amount(found.get("filled")) or 0.0
-        if (
-            found is not None
-            and found.get("status") in (*GONE_STATUSES, "closed")
-            and reduced >= requested - AMOUNT_EPS
-        ):
-            self.finished(intent)
-            self.advance(self.digest(plan))
-            self.ctx.stats["lost_creates_found"] += 1
-            logger.warning(
-                "GhostGuard: the lost exit %s on %s filled after all (order %s, filled %s); "
-                "taking it as this exit's answer instead of sending another",
-                intent.client_id, plan.pair, found.get("id"), reduced,
-            )
-            return found, reduced
-        self._settle_found(intent, found)
-        return None, reduced
-
-    def _look_up_to_settle(self, intent: Intent) -> tuple[dict[str, Any] | None] | None:
+    def look_up_to_settle(self, intent: Intent) -> tuple[dict[str, Any] | None] | None:
         """(the order found, or None); None when the exchange cannot tell (logged)."""
         try:
             return (self.lookup(intent.pair, intent.client_id, intent.at),)
@@ -289,7 +261,7 @@ class Intents:
                 )
             return None
 
-    def _settle_found(self, intent: Intent, found: dict[str, Any] | None) -> None:
+    def settle_found(self, intent: Intent, found: dict[str, Any] | None) -> None:
         pair, role = intent.pair, intent.role
         if found is None and self.ctx.clock() - intent.at < self._keep_s(pair):
             # Not found (yet): the views may lag and the trades may not show a fill yet. Looked
@@ -321,6 +293,9 @@ class Intents:
                 reason=f"unclaimed order {intent.client_id} from {why}",
             )
         filled = as_amount(found.get("filled")) or 0.0
+        if filled > AMOUNT_EPS and role == "exit" and found.get("id"):
+            # Until a trade holds it, a risk-reducing exit does not send it again.
+            self.ctx.unbooked_exits.setdefault(pair, {})[str(found["id"])] = found
         if filled > AMOUNT_EPS:
             self.ctx.stats["late_fills"] += 1
             log_event(

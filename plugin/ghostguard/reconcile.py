@@ -106,7 +106,19 @@ def plan(
     attempts: int,
 ) -> Decision:
     """What to do about a pair whose position is `position` while its trades hold `expected`
-    (both signed, long > 0), given the fills the database does not hold."""
+    (both signed, long > 0), given the fills the database does not hold. Other bots' fills
+    (their guards' tags) are their share of the position, taken out first: what remains is
+    decided on the bot's own (an own fill is never hidden by another bot's fill that nets it
+    to nothing)."""
+    others = [f for f in fills if f.other_bot and not f.ours]
+    if others:
+        rest = [f for f in fills if not (f.other_bot and not f.ours)]
+        share = sum(f.delta for f in others)
+        decision = plan(position, expected + share, tolerance, rest, late_fill, attempts)
+        if isinstance(decision, Agree) and abs(share) > tolerance:
+            return Shared(f"{gap_text(position, expected)}: fills of other bots' orders "
+                          f"({', '.join(f.order_id for f in others)}) on a shared symbol")
+        return decision
     gap = position - expected
     explained = sum(f.delta for f in fills)
     slack = tolerance * max(1, len(fills))
@@ -126,14 +138,6 @@ def plan(
         )
     if fills and abs(explained - gap) <= slack:
         foreign = [f.order_id for f in fills if not f.ours]
-        if foreign and all(f.other_bot for f in fills if not f.ours):
-            own = [f for f in fills if f.ours]
-            if not own:
-                return Shared(f"{gap_text(position, expected)}: fills of other bots' orders "
-                              f"({', '.join(foreign)}) on a shared symbol")
-            # The bot's own first; what remains is the other bots' share.
-            return plan(position, expected + sum(f.delta for f in fills if not f.ours),
-                        tolerance, own, late_fill, attempts)
         if foreign:
             return _wait_or_lock(
                 attempts,

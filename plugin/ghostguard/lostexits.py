@@ -1,0 +1,96 @@
+"""Before a risk-reducing exit: the bot's earlier exits whose create answer was lost and whose
+fill no trade holds yet. Alone on an account the exchange's reduce-only rule refuses an exit
+sent twice; on a symbol another bot shares it would reduce that bot's position. So what such an
+exit filled is never sent again: one that filled what is asked is taken as the new exit's
+answer, and a partial fill is taken off what is sent."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ghostguard import ftmodel
+from ghostguard.checks import AMOUNT_EPS, as_amount
+from ghostguard.context import safe
+from ghostguard.intents import Intents
+from ghostguard.placement import Placement
+from ghostguard.records import Intent
+
+
+logger = logging.getLogger("ghostguard")
+
+
+class LostExits:
+    def __init__(self, intents: Intents) -> None:
+        self.intents = intents
+        self.ctx = intents.ctx
+
+    def before_exit(
+        self, intent: Intent | None, plan: Placement, requested: float
+    ) -> tuple[dict[str, Any] | None, float]:
+        """Before a risk-reducing exit, the bot's earlier exits whose create answer was lost
+        and whose fill no trade holds yet (the unresolved `intent`, and those the loop already
+        found filled): (the order to take as this exit's answer, the amount they already
+        reduced). One is taken when it is done and filled what is asked: nothing is left to
+        send, and on a symbol another bot shares a second exit would reduce that bot's
+        position. A fill the venue reports while its trades cannot be read counts as a lower
+        bound (the intent then stays to be settled)."""
+        exit_side = "sell" if plan.entry_side == "buy" else "buy"
+        earlier = self._unbooked_exits(plan.pair, exit_side)
+        settled, found = False, None
+        if intent is not None:
+            looked = self.intents.look_up_to_settle(intent)
+            settled = looked is not None
+            found = looked[0] if looked is not None else safe(self._reported, intent)
+            if found is not None and ftmodel.db_order(str(found.get("id"))) is not None:
+                found = None  # booked meanwhile (Freqtrade's order-list recovery): not twice
+            if found is not None and str(found.get("side")).lower() == exit_side:
+                earlier = [found, *(o for o in earlier if o.get("id") != found.get("id"))]
+            elif settled:
+                self.intents.settle_found(intent, found)
+                intent = None
+        total = sum(as_amount(o.get("filled")) or 0.0 for o in earlier)
+        done = [o for o in earlier if o.get("status") != "open"
+                and (as_amount(o.get("filled")) or 0.0) >= requested - AMOUNT_EPS]
+        if not done and earlier and total >= requested - AMOUNT_EPS:
+            # Exited by several, or by one still working: the largest is this exit's answer
+            # (Freqtrade books it; the reconciliation books the others). Nothing is sent.
+            done = [max(earlier, key=lambda o: as_amount(o.get("filled")) or 0.0)]
+        for order in done[:1]:
+            filled = as_amount(order.get("filled")) or 0.0
+            if intent is not None and order is found:
+                self.intents.finished(intent)
+                self.intents.advance(self.intents.digest(plan))
+            self.ctx.unbooked_exits.get(plan.pair, {}).pop(str(order.get("id")), None)
+            self.ctx.stats["lost_creates_found"] += 1
+            logger.warning(
+                "GhostGuard: the lost exit %s on %s filled after all (order %s, filled %s); "
+                "taking it as this exit's answer instead of sending another",
+                order.get("clientOrderId"), plan.pair, order.get("id"), filled,
+            )
+            return order, filled
+        if intent is not None and settled and earlier and earlier[0] is found:
+            self.intents.settle_found(intent, found)
+        return None, total
+
+    def _reported(self, intent: Intent) -> dict[str, Any] | None:
+        """The order a lost create placed as its status query reports it (its trades unread:
+        the reported fill is a lower bound)."""
+        found = self.ctx.venue.fetch_by_client_id(intent.pair, intent.client_id)
+        if not isinstance(found, dict) or found.get("clientOrderId") not in (
+            None, "", intent.client_id
+        ):
+            return None
+        return found
+
+    def _unbooked_exits(self, pair: str, exit_side: str) -> list[dict[str, Any]]:
+        """Exits of the bot found filled after their create answer was lost (`_reconcile`)
+        whose order no trade holds yet; the booked ones are forgotten."""
+        known = self.ctx.unbooked_exits.get(pair, {})
+        for order_id in [i for i in known if ftmodel.db_order(i) is not None]:
+            del known[order_id]
+        return [o for o in known.values() if str(o.get("side")).lower() == exit_side]
+
+
+
+__all__ = ["LostExits"]
