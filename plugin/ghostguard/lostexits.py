@@ -49,6 +49,15 @@ class LostExits:
             elif settled:
                 self.intents.settle_found(intent, found)
                 intent = None
+        # Only exits placed since the trade this exit closes opened: one of an earlier trade
+        # (whose fill no trade could take) never stands in for this trade's exit.
+        opened = _opened_ms(plan.pair)
+        earlier = [o for o in earlier
+                   if opened is not None and (as_amount(o.get("timestamp")) or 0.0) >= opened]
+        if found is not None and not any(o is found for o in earlier):
+            if settled and intent is not None:
+                self.intents.settle_found(intent, found)
+            intent, found = None, None
         total = sum(as_amount(o.get("filled")) or 0.0 for o in earlier)
         done = [o for o in earlier if o.get("status") != "open"
                 and (as_amount(o.get("filled")) or 0.0) >= requested - AMOUNT_EPS]
@@ -68,7 +77,7 @@ class LostExits:
                 "taking it as this exit's answer instead of sending another",
                 order.get("clientOrderId"), plan.pair, order.get("id"), filled,
             )
-            return order, filled
+            return order, total
         if intent is not None and settled and earlier and earlier[0] is found:
             self.intents.settle_found(intent, found)
         return None, total
@@ -91,6 +100,13 @@ class LostExits:
             del known[order_id]
         return [o for o in known.values() if str(o.get("side")).lower() == exit_side]
 
+
+
+def _opened_ms(pair: str) -> float | None:
+    """When the pair's open trade opened (ms), or None without one."""
+    trade = ftmodel.open_trade(pair)
+    opened = getattr(trade, "open_date_utc", None) if trade is not None else None
+    return opened.timestamp() * 1000.0 if opened is not None else None
 
 
 __all__ = ["LostExits"]
