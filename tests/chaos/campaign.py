@@ -37,7 +37,14 @@ def replay_command(schedule: Schedule, guard: bool, shrunk: bool = False) -> str
     mode = "on" if guard else "off"
     if shrunk:
         return f"python -m tests.chaos --guard {mode} --schedule '{schedule.to_json()}'"
-    return f"python -m tests.chaos --guard {mode} --replay {schedule.seed}"
+    import tests.chaos.schedule as drawn  # the draw settings the seed was generated under
+
+    flags = "".join((
+        " --venues all" if drawn.VENUE_SET == "all" else "",
+        " --faults new" if drawn.FAULT_SET == "new" else "",
+        " --other-bot" if drawn.OTHER_BOT_SET == "on" else "",
+    ))
+    return f"python -m tests.chaos --guard {mode}{flags} --replay {schedule.seed}"
 
 
 # ------------------------------------------------------------------ running many

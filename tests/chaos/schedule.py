@@ -407,8 +407,7 @@ def add_exit_faults(schedule: Schedule) -> Schedule:
 
 
 # "off": no other bot; "on": drawn from the eighth stream (`python -m tests.chaos --other-bot`,
-# `make chaos OTHER_BOT=1`). Off in `make test`'s campaign until its guard-on schedules are
-# only the documented shared-symbol limit there too (seeds 20014, 20055 of that campaign).
+# `make chaos OTHER_BOT=1`; on in `make test`'s 200 Binance schedules).
 OTHER_BOT_SET = "off"
 
 
