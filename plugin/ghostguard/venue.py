@@ -40,7 +40,9 @@ Booked = list[tuple[str, bool, float]]
 # Binance USD-M: one trades request covers at most 7 days (other venues: ghostguard.adapters).
 TRADE_WINDOW = timedelta(days=7)
 # Venue methods the guard calls for one attempt only (the retrier's `count=0`).
-ONE_ATTEMPT_METHODS = ("fetch_order", "cancel_order", "get_balances", "fetch_positions")
+ONE_ATTEMPT_METHODS = (
+    "fetch_order", "cancel_order", "get_balances", "fetch_positions", "get_trades_for_order"
+)
 
 
 class Venue:
@@ -187,14 +189,17 @@ class Venue:
         since = max(since, self.history_start(now))  # nothing older is answered any more
         window, end_param = self.adapter.trade_window, self.adapter.window_end_param
         if window is None or end_param is None or now - since <= window:
-            fills = self.exchange.get_trades_for_order(order_id, pair, since)
+            fills = self.exchange.get_trades_for_order(
+                order_id, pair, since, **self.once("get_trades_for_order")
+            )
             return answers.traded_amounts(fills)
         pages: list[Any] = []
         start = since
         while start < now:
             end = min(start + window - timedelta(minutes=1), now)
             page = self.exchange.get_trades_for_order(
-                order_id, pair, start, params={end_param: int(end.timestamp() * 1000)}
+                order_id, pair, start, params={end_param: int(end.timestamp() * 1000)},
+                **self.once("get_trades_for_order"),
             )
             if not isinstance(page, list):
                 raise ValueError(f"trades answer={page!r}")

@@ -23,8 +23,9 @@ Invariants (``INVARIANTS``):
      exit, e.g. when it will not cancel a partly filled entry).
   f  no loop sleeps in Freqtrade's retry back-off for an order the guard tracks (guard on): the
      retrier's "fetch_order() returned exception ... Retrying still" after a not-found answer,
-     or a `TemporaryError` of the guard's leaving `process()` (the worker sleeps its 30 s
-     RETRY_TIMEOUT, and that loop's exits never ran).
+     a back-off sleep inside one of the guard's own trade reads (`Venue.traded`: in front of
+     a stop-loss it would wait up to 18 s), or a `TemporaryError` of the guard's leaving
+     `process()` (the worker sleeps its 30 s RETRY_TIMEOUT, and that loop's exits never ran).
   g  no line the guard logs carries a signature, the API key or the secret.
   h  requests stay bounded while a decision cannot change (guard on): a loop whose only blocks
      are network-free ones (attempt limit, cooldown, auto-replace off, signal or database
@@ -86,6 +87,22 @@ VENUE_SETUP: dict[str, tuple[str, str, str]] = {
     "okx": (PAIR, SECOND_PAIR, STRATEGY),
 }
 STAKE = CHAOS_STAKE  # ~0.02 BTC per entry: partial fills of 0.001 exist (DCA adds the same)
+# Back-off sleeps (seconds) Freqtrade's retrier slept inside the guard's own trade reads
+# (observed, not changed: the read runs as it would).
+GUARD_READ_SLEEPS: list[float] = []
+_traded = ghostguard_venue.Venue.traded
+
+
+def _observed_traded(self: Any, *args: Any, **kwargs: Any) -> Any:
+    before = len(harness.SLEEPS)
+    try:
+        return _traded(self, *args, **kwargs)
+    finally:
+        GUARD_READ_SLEEPS.extend(harness.SLEEPS[before:])
+
+
+ghostguard_venue.Venue.traded = _observed_traded  # type: ignore[method-assign]
+
 SETTLE_LOOPS = 8
 SETTLE_ADVANCE_S = 45.0  # 8 x 45 s: past the watchlist's 300 s interval and the 60 s lock re-check
 
@@ -340,6 +357,7 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
         requests_before = self.guard_thread_requests
         sim_requests_before = len(self.sim.requests)
         sleeps_before = len(harness.SLEEPS)
+        read_sleeps_before = len(GUARD_READ_SLEEPS)
         stop_due = self.stop_before_loop()
         caught: list[Exception] = []
         try:
@@ -367,6 +385,9 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
         self.check_forced_exit()
         if self.guard:
             self.check_no_back_off(records_before)
+            if len(GUARD_READ_SLEEPS) > read_sleeps_before:
+                self.violation("f", "the guard's trade read slept in Freqtrade's retry back-off "
+                               f"{sum(GUARD_READ_SLEEPS[read_sleeps_before:]):g} s")
             if guard is not None and guard is self._guard_obj():
                 self.check_requests_bounded(stats_before, dict(guard.stats), requests_before)
 
