@@ -34,12 +34,7 @@ def _assert_none_failing(failing: list, what: str) -> None:
     )
 
 
-def test_chaos_campaign_guard_on_has_no_violation(monkeypatch, capsys) -> None:
-    """With another bot on the account in some schedules (the eighth stream, invariant m:
-    `python -m tests.chaos --other-bot`)."""
-    import tests.chaos.schedule as schedule_module
-
-    monkeypatch.setattr(schedule_module, "OTHER_BOT_SET", "on")
+def test_chaos_campaign_guard_on_has_no_violation(capsys) -> None:
     started = time.perf_counter()
     results = run_many(range(SEED, SEED + COUNT), [True], JOBS)
     seconds = time.perf_counter() - started

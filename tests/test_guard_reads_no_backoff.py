@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import tests.harness as harness
-from tests.conftest import PAIR, loop, orders_of
+from tests.conftest import loop, orders_of
 from tests.test_exits_never_wait import STOP, crash, stop_loss_loop
 
 
