@@ -22,7 +22,7 @@ from ghostguard.context import GuardContext
 from ghostguard.events import log_event
 from ghostguard.ledger import Ledger
 from ghostguard.placement import Placement
-from ghostguard.records import ClientIdSequence, Intent, OrderRecord
+from ghostguard.records import ClientIdSequence, Intent, OrderRecord, Phase
 
 
 logger = logging.getLogger("ghostguard")
@@ -293,6 +293,18 @@ class Intents:
                 reason=f"unclaimed order {intent.client_id} from {why}",
             )
         filled = as_amount(found.get("filled")) or 0.0
+        if filled > AMOUNT_EPS and found.get("id") and self.ctx.store.order(
+            str(found["id"])
+        ) is None:
+            # Remembered as the bot's own gone order: the reconciliation reads its fills by id
+            # when the account's fills list no longer holds them (after a long downtime).
+            stamp = as_amount(found.get("timestamp"))
+            self.ctx.store.put(OrderRecord(
+                order_id=str(found["id"]), pair=pair, role=role, phase=Phase.DONE,
+                signal=intent.digest, placed_at=stamp / 1000.0 if stamp else intent.at,
+                resolved=True, detected="lost_create", verified_filled=filled,
+                side=str(found.get("side") or "").lower() or None,
+            ))
         if filled > AMOUNT_EPS and role == "exit" and found.get("id"):
             # Until a trade holds it, a risk-reducing exit does not send it again.
             self.ctx.unbooked_exits.setdefault(pair, {})[str(found["id"])] = found
