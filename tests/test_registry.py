@@ -230,3 +230,25 @@ def test_an_unreachable_registry_never_stops_the_bot(bot_on_sim, events, tmp_pat
         errors = loop(bot, 2)
         assert errors == []
         assert len(events.named("GHOST_ORDER_REPLACED")) == 1  # alone, it proves it
+
+
+def test_bots_starting_at_once_on_a_new_registry_all_open_it(pg_url: str) -> None:
+    """Three bots started together on a registry database nobody used yet: PostgreSQL's
+    `CREATE TABLE IF NOT EXISTS` is not safe against itself (one creator fails on
+    `pg_type_typname_nsp_index`), and that bot ran without its registry for 30 s (the spot e2e
+    once left a bot's ghost blocked for it). The creation is serialized: every bot opens it."""
+    import threading
+
+    bots = [registry.AccountRegistry(pg_url, "acct", f"b{i:03d}", f"bot-{i}") for i in range(8)]
+    start = threading.Barrier(len(bots))
+
+    def open_it(bot: registry.AccountRegistry) -> None:
+        start.wait()
+        bot.open()
+
+    threads = [threading.Thread(target=open_it, args=(bot,)) for bot in bots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [bot.last_error for bot in bots] == [None] * len(bots)

@@ -60,6 +60,7 @@ TABLE = Table(
     Column("instance", String(32), nullable=False),  # the process that wrote the row
 )
 
+CREATE_KEY = 0x6767_7265_6700  # the advisory lock that serializes creating the table ("ggreg")
 LOCK_WAIT_S = 2.0  # how long an entry replacement tries for the symbol's advisory lock
 HEARTBEAT_S = 30.0  # an unchanged row is written again this often
 CONNECT_TIMEOUT_S = 3
@@ -129,7 +130,11 @@ class AccountRegistry:
         guard runs without it until it answers)."""
         try:
             self._engine = engine_for(self.url)
-            _METADATA.create_all(self._engine)
+            with self._engine.begin() as connection:
+                # `CREATE TABLE IF NOT EXISTS` is not safe against itself in PostgreSQL (two
+                # bots starting together: one fails on pg_type_typname_nsp_index): serialized.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CREATE_KEY})
+                _METADATA.create_all(connection)
             self.last_error = None
         except Exception as error:  # noqa: BLE001 - never stops the bot
             self._failed("open", error)
