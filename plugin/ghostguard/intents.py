@@ -52,10 +52,6 @@ class UnknownFills(ValueError):
     database does not know."""
 
 
-def _opposite(side: str) -> str:
-    return "sell" if side == "buy" else "buy"
-
-
 class Intents:
     def __init__(self, ctx: GuardContext, ledger: Ledger) -> None:
         self.ctx = ctx
@@ -233,7 +229,7 @@ class Intents:
         return self.ctx.settings(pair).watchlist_minutes * 60.0
 
     def _same_intent(self, plan: Placement, intent: Intent, found: dict[str, Any]) -> bool:
-        side = plan.entry_side if plan.role == "entry" else _opposite(plan.entry_side)
+        side = plan.entry_side if plan.role == "entry" else plan.exit_side
         return intent.digest == self.digest(plan) and str(found.get("side")).lower() == side
 
     def settle(self, intent: Intent) -> None:

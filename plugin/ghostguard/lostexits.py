@@ -35,29 +35,29 @@ class LostExits:
         send, and on a symbol another bot shares a second exit would reduce that bot's
         position. A fill the venue reports while its trades cannot be read counts as a lower
         bound (the intent then stays to be settled)."""
-        exit_side = "sell" if plan.entry_side == "buy" else "buy"
-        earlier = self._unbooked_exits(plan.pair, exit_side)
-        settled, found = False, None
+        opened = _opened_ms(plan.pair)
+
+        def since_open(order: dict[str, Any]) -> bool:
+            # Only exits placed since the trade this exit closes opened: one of an earlier
+            # trade (whose fill no trade could take) never stands in for this trade's exit.
+            return opened is not None and (as_amount(order.get("timestamp")) or 0.0) >= opened
+
+        found, settled = None, False
         if intent is not None:
             looked = self.intents.look_up_to_settle(intent)
             settled = looked is not None
             found = looked[0] if looked is not None else safe(self._reported, intent)
             if found is not None and ftmodel.db_order(str(found.get("id"))) is not None:
                 found = None  # booked meanwhile (Freqtrade's order-list recovery): not twice
-            if found is not None and str(found.get("side")).lower() == exit_side:
-                earlier = [found, *(o for o in earlier if o.get("id") != found.get("id"))]
-            elif settled:
-                self.intents.settle_found(intent, found)
-                intent = None
-        # Only exits placed since the trade this exit closes opened: one of an earlier trade
-        # (whose fill no trade could take) never stands in for this trade's exit.
-        opened = _opened_ms(plan.pair)
-        earlier = [o for o in earlier
-                   if opened is not None and (as_amount(o.get("timestamp")) or 0.0) >= opened]
-        if found is not None and not any(o is found for o in earlier):
-            if settled and intent is not None:
-                self.intents.settle_found(intent, found)
-            intent, found = None, None
+        own = found if (
+            found is not None and str(found.get("side")).lower() == plan.exit_side
+            and since_open(found)
+        ) else None
+        if settled and own is None:
+            self.intents.settle_found(intent, found)  # as any lost create
+        remembered = [o for o in self._unbooked_exits(plan.pair, plan.exit_side)
+                      if since_open(o) and (own is None or o.get("id") != own.get("id"))]
+        earlier = ([own] if own is not None else []) + remembered
         total = sum(as_amount(o.get("filled")) or 0.0 for o in earlier)
         done = [o for o in earlier if o.get("status") != "open"
                 and (as_amount(o.get("filled")) or 0.0) >= requested - AMOUNT_EPS]
@@ -65,22 +65,24 @@ class LostExits:
             # Exited by several, or by one still working: the largest is this exit's answer
             # (Freqtrade books it; the reconciliation books the others). Nothing is sent.
             done = [max(earlier, key=lambda o: as_amount(o.get("filled")) or 0.0)]
-        for order in done[:1]:
-            filled = as_amount(order.get("filled")) or 0.0
-            if intent is not None and order is found:
+        taken = done[0] if done else None
+        if own is not None and intent is not None:
+            if taken is own:
                 self.intents.finished(intent)
                 self.intents.advance(self.intents.digest(plan))
-            self.ctx.unbooked_exits.get(plan.pair, {}).pop(str(order.get("id")), None)
-            self.ctx.stats["lost_creates_found"] += 1
-            logger.warning(
-                "GhostGuard: the lost exit %s on %s filled after all (order %s, filled %s); "
-                "taking it as this exit's answer instead of sending another",
-                order.get("clientOrderId"), plan.pair, order.get("id"), filled,
-            )
-            return order, total
-        if intent is not None and settled and earlier and earlier[0] is found:
-            self.intents.settle_found(intent, found)
-        return None, total
+            elif settled:
+                self.intents.settle_found(intent, own)  # remembered, cancelled if it works
+        if taken is None:
+            return None, total
+        self.ctx.unbooked_exits.get(plan.pair, {}).pop(str(taken.get("id")), None)
+        self.ctx.stats["lost_creates_found"] += 1
+        logger.warning(
+            "GhostGuard: the lost exit %s on %s filled after all (order %s, filled %s); "
+            "taking it as this exit's answer instead of sending another",
+            taken.get("clientOrderId"), plan.pair, taken.get("id"),
+            as_amount(taken.get("filled")),
+        )
+        return taken, total
 
     def _reported(self, intent: Intent) -> dict[str, Any] | None:
         """The order a lost create placed as its status query reports it (its trades unread:
@@ -101,12 +103,10 @@ class LostExits:
         return [o for o in known.values() if str(o.get("side")).lower() == exit_side]
 
 
-
 def _opened_ms(pair: str) -> float | None:
     """When the pair's open trade opened (ms), or None without one."""
     trade = ftmodel.open_trade(pair)
-    opened = getattr(trade, "open_date_utc", None) if trade is not None else None
-    return opened.timestamp() * 1000.0 if opened is not None else None
+    return trade.open_date_utc.timestamp() * 1000.0 if trade is not None else None
 
 
 __all__ = ["LostExits"]

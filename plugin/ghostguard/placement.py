@@ -38,6 +38,11 @@ class Placement:
         """The order side that opens this direction (buy for long, sell for short)."""
         return "buy" if self.direction > 0 else "sell"
 
+    @property
+    def exit_side(self) -> str:
+        """The order side that reduces this direction."""
+        return "sell" if self.direction > 0 else "buy"
+
 
 def trade_signal_key(ledger: Ledger, trade: Trade) -> str:
     """The signal a trade was opened on (recorded at its first order), else the trade id."""
