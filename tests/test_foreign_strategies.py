@@ -471,3 +471,52 @@ def test_backtesting_gives_the_same_trades(foreign, key, backtest_data, tmp_path
     as_json = json.dumps(trades, default=str, sort_keys=True)
     assert json.dumps(guarded["trades"], default=str, sort_keys=True) == as_json
     assert {c: guarded[c] for c in COUNTERS} == {c: plain[c] for c in COUNTERS}
+
+
+@pytest.mark.parametrize("guarded", [True, False], ids=["guarded", "plain"])
+@pytest.mark.parametrize("key", KEYS)
+def test_a_lost_force_exit_that_filled_is_not_sent_again_beside_another_bot(
+    foreign, key, guarded
+) -> None:
+    """Live on the simulator, another bot's long of the same size on the symbol: the template's
+    force exit is placed and fills, but its answer is lost; the force exit is asked again.
+    Guarded, the lost one is taken as the answer and nothing more is sent, so the other bot's
+    long stays; the plain template sends a second exit, which the exchange's reduce-only rule
+    lets through against the other bot's long."""
+    from freqtrade.enums import ExitCheckTuple, ExitType
+
+    from tests.test_several_bots import their_entry
+
+    strategy = foreign[key]
+    config: dict[str, Any] = {"exchange": {"pair_whitelist": [PAIR]}}
+    if guarded:
+        config["ghost_guard"] = {}
+    with sim_bot(
+        strategy=strategy.class_name,
+        strategy_path=strategy.strategy_dir(guarded),
+        extra_config=config,
+    ) as (sim, bot):
+        assert bot.execute_entry(PAIR, 100.0), "a live entry through the template"
+        [first] = sim.open_orders(PAIR)
+        sim.fill_order(first.order_id)
+        run_loop(bot)
+        [trade] = Trade.get_open_trades()
+        sim.fill_order(their_entry(sim, first).order_id)
+        force = ExitCheckTuple(exit_type=ExitType.FORCE_EXIT)
+        _, ask = sim.best_bid_ask(PAIR)
+        sim.fault_unknown_create(1)
+        with pytest.raises(Exception):  # noqa: B017, PT011 - the answer is lost, as Freqtrade sees it
+            bot.execute_trade_exit(trade, ask, exit_check=force)
+        [lost] = [o for o in sim.orders if o.side == "SELL"]
+        sim.fill_order(lost.order_id)  # it was placed, and fills
+        sim.advance(1.0)
+        bot.execute_trade_exit(trade, ask, exit_check=force)
+        for order in [o for o in sim.orders if o.side == "SELL" and o.is_open]:
+            sim.fill_order(order.order_id)
+        sells = [o for o in sim.orders if o.side == "SELL"]
+        if guarded:
+            assert sells == [lost]
+            assert sim.position(PAIR) == pytest.approx(first.orig_qty)  # the other bot's long
+        else:
+            assert len(sells) == 2
+            assert sim.position(PAIR) == pytest.approx(0.0)  # the other bot's long sold

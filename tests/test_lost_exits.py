@@ -24,7 +24,8 @@ def _exits(monkeypatch: pytest.MonkeyPatch, remembered: list[dict[str, Any]]) ->
     ctx = SimpleNamespace(
         unbooked_exits={PAIR: {o["id"]: o for o in remembered}}, stats=Counter()
     )
-    monkeypatch.setattr(ftmodel, "open_trade", lambda pair: SimpleNamespace(open_date_utc=OPENED))
+    entry = SimpleNamespace(order_date=OPENED, order_date_utc=OPENED)
+    monkeypatch.setattr(ftmodel, "open_trade", lambda pair: SimpleNamespace(orders=[entry]))
     monkeypatch.setattr(ftmodel, "db_order", lambda order_id: None)
     return LostExits(SimpleNamespace(ctx=ctx))  # type: ignore[arg-type]
 

@@ -104,9 +104,11 @@ class LostExits:
 
 
 def _opened_ms(pair: str) -> float | None:
-    """When the pair's open trade opened (ms), or None without one."""
+    """When the pair's open trade's first order was placed (ms), on the exchange's clock as its
+    answer stamped it (the exits compared with it carry the same clock); None without one."""
     trade = ftmodel.open_trade(pair)
-    return trade.open_date_utc.timestamp() * 1000.0 if trade is not None else None
+    dates = [o.order_date_utc for o in trade.orders if o.order_date] if trade is not None else []
+    return min(dates).timestamp() * 1000.0 if dates else None
 
 
 __all__ = ["LostExits"]
