@@ -35,8 +35,10 @@ demo: $(STAMP)
 VENUES ?= binance
 # OTHER_BOT=1 draws another bot on the account in some schedules (invariant m).
 OTHER_BOT ?=
+# ROUND_TWO= (empty) leaves out the simulator's round-two faults (a ninth stream of each seed).
+ROUND_TWO ?= 1
 chaos: $(STAMP)
-	$(PY) -m tests.chaos --count $(COUNT) --seed $(SEED) --guard both --venues $(VENUES) $(if $(OTHER_BOT),--other-bot)
+	$(PY) -m tests.chaos --count $(COUNT) --seed $(SEED) --guard both --venues $(VENUES) $(if $(OTHER_BOT),--other-bot) $(if $(ROUND_TWO),--round-two)
 
 bench: $(STAMP)
 	$(PY) benchmarks/requests_per_loop.py

@@ -40,6 +40,14 @@ STRATEGY_DIR = TESTS_DIR / "strategies"
 
 # Every back-off sleep Freqtrade asked for while patched (seconds), in order.
 SLEEPS: list[float] = []
+# Called with each of those sleeps (the campaign's clock_in_sleeps moves the sim clock by it).
+ON_SLEEP: list[Any] = []
+
+
+def _slept(seconds: float) -> None:
+    SLEEPS.append(float(seconds))
+    for hook in list(ON_SLEEP):
+        hook(float(seconds))
 
 
 # --------------------------------------------------------------------------- sleep patches
@@ -56,7 +64,7 @@ class _NoSleepTime(ModuleType):
 
     @staticmethod
     def sleep(seconds: float) -> None:
-        SLEEPS.append(float(seconds))
+        _slept(seconds)
 
 
 class _NoSleepAsyncio(ModuleType):
@@ -70,12 +78,12 @@ class _NoSleepAsyncio(ModuleType):
 
     @staticmethod
     async def sleep(seconds: float, result: Any = None) -> Any:
-        SLEEPS.append(float(seconds))
+        _slept(seconds)
         return result
 
 
 def _record_sleep(seconds: float) -> None:
-    SLEEPS.append(float(seconds))
+    _slept(seconds)
 
 
 _patch_depth = 0

@@ -283,6 +283,43 @@ def test_rate_limits_are_not_enforced_by_default() -> None:
     assert sim.weight_used() == sim.rate_usage()["total"] > 100
 
 
+def test_a_share_of_the_budget_cuts_every_limit_other_bots_use_the_rest() -> None:
+    """Several bots on one IP and account share its budget: with a tenth of it, the eleventh
+    Get-order-details of 2 s on OKX is refused (60 / 10 = 6 allowed), Bybit's order/create
+    takes one a second, Binance USD-M 240 weight a minute."""
+    okx = _sim("okx")
+    okx.enforce_rate_limits(True, share=0.1)
+    api = _api(okx)
+    with route_ccxt_to(okx):
+        order = _maker_buy(api, okx)
+        okx.advance(2)
+        for _ in range(6):
+            api.fetch_order(order["id"], BTC)
+        with pytest.raises(ccxt.RateLimitExceeded, match="50011"):
+            api.fetch_order(order["id"], BTC)
+    bybit = _sim("bybit")
+    bybit.enforce_rate_limits(True, share=0.1)
+    api = _api(bybit)
+    with route_ccxt_to(bybit):
+        api.load_markets()
+        bybit.advance(5)
+        _maker_buy(api, bybit, 0.001)
+        with pytest.raises(ccxt.RateLimitExceeded, match="10006"):
+            _maker_buy(api, bybit, 0.001)
+    usdm = _sim("binance")
+    usdm.enforce_rate_limits(True, share=0.1)
+    api = _api(usdm)
+    with route_ccxt_to(usdm):
+        api.load_markets()
+        usdm.advance(60)
+        for _ in range(6):  # 6 x 40 = 240
+            api.fapiPrivateGetOpenOrders()
+        with pytest.raises(ccxt.DDoSProtection, match="-1003"):
+            api.fapiPrivateGetOpenOrders()
+    with pytest.raises(ValueError, match="share"):
+        usdm.enforce_rate_limits(True, share=0)
+
+
 # ------------------------------------------------------------------ 4. spot client ids
 
 

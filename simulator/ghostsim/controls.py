@@ -114,11 +114,16 @@ class ControlsMixin:
 
     # ------------------------------------------------------------------ request budget
 
-    def enforce_rate_limits(self, on: bool = True) -> None:
+    def enforce_rate_limits(self, on: bool = True, *, share: float = 1.0) -> None:
         """Answer the venue's rate-limit errors when a request is over its documented budget
-        (ghostsim.ratelimits). Counting is always on; enforcing is off by default."""
+        (ghostsim.ratelimits). Counting is always on; enforcing is off by default. ``share``
+        (0, 1]: the part of each budget this client has, other bots on the same IP and
+        account using the rest (each limit cut to it, at least one request)."""
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], not {share}")
         with self._lock:
             self.rate.enforced = bool(on)
+            self.rate.share = float(share)
 
     def weight_used(self) -> int:
         """The request weight this run has used (Binance: the venue's weights; Bybit, OKX:

@@ -111,7 +111,14 @@ class RateLimiter:
         self.venue = venue
         self._now = now
         self.enforced = enforced
+        # The part of the budget this client has: other bots (or tools) on the same IP and
+        # account use the rest (``sim.enforce_rate_limits(share=...)``); 1.0 is all of it.
+        self.share = 1.0
         self.reset()
+
+    def _limit(self, documented: int) -> int:
+        """A documented limit, cut to this client's share of it (at least one request)."""
+        return max(1, int(documented * self.share))
 
     def reset(self) -> None:
         self.total = 0
@@ -164,6 +171,7 @@ class RateLimiter:
         now = self._now()
         table, limit = (SPOT_WEIGHTS, SPOT_WEIGHT_PER_MINUTE) if spot else (
             USDM_WEIGHTS, USDM_WEIGHT_PER_MINUTE)
+        limit = self._limit(limit)
         counted = path.startswith("/api/") or path.startswith("/fapi/")
         used = self._count(method, path, weight_of(table, method, path, params) if counted
                            else 1)
@@ -176,8 +184,8 @@ class RateLimiter:
                 key = (label, now // interval)
                 self._orders[key] += 1
                 headers[f"X-MBX-ORDER-COUNT-{label}"] = str(self._orders[key])
-                if self._orders[key] > most and over_orders is None:
-                    over_orders = (most, label)
+                if self._orders[key] > self._limit(most) and over_orders is None:
+                    over_orders = (self._limit(most), label)
         if not self.enforced or not counted:
             return Verdict(None, headers)
         if now < self.banned_until:
@@ -216,6 +224,7 @@ class RateLimiter:
         now = self._now()
         self._count(method, path, 1)
         span, most = BYBIT_IP_LIMIT
+        most = self._limit(most)
         ip = self._window("ip", span, now)
         ip.append(now)
         if self.enforced and now < self.banned_until:
@@ -226,6 +235,7 @@ class RateLimiter:
         limit = BYBIT_LIMITS.get((method, path))
         if limit is None:
             return Verdict(None, {})
+        limit = self._limit(limit)
         window = self._window(path, 1000, now)
         if self.enforced and len(window) >= limit:
             headers = {"X-Bapi-Limit": str(limit), "X-Bapi-Limit-Status": "0",
@@ -249,6 +259,7 @@ class RateLimiter:
         limit = OKX_LIMITS.get((method, route))
         if limit is None:
             return Verdict(None, {})
+        limit = self._limit(limit)
         per_inst = route in OKX_PER_INSTRUMENT
         wanted: Counter[str] = Counter(
             f"{route}|{o.get('instId', '')}" if per_inst else route for o in orders)

@@ -37,12 +37,14 @@ def replay_command(schedule: Schedule, guard: bool, shrunk: bool = False) -> str
     mode = "on" if guard else "off"
     if shrunk:
         return f"python -m tests.chaos --guard {mode} --schedule '{schedule.to_json()}'"
+    import tests.chaos.roundtwo as roundtwo
     import tests.chaos.schedule as drawn  # the draw settings the seed was generated under
 
     flags = "".join((
         " --venues all" if drawn.VENUE_SET == "all" else "",
         " --faults new" if drawn.FAULT_SET == "new" else "",
         " --other-bot" if drawn.OTHER_BOT_SET == "on" else "",
+        " --round-two" if roundtwo.ROUND_TWO_SET == "on" else "",
     ))
     return f"python -m tests.chaos --guard {mode}{flags} --replay {schedule.seed}"
 
@@ -170,11 +172,16 @@ class Summary:
     venue_failed: dict[bool, Counter[str]] = field(
         default_factory=lambda: {True: Counter(), False: Counter()}
     )
+    # request weight used, per venue, in the venue's own unit (Binance weight, else requests)
+    weight: dict[bool, Counter[str]] = field(
+        default_factory=lambda: {True: Counter(), False: Counter()}
+    )
 
     def add(self, result: Any) -> None:
         g = result.guard
         self.ran[g] += 1
         self.venue_ran[g][result.venue] += 1
+        self.weight[g][result.venue] += getattr(result, "weight", 0)
         if result.failed:
             self.venue_failed[g][result.venue] += 1
         self.applied[g].update(result.applied)
@@ -214,6 +221,10 @@ def table(summary: Summary, guards: list[bool]) -> str:
                 for g in (True, False)
             ]
             out.append(f"{f'  {venue}':52}{cells[0]:>9} {cells[1]:>9}")
+    out.append("request weight used (Binance: its weights; Bybit, OKX: requests), all runs:")
+    for venue in venues:
+        out.append(f"{f'  {venue}':52}{col(True, summary.weight[True][venue])}"
+                   f" {col(False, summary.weight[False][venue])}")
     out.append("faults exercised (events applied to a live target):")
     for kind in KINDS:
         out.append(
@@ -294,8 +305,18 @@ def main(argv: list[str] | None = None) -> int:
         help="another bot of the account trades the schedule's symbol in some schedules (an "
         "eighth stream, futures venues; invariant m)",
     )
+    parser.add_argument(
+        "--round-two",
+        action="store_true",
+        help="draw the simulator's round-two faults from a ninth stream of each seed (venue "
+        "order ids, rate limits from load, the clock in Freqtrade's sleeps, undocumented "
+        "readings, acknowledged cancels that filled, Bybit's service restart, gateway pages)",
+    )
     args = parser.parse_args(argv)
+    import tests.chaos.roundtwo as roundtwo_module
     import tests.chaos.schedule as schedule_module
+
+    roundtwo_module.ROUND_TWO_SET = "on" if args.round_two else "off"
 
     schedule_module.FAULT_SET = args.faults
     schedule_module.VENUE_SET = args.venues

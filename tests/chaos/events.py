@@ -11,6 +11,7 @@ from tests.chaos.schedule import OTHER_BOT_PREFIX
 from tests.strategies.ScriptedMakerStrategy import SCRIPT
 
 
+ROUND_TWO_EVENTS = frozenset({"readings", "cancel_ack_fill", "service_restart", "gateway_error"})
 EXIT_KINDS = frozenset(
     {"resting_dca", "stop_trigger", "trades_outage", "transient_read", "store_fail"}
 )
@@ -278,6 +279,13 @@ class EventsMixin:
             sim.fault_lagging_trades(event["seconds"])
             self.later.append((self.step + event["for_steps"], "trades_lag"))
             text = f"lagging_trades {event['seconds']}s for {event['for_steps']} steps"
+        elif kind in ROUND_TWO_EVENTS:
+            note = self.apply_round_two(event)  # type: ignore[attr-defined]
+            if note is None:
+                self.result.skipped[kind] += 1
+                self.note(f"{kind}: nothing to act on (skipped)")
+                return
+            text = note
         elif kind in EXIT_KINDS:
             note = self.apply_exit_event(event)  # type: ignore[attr-defined]
             if note is None:
@@ -332,21 +340,27 @@ class EventsMixin:
                 text += f" -2013 x{count} on_cancel={event['on_cancel']} then {then}"
             elif kind == "fill_during_cancel":
                 sim.fault_fill_during_cancel(oid)
-                trigger = event["trigger"]
-                if trigger == "timeout":
-                    sim.age_order(oid, self._age_for_timeout())
-                elif trigger == "reprice":
-                    sim.age_order(oid, 120)
-                    script["reprice"] = True
-                    self.later.append((self.step + 1, "reprice_restore"))
-                    away = 3 if order.side == "BUY" else -3
-                    sim.set_price(self.pair, sim.price(self.pair) + away * self.spec.tick)
-                text += f" trigger={trigger}"
+                text += f" {self.arm_cancel(order, event['trigger'])}"
         if applied:
             self.result.applied[kind] += 1
         else:
             self.result.skipped[kind] += 1
         self.note(text)
+
+    def arm_cancel(self, order: Any, trigger: str) -> str:
+        """Make Freqtrade cancel ``order`` soon: "timeout" ages it past unfilledtimeout,
+        "reprice" makes it a candle old with the book moved away and re-pricing on for a step,
+        "none" leaves the cancel to whatever comes."""
+        sim = self.sim
+        if trigger == "timeout":
+            sim.age_order(order.order_id, self._age_for_timeout())
+        elif trigger == "reprice":
+            sim.age_order(order.order_id, 120)
+            SCRIPT["reprice"] = True
+            self.later.append((self.step + 1, "reprice_restore"))
+            away = 3 if order.side == "BUY" else -3
+            sim.set_price(self.pair, sim.price(self.pair) + away * self.spec.tick)
+        return f"trigger={trigger}"
 
     def _undo_later(self) -> None:
         keep = []

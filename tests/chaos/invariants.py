@@ -68,6 +68,9 @@ class InvariantsMixin:
     def violation(self, inv: str, text: str) -> None:
         raise NotImplementedError
 
+    def eid(self, order_id: Any) -> str:
+        raise NotImplementedError
+
     def note(self, text: str) -> None:
         raise NotImplementedError
 
@@ -128,7 +131,7 @@ class InvariantsMixin:
                 self.m_seen.add(order_id)
                 self.violation("m", f"the bot cancelled order {order_id} of the other bot")
         for row in Order.session.query(Order).all():
-            order_id = str(row.order_id)
+            order_id = self.eid(row.order_id)
             if order_id in others and order_id not in self.m_seen:
                 self.m_seen.add(order_id)
                 self.violation("m", f"the bot's database holds order {order_id} of the other bot")
@@ -239,7 +242,8 @@ class InvariantsMixin:
         via_algo = self.algo_rows()
         executed = {via_algo.get(str(o.order_id), str(o.order_id)): o.executed_qty
                     for o in self.sim.orders}
-        now = {str(r.order_id): float(r.filled or 0.0) for r in Order.session.query(Order).all()}
+        now = {self.eid(r.order_id): float(r.filled or 0.0)
+               for r in Order.session.query(Order).all()}
         for order_id, booked in list(self.booked.items()):
             held = now.get(order_id, 0.0)
             if held < booked - EPS and executed.get(order_id, 0.0) >= booked - EPS:
@@ -266,7 +270,7 @@ class InvariantsMixin:
             if record.name != "ghostguard":
                 continue
             for event in parse_events([_message(record)]):
-                at = arrived.get(event.get("order_id"))
+                at = arrived.get(self.eid(event.get("order_id")))
                 rationed = bool(event.get("attempt"))
                 if event.name == "GHOST_ORDER_REPLACED" and rationed and at is not None:
                     stamps.setdefault((event.get("pair"), event.get("type")), []).append(at)
@@ -299,8 +303,8 @@ class InvariantsMixin:
             self._check_end_of(pair, rows)
 
     def _check_end_of(self, pair: str, rows: list[Any]) -> None:
-        known_open = {str(r.order_id) for r in rows if r.ft_is_open}
-        by_id = {str(r.order_id): r for r in rows}
+        known_open = {self.eid(r.order_id) for r in rows if r.ft_is_open}
+        by_id = {self.eid(r.order_id): r for r in rows}
         for order in self.sim.open_orders(pair):
             if is_other_bots(order):
                 continue  # the other bot's: never the bot's to know

@@ -67,6 +67,7 @@ from ghostsim import SimExchange, install, uninstall
 from tests.chaos.events import EventsMixin, SimulatedCrash, _signal
 from tests.chaos.exits import ExitsMixin, late_stops
 from tests.chaos.invariants import InvariantsMixin
+from tests.chaos.roundtwo import RoundTwoMixin
 from tests.chaos.schedule import Schedule
 from tests.harness import close_bot, make_bot
 from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE, SCRIPT, SCRIPT_DEFAULTS
@@ -150,6 +151,7 @@ class Result:
     skipped: Counter[str] = field(default_factory=Counter)
     loops: int = 0
     seconds: float = 0.0
+    weight: int = 0  # the request weight the run used, in the venue's own unit (ghostsim)
     # invariant (k): "pair@step" -> (seconds until an exit reached the exchange, None never;
     # what of the guard's stood in the way meanwhile)
     stops: dict[str, tuple[float | None, str | None]] = field(default_factory=dict)
@@ -174,7 +176,7 @@ class _Capture(logging.Handler):
         self.sink.append(record)
 
 
-class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
+class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
     """State of one schedule run."""
 
     def __init__(self, schedule: Schedule, guard: bool, keep_log: bool) -> None:
@@ -189,8 +191,15 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
         self.pair = pair  # the pair the faults target
         self.pairs: tuple[str, ...] = (pair, second) if schedule.second_pair else (pair,)
         self.sim = SimExchange(
-            symbols=self.pairs, seed=schedule.seed % 100_000, venue=schedule.venue
+            symbols=self.pairs, seed=schedule.seed % 100_000, venue=schedule.venue,
+            venue_ids=schedule.venue_ids,
         )
+        if schedule.rate_limits:
+            self.sim.enforce_rate_limits(True, share=schedule.rate_limits)
+        for flag in ("venue_ids", "rate_limits", "clock_in_sleeps"):
+            shaped = flag != "venue_ids" or schedule.venue in ("bybit", "okx")
+            if getattr(schedule, flag) and shaped:
+                self.result.applied[flag] += 1
         self.spec = self.sim.spec(pair)
         if schedule.venue != "binance":
             self.result.applied[f"venue_{schedule.venue}"] += 1
@@ -251,6 +260,16 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
         self.result.violations.setdefault(inv, []).append(f"step {self.step}: {text}")
         self.result.first_step.setdefault(inv, self.step)
         self.note(f"VIOLATION {inv}: {text}")
+
+    def eid(self, order_id: Any) -> str:
+        """The engine's id (as ``sim.orders`` carry it) of an order id the bot holds (the
+        venue's UUID or ordId with ``venue_ids``)."""
+        if not self.sim.venue_ids or order_id is None:
+            return str(order_id)
+        try:
+            return str(self.sim.engine_order_id(str(order_id)))
+        except (TypeError, ValueError):
+            return str(order_id)
 
     def _guard_obj(self) -> Any:
         return getattr(getattr(self.bot, "strategy", None), "ghost_guard", None)
@@ -418,6 +437,8 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
         script.update(SCRIPT_DEFAULTS)
         _signal(script, self.schedule.start_signal)
         harness.SLEEPS.clear()
+        if self.schedule.clock_in_sleeps:  # a real bot's sleeps take time: the venue moves on
+            harness.ON_SLEEP.append(self.sim.advance)
         by_step: dict[int, list[dict[str, Any]]] = {}
         for event in self.schedule.events:
             by_step.setdefault(int(event["step"]), []).append(event)
@@ -448,7 +469,12 @@ class _Run(EventsMixin, InvariantsMixin, ExitsMixin):
             tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             self.violation("d", f"runner error (not necessarily the bot): {error!r}\n{tb}")
         finally:
+            harness.ON_SLEEP.clear()
             self.result.seconds = time.perf_counter() - started
+            self.result.weight = self.sim.weight_used()
+            refused = sum(self.sim.rate_usage().get("refused", {}).values())
+            if refused:
+                self.result.applied["answered_rate_limit"] += refused
             if self.keep_log or self.result.failed:
                 self.result.log = self.render_log()
             try:

@@ -16,6 +16,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.chaos.roundtwo import ROUND_TWO_KINDS, add_venue_faults
+
 
 # Every kind of event and what it does (the table of "faults exercised" uses these names).
 KINDS: dict[str, str] = {
@@ -81,12 +83,16 @@ KINDS: dict[str, str] = {
     # bot's guard trades the same symbol on the same account (orders with its own tag).
     "other_bot": "another bot of the account places an order on the symbol (its tag), resting "
     "or filled in part or whole: its position and orders are its own (invariant m)",
+    **ROUND_TWO_KINDS,
 }
 
 # The other bot's client id prefix: `gg` and a tag of its own (ghostguard.identity).
 OTHER_BOT_PREFIX = "ggzq9x"
 EXTENDED_KINDS = ("lagging_views", "unknown_create", "archive_downtime", "rate_limit")
 CORRECTNESS_KINDS = ("force_exit", "restart_unassigned_fee")
+
+# The ninth stream's run settings (absent from a schedule's JSON when off: earlier JSON replays).
+ROUND_TWO_FLAGS = ("venue_ids", "rate_limits", "clock_in_sleeps")
 
 ROLES = ("entry", "exit")
 FAIL_PATHS = (
@@ -142,6 +148,11 @@ class Schedule:
     second_pair: bool = False  # a second pair trades at the same time (fourth stream)
     venue: str = "binance"  # the simulator's venue (fifth stream, with VENUE_SET "all")
     stoploss: float | None = None  # the strategy's stop-loss for this run (seventh stream)
+    # Ninth stream (tests.chaos.roundtwo): venue-shaped order ids, the venue's request budget
+    # enforced, the sim clock moving while Freqtrade sleeps (its retry back-off, its re-fetch).
+    venue_ids: bool = False
+    rate_limits: float = 0.0  # the share of the venue's budget enforced (0: not enforced)
+    clock_in_sleeps: bool = False
 
     @property
     def needs_file_db(self) -> bool:
@@ -162,6 +173,7 @@ class Schedule:
                 "second_pair": self.second_pair,
                 "venue": self.venue,
                 "stoploss": self.stoploss,
+                **{k: getattr(self, k) for k in ROUND_TWO_FLAGS if getattr(self, k)},
             },
             separators=(",", ":"),
         )
@@ -181,6 +193,9 @@ class Schedule:
             second_pair=bool(data.get("second_pair", False)),
             venue=str(data.get("venue", "binance")),
             stoploss=data.get("stoploss"),
+            venue_ids=bool(data.get("venue_ids", False)),
+            rate_limits=float(data.get("rate_limits", 0.0)),
+            clock_in_sleeps=bool(data.get("clock_in_sleeps", False)),
         )
 
     def advance_after(self, step: int) -> float:
@@ -193,7 +208,9 @@ class Schedule:
                  f" position_check={self.position_check} dry_run={self.dry_run}"
                  f" stoploss_on_exchange={self.stoploss_on_exchange}"
                  f" second_pair={self.second_pair} venue={self.venue}"
-                 f" stoploss={self.stoploss}"]
+                 f" stoploss={self.stoploss}"
+                 + "".join(f" {k}={getattr(self, k)}" for k in ROUND_TWO_FLAGS
+                           if getattr(self, k))]
         for event in sorted(self.events, key=lambda e: e["step"]):
             params = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("step", "kind"))
             lines.append(f"  step {event['step']:>2}: {event['kind']} {params}".rstrip())
@@ -440,9 +457,9 @@ def generate(seed: int, extended: bool = True) -> Schedule:
         base.events = [e for e in base.events if e["kind"] in TRADING_KINDS]
     if not extended:
         return base
-    return add_other_bot(add_exit_faults(add_latency_faults(
+    return add_venue_faults(add_other_bot(add_exit_faults(add_latency_faults(
         add_venue(add_concurrency_faults(add_correctness_faults(extend(base))))
-    )))
+    ))))
 
 
 def generate_base(seed: int) -> Schedule:
