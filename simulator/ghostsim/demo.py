@@ -165,9 +165,19 @@ def summary_rows(on: FreqtradeRun, off: FreqtradeRun) -> list[tuple[str, str, st
                  str(len(off.orphans()))))
     rows.append(("orders placed by the bot", str(_bot_order_count(on)),
                  str(_bot_order_count(off))))
+    unit = on.sim.rate_usage()["unit"]
+    rows.append((f"request {unit} used (the venue's own count)", str(on.sim.weight_used()),
+                 str(off.sim.weight_used())))
+    rows.append((f"most {unit} in one minute", str(on.sim.weight_per_minute_max()),
+                 str(off.sim.weight_per_minute_max())))
+    rows.append(("requests the venue refused over its budget", _refused(on), _refused(off)))
     rows.append(("freqtrade ERROR log lines", str(len(on.errors())), str(len(off.errors()))))
     rows.append(("freqtrade stopped by", on.stop_how, off.stop_how))
     return rows
+
+
+def _refused(run: FreqtradeRun) -> str:
+    return str(sum(run.sim.rate_usage()["refused"].values()))
 
 
 def _log_count(run: FreqtradeRun, needle: str) -> int:
