@@ -94,3 +94,33 @@ def test_the_invariants_read_the_venues_own_order_ids(venue: str) -> None:
         assert result.applied["venue_ids"] == 1
         assert result.applied["partial"] == 2 and result.applied["fill"] == 1
         assert not result.failed, result.violations
+
+
+# Seed 92 of the first 2,000-schedule run with the ninth stream (a8c9424, shrunk): on Bybit a
+# create whose answer was lost filled; then Bybit restarted its order service and the realtime
+# read (Freqtrade's and the guard's `fetch_order`) no longer found the order, by client id or by
+# id. The guard saw the fill in the trades but could not read the order to adopt it, and locked
+# the pair with the position in no trade (c). Its order reads now ask the order history once
+# when Bybit's realtime says "not found" (Bybit: "After a server release or restart, filled,
+# cancelled, and rejected orders of Unified account should only be queried through order
+# history"). Fails on a8c9424; guard off: (c), Freqtrade alone never learns of the order.
+SEED_92_ROUND_TWO = (
+    '{"seed":92,"steps":3,"start_signal":"short","advance_s":[70.0,2.0,0.5],"events":[{"step"'
+    ':0,"kind":"retried_create","for_steps":2},{"step":1,"kind":"stop_trigger","move":0.05,"p'
+    'relude":"none"},{"step":1,"kind":"trades_outage","for_steps":null},{"step":2,"kind":"ser'
+    'vice_restart"}],"position_check":"single","dry_run":false,"stoploss_on_exchange":false,"'
+    'second_pair":false,"venue":"bybit","stoploss":-0.02,"venue_ids":true,"clock_in_sleeps":t'
+    'rue}'
+)
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_seed_92_a_lost_create_bybit_forgot_on_a_restart_is_read_from_history(
+    guard: bool,
+) -> None:
+    result = run_schedule(Schedule.from_json(SEED_92_ROUND_TWO), guard=guard)
+    assert result.applied["service_restart"] == 1
+    if guard:
+        assert not result.failed, result.violations
+    else:
+        assert "c" in result.failed_invariants()

@@ -47,6 +47,9 @@ class VenueAdapter:
     # An order alive before that has fills nobody can read any more: its trades are only a
     # lower bound of what it filled (the guard books that and locks the pair).
     trade_history: timedelta | None = None
+    # The venue's order read (`fetch_order`) forgets closed orders its history still holds:
+    # on "not found" the guard asks the history once (ccxt `fetch_canceled_and_closed_orders`).
+    history_lookup: bool = False
 
 
 BINANCE_FUTURES = VenueAdapter(
@@ -83,6 +86,10 @@ BYBIT_LINEAR = VenueAdapter(
     # freqtrade/exchange/bybit.py: `params = {"acknowledged": True}`, then super().fetch_order
     base_fetch_order_params=(("acknowledged", True),),
     client_id_lookup_param="orderLinkId",
+    # order/open-order (realtime): "If the Bybit service is restarted due to an update, this
+    # part of the data will be cleared"; "After a server release or restart, filled, cancelled,
+    # and rejected orders of Unified account should only be queried through order history."
+    history_lookup=True,
     # execution/list (and order/history for orders with fills): "the past 2 years data"
     trade_history=timedelta(days=730),
 )
