@@ -21,7 +21,7 @@ from freqtrade.exceptions import DDosProtection, RetryableOrderError, TemporaryE
 from freqtrade.exchange import Exchange
 from freqtrade.exchange import common as ft_common
 
-from ghostguard import answers, binance, compat, identity, unified
+from ghostguard import answers, binance, compat, identity, orderhistory, unified
 from ghostguard import once as one_attempt
 from ghostguard.adapters import VENUE_NEUTRAL, VenueAdapter, adapter_for
 from ghostguard.checks import (
@@ -130,27 +130,10 @@ class Venue:
                 return once(order_id, pair, params)
             return self.original["fetch_order"](order_id, pair, params)
         except Exception as error:
-            if not self.adapter.history_lookup or self.dry_run or not answers.is_not_found(error):
-                raise
-            found = self._from_history(order_id, pair, params)
+            found = orderhistory.from_history(self, order_id, pair, params, error)
             if found is None:
                 raise
             return found
-
-    def _from_history(self, order_id: str, pair: str, params: dict | None) -> Any:
-        """The one order the venue's history holds by id or client id (one request, no
-        retry), as Freqtrade would have returned it; None when it holds none, or on error."""
-        query = {k: v for k, v in (params or {}).items() if k != "acknowledged"}
-        if order_id:
-            query["orderId"] = order_id
-        try:
-            found = self.exchange._api.fetch_canceled_and_closed_orders(pair, None, None, query)
-        except Exception:  # noqa: BLE001 - the first answer ("not found") stands
-            return None
-        if len(found) != 1:
-            return None
-        order = self.exchange._order_contracts_to_amount(found[0])
-        return answers.as_venue_answers(order)
 
     def fetch_by_client_id(self, pair: str, client_id: str) -> Any:
         """One status query for the order a client order id names, with the parameter the
