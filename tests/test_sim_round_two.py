@@ -287,9 +287,12 @@ def test_a_share_of_the_budget_cuts_every_limit_other_bots_use_the_rest() -> Non
     """Several bots on one IP and account share its budget: with a tenth of it, the eleventh
     Get-order-details of 2 s on OKX is refused (60 / 10 = 6 allowed), Bybit's order/create
     takes one a second, Binance USD-M 240 weight a minute."""
-    okx = _sim("okx")
-    okx.enforce_rate_limits(True, share=0.1)
-    api = _api(okx)
+    def shared(venue: str) -> tuple[SimExchange, Any]:
+        sim = _sim(venue)
+        sim.enforce_rate_limits(True, share=0.1)
+        return sim, _api(sim)
+
+    okx, api = shared("okx")
     with route_ccxt_to(okx):
         order = _maker_buy(api, okx)
         okx.advance(2)
@@ -297,18 +300,14 @@ def test_a_share_of_the_budget_cuts_every_limit_other_bots_use_the_rest() -> Non
             api.fetch_order(order["id"], BTC)
         with pytest.raises(ccxt.RateLimitExceeded, match="50011"):
             api.fetch_order(order["id"], BTC)
-    bybit = _sim("bybit")
-    bybit.enforce_rate_limits(True, share=0.1)
-    api = _api(bybit)
+    bybit, api = shared("bybit")
     with route_ccxt_to(bybit):
         api.load_markets()
         bybit.advance(5)
         _maker_buy(api, bybit, 0.001)
         with pytest.raises(ccxt.RateLimitExceeded, match="10006"):
             _maker_buy(api, bybit, 0.001)
-    usdm = _sim("binance")
-    usdm.enforce_rate_limits(True, share=0.1)
-    api = _api(usdm)
+    usdm, api = shared("binance")
     with route_ccxt_to(usdm):
         api.load_markets()
         usdm.advance(60)

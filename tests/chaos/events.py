@@ -279,15 +279,10 @@ class EventsMixin:
             sim.fault_lagging_trades(event["seconds"])
             self.later.append((self.step + event["for_steps"], "trades_lag"))
             text = f"lagging_trades {event['seconds']}s for {event['for_steps']} steps"
-        elif kind in ROUND_TWO_EVENTS:
-            note = self.apply_round_two(event)  # type: ignore[attr-defined]
-            if note is None:
-                self.result.skipped[kind] += 1
-                self.note(f"{kind}: nothing to act on (skipped)")
-                return
-            text = note
-        elif kind in EXIT_KINDS:
-            note = self.apply_exit_event(event)  # type: ignore[attr-defined]
+        elif kind in ROUND_TWO_EVENTS or kind in EXIT_KINDS:
+            mixin: Any = self  # RoundTwoMixin and ExitsMixin apply their own kinds
+            apply = mixin.apply_round_two if kind in ROUND_TWO_EVENTS else mixin.apply_exit_event
+            note = apply(event)
             if note is None:
                 self.result.skipped[kind] += 1
                 self.note(f"{kind}: nothing to act on (skipped)")

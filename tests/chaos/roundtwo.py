@@ -47,13 +47,18 @@ GATEWAY_TARGETS = (
 )
 
 
+# The simulator's readings of what the venues leave undocumented (ghostsim.readings), each
+# drawn from its values in this order.
+READINGS: dict[str, tuple[str, str]] = {
+    "reduce_only_oversize": ("refuse", "trim"),
+    "executions_by_order": ("all", "window"),
+    "client_id_reuse": ("open", "strict"),
+}
+
+
 def _readings(rng: random.Random, step: int) -> dict[str, Any]:
-    return {
-        "step": step, "kind": "readings",
-        "reduce_only_oversize": rng.choice(["refuse", "trim"]),
-        "executions_by_order": rng.choice(["all", "window"]),
-        "client_id_reuse": rng.choice(["open", "strict"]),
-    }
+    return {"step": step, "kind": "readings",
+            **{name: rng.choice(values) for name, values in READINGS.items()}}
 
 
 def add_venue_faults(schedule: Schedule) -> Schedule:
@@ -110,7 +115,7 @@ class RoundTwoMixin:
         kind = event["kind"]
         sim = self.sim
         if kind == "readings":
-            for name in ("reduce_only_oversize", "executions_by_order", "client_id_reuse"):
+            for name in READINGS:
                 setattr(sim.readings, name, event[name])
             return (f"readings: oversized reduce-only {event['reduce_only_oversize']}, "
                     f"executions by order {event['executions_by_order']}, client id reuse "

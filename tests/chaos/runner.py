@@ -68,7 +68,7 @@ from tests.chaos.events import EventsMixin, SimulatedCrash, _signal
 from tests.chaos.exits import ExitsMixin, late_stops
 from tests.chaos.invariants import InvariantsMixin
 from tests.chaos.roundtwo import RoundTwoMixin
-from tests.chaos.schedule import Schedule
+from tests.chaos.schedule import ROUND_TWO_FLAGS, Schedule
 from tests.harness import close_bot, make_bot
 from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE, SCRIPT, SCRIPT_DEFAULTS
 from tests.strategies.ScriptedMakerStrategy import _Scripted as _ScriptedBase
@@ -196,7 +196,7 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
         )
         if schedule.rate_limits:
             self.sim.enforce_rate_limits(True, share=schedule.rate_limits)
-        for flag in ("venue_ids", "rate_limits", "clock_in_sleeps"):
+        for flag in ROUND_TWO_FLAGS:
             shaped = flag != "venue_ids" or schedule.venue in ("bybit", "okx")
             if getattr(schedule, flag) and shaped:
                 self.result.applied[flag] += 1
