@@ -520,3 +520,44 @@ def test_a_lost_force_exit_that_filled_is_not_sent_again_beside_another_bot(
         else:
             assert len(sells) == 2
             assert sim.position(PAIR) == pytest.approx(0.0)  # the other bot's long sold
+
+
+@pytest.mark.parametrize("guarded", [True, False], ids=["guarded", "plain"])
+@pytest.mark.parametrize("key", KEYS)
+def test_a_lost_entry_bybit_forgot_on_a_service_restart_is_adopted(foreign, key, guarded) -> None:
+    """Live on simulated Bybit (venue-shaped ids): the template's entry is placed and fills,
+    but its answer is lost; then Bybit restarts its order service and its realtime read no
+    longer finds the order by id or client id, and the entry is asked again. Guarded, the lost
+    create is found in the order history: nothing more is sent and a trade holds the position;
+    the plain template sends a second entry (the position doubles, half of it in no trade)."""
+    strategy = foreign[key]
+    config: dict[str, Any] = {"exchange": {"pair_whitelist": [PAIR]}}
+    if guarded:
+        config["ghost_guard"] = {}
+    sim = SimExchange(symbols=[PAIR], venue="bybit", venue_ids=True)
+    with sim_bot(
+        sim,
+        strategy=strategy.class_name,
+        strategy_path=strategy.strategy_dir(guarded),
+        extra_config=config,
+    ) as (sim, bot):
+        sim.fault_lost_create(1)
+        try:
+            bot.execute_entry(PAIR, 100.0)
+        except Exception:  # noqa: BLE001, S110 - the answer is lost, as Freqtrade sees it
+            pass
+        [lost] = sim.orders
+        sim.fill_order(lost.order_id)
+        sim.advance(1.0)
+        assert sim.fault_service_restart()
+        bot.execute_entry(PAIR, 100.0)
+        for order in [o for o in sim.orders if o.is_open]:
+            sim.fill_order(order.order_id)
+        run_loop(bot, 3, advance_seconds=5.0)
+        held = sum(t.amount for t in Trade.get_open_trades())
+        if guarded:
+            assert sim.orders == [lost]
+            assert sim.position(PAIR) == pytest.approx(lost.orig_qty) == held
+        else:
+            assert sim.position(PAIR) == pytest.approx(2 * lost.orig_qty)
+            assert held == pytest.approx(lost.orig_qty)
