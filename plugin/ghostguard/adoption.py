@@ -19,6 +19,7 @@ from freqtrade.enums import RPCMessageType
 from freqtrade.persistence import Trade
 
 from ghostguard import answers, booking, events, ftmodel, reconcile
+from ghostguard.checks import AMOUNT_EPS
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
 from ghostguard.fillreads import FillReads
@@ -130,11 +131,12 @@ class Reconciler:
                 what = booking.book(self.ctx.bot, self.ctx.strategy, pair, answer)
             except Exception as error:  # noqa: BLE001 - Freqtrade's session must stay usable
                 Trade.session.rollback()
+                what = _booked_anyway(fill.order_id, filled)
                 logger.warning(
-                    "GhostGuard: booking order %s's fill on %s failed (%s)",
-                    fill.order_id, pair, answers.error_text(error),
+                    "GhostGuard: booking order %s's fill on %s %s (%s)", fill.order_id, pair,
+                    "was committed before Freqtrade's follow-up failed" if what else "failed",
+                    answers.error_text(error),
                 )
-                what = None
             if what is None:
                 self._lock(record, f"a fill of order {fill.order_id} ({fill.delta:+g}) that no "
                            "trade can take", unmanaged=True)
@@ -305,3 +307,16 @@ class Reconciler:
 
 
 __all__ = ["Reconciler"]
+
+
+def _booked_anyway(order_id: str, filled: float) -> str | None:
+    """Freqtrade commits an order's fill before its follow-up reads (the liquidation price
+    reads the positions), which can raise: the fill is booked when an open trade's row now
+    holds it."""
+    row = ftmodel.db_order(order_id)
+    if row is None or row.trade is None or not row.trade.is_open:
+        return None
+    if row.safe_filled < filled - AMOUNT_EPS:
+        return None
+    return f"booked on trade {row.trade.id} (order {order_id} filled {row.safe_filled:g})"
+

@@ -60,8 +60,10 @@ class FillReads:
         unowned = []
         for order_id, trades in fills.items():
             row = ftmodel.db_order(order_id)
-            if row is not None and row.ft_is_open:
-                continue  # Freqtrade books an open order's fills itself
+            if row is not None and row.ft_is_open and row.trade is not None and (
+                row.trade.is_open
+            ):
+                continue  # Freqtrade books an open trade's open order's fills itself
             moved = sum(t[0] for t in trades)
             filled, cost = sum(t[1] for t in trades), sum(t[2] for t in trades)
             delta = moved

@@ -2,9 +2,9 @@
 
 Resolve suspected-gone orders (cancel by id, read the fills, resolve in Freqtrade's model),
 re-check the watchlist for late fills, settle lost creates nobody claimed, reconcile pairs
-whose exchange position and database disagree (`adoption`), prune. No request unless one of
-those is pending. Runs under the bot's `_exit_lock`, the way Freqtrade's own order handling
-does.
+whose exchange position and database disagree (`adoption`), read the open orders of closed
+trades (`orphans`), prune. No request unless one of those is pending. Runs under the bot's
+`_exit_lock`, the way Freqtrade's own order handling does.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
 from ghostguard.intents import Intents
 from ghostguard.ledger import Ledger
+from ghostguard.orphans import Orphans
 from ghostguard.records import ClientIdSequence, Intent, OrderRecord, PairLockRecord, Phase
 
 
@@ -39,6 +40,7 @@ class LoopWork:
         self.ledger = ledger
         self.intents = intents
         self.reconciler = Reconciler(ctx, ledger)
+        self.orphans = Orphans(ctx, ledger)
         self.next_prune = 0.0
 
     def run(self) -> None:
@@ -47,6 +49,8 @@ class LoopWork:
             safe(shares.publish, self.ctx)
         store = self.ctx.store
         store.flush()  # what a failed write left unwritten
+        with self.ctx.bot._exit_lock:  # open orders of closed trades: Freqtrade's no more
+            safe(self.orphans.run)
         if not store.has_any(OrderRecord, PairLockRecord, Intent):
             return
         now = self.ctx.clock()
@@ -133,14 +137,14 @@ class LoopWork:
             breaker_tripped=True,
             verified_filled=filled,
         )
+        if read and not complete:  # before Freqtrade's booking, whose own reads may raise
+            self.ledger.lock_unreadable_fills(pair, order_id, filled)
         trade = row.trade
         if ccxt_order["status"] == "closed":
             self.ctx.bot.update_trade_state(trade, order_id, ccxt_order)
         else:
             self.ctx.bot.handle_cancel_order(ccxt_order, row, trade, "ghost order (GhostGuard)")
         Trade.commit()
-        if read and not complete:
-            self.ledger.lock_unreadable_fills(pair, order_id, filled)
 
     def _gives_up(self, record: OrderRecord, what: str, error: Exception) -> bool:
         """Count a loop in which a suspect's cancel or fills could not be read; True once it

@@ -128,7 +128,8 @@ class RateLimiter:
         self._orders: Counter[tuple[str, int]] = Counter()
         self._violations: Counter[int] = Counter()
         self.banned_until = 0
-        self._bans = 0
+        self._bans = 0  # Binance: bans so far (each next one twice as long)
+        self.bans = 0  # every ban imposed, any venue
         self._rolling: dict[str, deque[int]] = {}
 
     # ------------------------------------------------------------------ reading
@@ -196,6 +197,7 @@ class RateLimiter:
             self._violations[minute] += 1
             if self._violations[minute] > BAN_AFTER_429S:
                 self._bans += 1
+                self.bans += 1
                 span = min(FIRST_BAN_MS * 2 ** (self._bans - 1), LONGEST_BAN_MS)
                 self.banned_until = now + span
                 return self._ban_answer(now, spot, headers)
@@ -231,6 +233,7 @@ class RateLimiter:
             return Verdict((403, RawBody("access too frequent", "text/plain")), {})
         if self.enforced and len(ip) > most:
             self.banned_until = now + BYBIT_IP_BAN_MS
+            self.bans += 1
             return Verdict((403, RawBody("access too frequent", "text/plain")), {})
         limit = BYBIT_LIMITS.get((method, path))
         if limit is None:

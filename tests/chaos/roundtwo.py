@@ -27,6 +27,8 @@ ROUND_TWO_KINDS: dict[str, str] = {
     "rate_limits": "the venue's request budget enforced (429 / 418 ban, 10006 / 403, 50011), "
     "all of it or a share of 1/4 or 1/10 (other bots on the IP and account use the rest)",
     "answered_rate_limit": "requests the venue refused over its budget (count)",
+    "ip_bans": "IP bans the venue imposed for load (Binance 418, Bybit 403; count)",
+    "ban_waited_out": "schedules whose settle waited out an IP ban still in force",
     "clock_in_sleeps": "the sim clock moves while Freqtrade sleeps (retry back-off, re-fetch)",
     "readings": "undocumented rules read one way or the other: oversized reduce-only refused "
     "or trimmed, execution list by order id windowed, client id reuse strict",

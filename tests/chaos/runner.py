@@ -339,7 +339,8 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
             close_bot(old)
             # A supervisor (systemd, docker) restarts a bot whose start-up failed; Freqtrade's
             # start-up needs the exchange (markets, positions): retry while faults last.
-            # (30 attempts x 5 s outlast the longest rate-limit ban a schedule draws, 120 s.)
+            # (30 attempts, 5 s apart or after an IP ban in force: past any ban a schedule
+            # draws, the enforced budget's included.)
             for attempt in range(1, 31):
                 try:
                     self.bot = make_bot(
@@ -352,7 +353,9 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
                     break
                 except Exception as error:  # noqa: BLE001
                     self.note(f"start-up attempt {attempt} failed: {error!r}")
-                    self.sim.advance(5.0)
+                    # A supervisor keeps restarting (docker's `restart: unless-stopped` never
+                    # gives up): the first start after an IP ban ends is the one that works.
+                    self.sim.advance(max(5.0, self._ban_left_s() + 1.0))
             else:
                 raise RuntimeError("bot did not start after 30 attempts")
         finally:
@@ -410,10 +413,32 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
             if guard is not None and guard is self._guard_obj():
                 self.check_requests_bounded(stats_before, dict(guard.stats), requests_before)
 
+    def _ban_left_s(self) -> float:
+        """Seconds an IP ban of the venue (rate limits enforced) still lasts."""
+        rate = getattr(self.sim, "rate", None)
+        if rate is None or not rate.enforced:
+            return 0.0
+        return max(0.0, (rate.banned_until - self.sim.now_ms) / 1000.0)
+
+    def _lift_budget_faults(self) -> None:
+        """Settle clears the budget faults too: the other bots' load ends (this client gets the
+        whole documented budget again, still enforced) and an IP ban in force is waited out,
+        as the venue lifts it. The invariants then judge the bot's recovery, not a ban that
+        outlasts the schedule (a 10-minute Bybit ban is longer than the settle loops)."""
+        if not self.schedule.rate_limits:
+            return
+        self.sim.enforce_rate_limits(True, share=1.0)
+        left = self._ban_left_s()
+        if left > 0:
+            self.result.applied["ban_waited_out"] += 1
+            self.note(f"settle: waiting out an IP ban ({left:.0f} s left)")
+            self.sim.advance(left + 1.0)
+
     def settle(self) -> None:
         self.step = self.schedule.steps
         self.note("settle: faults cleared, re-pricing off")
         self.sim.clear_faults()
+        self._lift_budget_faults()
         self.fail_after_cancel = False
         if self.guard:
             self._store_triggers(False)
@@ -475,6 +500,9 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
             refused = sum(self.sim.rate_usage().get("refused", {}).values())
             if refused:
                 self.result.applied["answered_rate_limit"] += refused
+            bans = getattr(getattr(self.sim, "rate", None), "bans", 0)
+            if bans:
+                self.result.applied["ip_bans"] += bans
             if self.keep_log or self.result.failed:
                 self.result.log = self.render_log()
             try:
