@@ -79,3 +79,27 @@ def test_guard_off_run_finds_violations() -> None:
 def test_schedules_are_reproducible_from_the_seed() -> None:
     assert generate(SEED).to_json() == generate(SEED).to_json()
     assert generate(SEED).to_json() != generate(SEED + 1).to_json()
+
+
+ROUND_TWO_SEED = 40_000
+ROUND_TWO_COUNT = int(os.environ.get("GHOSTGUARD_CHAOS_ROUND_TWO_COUNT", "60"))
+
+
+def test_chaos_campaign_with_round_two_guard_on_has_no_violation(monkeypatch, capsys) -> None:
+    """The four-venue campaign with the simulator's round-two faults drawn from each seed's
+    ninth stream (venue ids, enforced budgets, the clock in Freqtrade's sleeps, the undocumented
+    readings, acknowledged cancels that filled, Bybit's service restart, gateway pages):
+    `python -m tests.chaos --venues all --round-two`."""
+    import tests.chaos.roundtwo as roundtwo
+    import tests.chaos.schedule as schedule_module
+
+    monkeypatch.setattr(schedule_module, "VENUE_SET", "all")
+    monkeypatch.setattr(roundtwo, "ROUND_TWO_SET", "on")
+    results = run_many(range(ROUND_TWO_SEED, ROUND_TWO_SEED + ROUND_TWO_COUNT), [True], JOBS)
+    assert len(results) == ROUND_TWO_COUNT
+    assert sum(r.applied["rate_limits"] for r in results) > 0
+    failing = [r for r in results if r.failed]
+    with capsys.disabled():
+        print(f"\nchaos with round two: {ROUND_TWO_COUNT} schedules (guard on), "
+              f"{len(failing)} failing")
+    _assert_none_failing(failing, f"{ROUND_TWO_COUNT} round-two schedules")
