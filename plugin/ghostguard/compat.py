@@ -75,12 +75,12 @@ REQUIRED_MODEL_MEMBERS: dict[str, tuple[str, ...]] = {
         "to_ccxt_object", "safe_filled", "safe_amount", "safe_remaining", "ft_is_open",
         "ft_order_side", "order_date_utc", "ft_pair", "order_id", "trade",
         "parse_from_ccxt_object", "update_from_ccxt_object", "safe_price", "order_update_date",
-        "ft_fee_base",
+        "ft_fee_base", "get_open_orders", "ft_trade_id", "filled",
     ),
     "Trade": (
         "get_trades_proxy", "set_custom_data", "get_custom_data", "entry_side", "exit_side",
         "is_short", "orders", "open_orders", "commit", "recalc_trade_from_orders",
-        "adjust_stop_loss", "stop_loss",
+        "adjust_stop_loss", "stop_loss", "is_open",
     ),
     "PairLocks": ("lock_pair", "get_pair_locks"),
 }
