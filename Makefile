@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 
 COUNT ?= 2000
 SEED ?= 1
+# make bench PAIRS="10 50 100 200": the pairs benchmark's sizes
+PAIRS ?= 10 50
 
 $(STAMP): pyproject.toml simulator/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +47,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/requests_per_path.py
 	$(PY) benchmarks/retry_stall.py
 	$(PY) benchmarks/backtest_overhead.py
+	$(PY) benchmarks/pairs.py $(PAIRS)
 
 # Every Freqtrade release the declared range admits, each in its own venv under .compat/
 # (RELEASES="2026.8 2026.9" picks releases, REF=HEAD tests a commit instead of the work tree).

@@ -15,7 +15,7 @@ from freqtrade.persistence import Order, PairLocks, Trade
 from sqlalchemy import select
 
 from ghostguard import answers
-from ghostguard.checks import Role
+from ghostguard.checks import Role, as_amount
 
 
 logger = logging.getLogger("ghostguard")
@@ -26,6 +26,27 @@ CUSTOM_DATA_KEY = "ghostguard"
 
 def db_order(order_id: str) -> Order | None:
     return Order.session.scalars(select(Order).filter(Order.order_id == order_id)).first()
+
+
+def db_orders(order_ids: list[str]) -> dict[str, Order]:
+    """The rows of many orders, by id, in one query per 500 ids (the prune)."""
+    found: dict[str, Order] = {}
+    for start in range(0, len(order_ids), 500):
+        chunk = order_ids[start:start + 500]
+        rows = Order.session.scalars(select(Order).filter(Order.order_id.in_(chunk))).all()
+        found.update({str(row.order_id): row for row in rows})
+    return found
+
+
+def shows_new_fill(order_id: str, answer: Any) -> bool:
+    """An order answer shows more filled than the database has booked of it."""
+    if not isinstance(answer, dict):
+        return False
+    filled = as_amount(answer.get("filled")) or 0.0
+    if filled <= 0:
+        return False
+    row = db_order(order_id)
+    return row is None or filled > row.safe_filled
 
 
 def open_trade(pair: str) -> Trade | None:

@@ -326,7 +326,7 @@ class Gate:
         readings = 2 if settings.position_check == "double" else 1
         original = self.pool.submit(venue.original_fact, plan.gone)
         booked = ftmodel.booked_orders(plan.pair) if self.ctx.dry_run else None
-        position = self.pool.submit(venue.position_fact, plan.pair, readings, booked)
+        position = self.pool.submit(venue.position_fact, plan.pair, readings, booked, True)
         open_orders = self.pool.submit(
             venue.open_orders_fact, plan.pair, plan.role, plan.entry_side, self.ctx.own_prefix,
             shared.orders,

@@ -26,10 +26,10 @@ from freqtrade import __version__ as freqtrade_version
 from freqtrade.exceptions import OperationalException
 from freqtrade.persistence import Trade
 
-from ghostguard import adapters, compat, events, identity, once, registry, scopes
+from ghostguard import adapters, compat, events, ftmodel, identity, once, registry, scopes
 from ghostguard.answers import settings_text
 from ghostguard.config import GuardConfig, GuardSettings
-from ghostguard.context import GuardContext
+from ghostguard.context import GuardContext, safe
 from ghostguard.detection import Detection
 from ghostguard.gate import Gate, GhostGuardBlocked
 from ghostguard.intents import SENDING_CLIENT_ID, Intents
@@ -225,22 +225,33 @@ class GhostGuard:
         send = self.ctx.venue.original["create_order"]
         if not self.ctx.settings(kwargs.get("pair", "")).enabled:
             return send(**kwargs)
-        return self.gate.create_order(send, kwargs)
+        try:
+            return self.gate.create_order(send, kwargs)
+        finally:  # the pair's position may move: the loop's shared reads no longer serve it
+            self.ctx.venue.loop_reads.touch(kwargs.get("pair", ""))
 
     def _wrapped_fetch_order(
         self, order_id: str, pair: str, params: dict | None = None, **kwargs: Any
     ) -> Any:
         fetch = self.ctx.venue.original["fetch_order"]
-        return self.detection.fetch_order(fetch, order_id, pair, params, kwargs)
+        answer = self.detection.fetch_order(fetch, order_id, pair, params, kwargs)
+        if safe(ftmodel.shows_new_fill, order_id, answer):
+            self.ctx.venue.loop_reads.touch(pair)  # a fill the shared reads may predate
+        return answer
 
     def _wrapped_fetch_orders(self, *args: Any, **kwargs: Any) -> Any:
         """The pair's order list (Freqtrade's `handle_onexchange_order` books every answer in
         it): an order never shows less fill than the database booked (a lagging list)."""
         orders = self.ctx.venue.original["fetch_orders"](*args, **kwargs)
+        if args or "pair" in kwargs:
+            self.ctx.venue.loop_reads.touch(str(args[0] if args else kwargs["pair"]))
         return self.detection.listed_orders(orders)
 
     def _wrapped_cancel_order_with_result(self, order_id: str, pair: str, amount: float) -> Any:
-        return self.detection.cancel_with_result(order_id, pair, amount)
+        try:
+            return self.detection.cancel_with_result(order_id, pair, amount)
+        finally:  # a cancel can race a fill
+            self.ctx.venue.loop_reads.touch(pair)
 
     def _wrapped__get_params(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         params = self.ctx.venue.original["_get_params"](*args, **kwargs)
@@ -255,6 +266,7 @@ class GhostGuard:
         """The loop's planned work (see `loop`)."""
         self.ctx.unconfirmed_cancels.clear()
         self.ctx.cancelled_this_loop.clear()
+        self.ctx.venue.loop_reads.new_loop()
         self.loop.run()
 
     def reprice_veto(self, pair: str, open_order_ids: list[str]) -> str | None:

@@ -51,15 +51,15 @@ class LoopWork:
         store.flush()  # what a failed write left unwritten
         with self.ctx.bot._exit_lock:  # open orders of closed trades: Freqtrade's no more
             safe(self.orphans.run)
-        if not store.has_any(OrderRecord, PairLockRecord, Intent):
-            return
         now = self.ctx.clock()
         prune_due = now >= self.next_prune
         if prune_due:
             self.next_prune = now + PRUNE_EVERY_S
-        actions = lifecycle.plan_loop(
-            store.all(OrderRecord), store.all(Intent), store.all(PairLockRecord), now, prune_due
-        )
+        active = store.active_orders()  # not every order of the history: those with work
+        intents, locks = store.all(Intent), store.all(PairLockRecord)
+        if not (active or intents or locks or prune_due):
+            return
+        actions = lifecycle.plan_loop(active, intents, locks, now, prune_due)
         if not actions:
             return
         with self.ctx.bot._exit_lock:
@@ -203,14 +203,17 @@ class LoopWork:
         agreed lets them go), and client id sequences unused for a week."""
         store = self.ctx.store
         now = self.ctx.clock()
-        for record in store.all(OrderRecord):
-            if record.phase in (Phase.WATCHING, Phase.SUSPECTED):
-                continue
-            if record.detected and now - (record.placed_at or 0.0) < self._gone_keep_s():
-                continue  # remembered: a reconciliation may need its fills
-            row = ftmodel.db_order(record.order_id)
+        done: list[OrderRecord | ClientIdSequence] = []
+        candidates = [
+            record for record in store.all(OrderRecord)
+            if record.phase not in (Phase.WATCHING, Phase.SUSPECTED)
+            # a gone order is remembered: a reconciliation may need its fills
+            and not (record.detected and now - (record.placed_at or 0.0) < self._gone_keep_s())
+        ]
+        rows = ftmodel.db_orders([record.order_id for record in candidates])
+        for record in candidates:
+            row = rows.get(record.order_id)
             if row is None or (not row.ft_is_open and not (row.trade and row.trade.is_open)):
-                store.remove(record)
-        for sequence in store.all(ClientIdSequence):
-            if self.ctx.clock() - sequence.at > CLIENT_ID_KEEP_S:
-                store.remove(sequence)
+                done.append(record)
+        done += [s for s in store.all(ClientIdSequence) if now - s.at > CLIENT_ID_KEEP_S]
+        store.remove_many(done)  # one transaction

@@ -66,6 +66,13 @@ class OrderRecord:
         """The exchange has not confirmed this order's state (it answered "not found")."""
         return self.phase in (Phase.NOT_FOUND, Phase.SUSPECTED)
 
+    @property
+    def needs_loop_work(self) -> bool:
+        """A loop has something to do for it (`lifecycle.plan_loop`): a sweep to run again, a
+        suspect to resolve, a watch to re-check or end. The store indexes these, so a loop's
+        work follows them, not the history of every order the guard placed."""
+        return self.sweep_due or self.phase in (Phase.SUSPECTED, Phase.WATCHING)
+
 
 @dataclass(frozen=True)
 class PendingReplacement:

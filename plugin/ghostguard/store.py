@@ -37,6 +37,7 @@ from ghostguard.records import OrderRecord, Record
 
 logger = logging.getLogger("ghostguard")
 R = TypeVar("R")
+DELETE_CHUNK = 500  # keys per DELETE statement (SQLite's bound-parameter limit is 999 or more)
 
 
 class GhostGuardState(ModelBase):
@@ -71,6 +72,10 @@ class GuardStore:
     def __init__(self, engine: Engine | None = None) -> None:
         self._engine = engine
         self._cache: dict[str, Record] = {}
+        # The records of each kind, by key (a loop reads a kind without scanning the others),
+        # and the order records a loop has work for (`OrderRecord.needs_loop_work`).
+        self._kinds: dict[type, dict[str, Record]] = {}
+        self._active: dict[str, OrderRecord] = {}
         # Keys whose last change is not in the database yet (a failed write): key -> document
         # to write, or None to delete.
         self._unwritten: dict[str, dict[str, Any] | None] = {}
@@ -95,6 +100,8 @@ class GuardStore:
         assert self._engine is not None, "store not opened"
         _TABLE.create(self._engine, checkfirst=True)
         self._cache = {}
+        self._kinds = {}
+        self._active = {}
         with self._engine.connect() as connection:
             rows = connection.execute(select(_TABLE.c.key, _TABLE.c.value)).all()
         for key, value in rows:
@@ -106,11 +113,12 @@ class GuardStore:
                 logger.warning("GhostGuard: unreadable state row %s ignored", key)
                 continue
             self._cache[key] = record
+            self._index(key, record)
 
     # --- reads (memory) -----------------------------------------------------------------
 
     def all(self, kind: type[R]) -> list[R]:
-        return [r for r in self._cache.values() if isinstance(r, kind)]
+        return list(self._kinds.get(kind, {}).values())  # type: ignore[arg-type]
 
     def _get(self, key: str, kind: type[R]) -> R | None:
         record = self._cache.get(key)
@@ -129,13 +137,28 @@ class GuardStore:
         return self._get(keys.lock_key(pair), kind)
 
     def has_any(self, *kinds: type) -> bool:
-        return any(isinstance(r, kinds) for r in self._cache.values())
+        return any(self._kinds.get(kind) for kind in kinds)
+
+    def active_orders(self) -> list[OrderRecord]:
+        """The order records a loop has work for, without scanning the others."""
+        return list(self._active.values())
+
+    def _index(self, key: str, record: Record | None) -> None:
+        for records in self._kinds.values():
+            records.pop(key, None)
+        if record is not None:
+            self._kinds.setdefault(type(record), {})[key] = record
+        if isinstance(record, OrderRecord) and record.needs_loop_work:
+            self._active[key] = record
+        else:
+            self._active.pop(key, None)
 
     # --- writes (memory and the guard's own transaction) ----------------------------------
 
     def put(self, record: Record) -> None:
         key, doc = keys.encode(record)
         self._cache[key] = record
+        self._index(key, record)
         self._change(key, doc)
 
     def remove(self, record: Record) -> None:
@@ -144,7 +167,17 @@ class GuardStore:
     def delete(self, key: str) -> None:
         if self._cache.pop(key, None) is None:
             return
+        self._index(key, None)
         self._change(key, None)
+
+    def remove_many(self, records: list[Record]) -> int:
+        """Remove records in one transaction (the prune); returns how many went."""
+        gone = [key for key in map(keys.key_of, records) if self._cache.pop(key, None)]
+        for key in gone:
+            self._index(key, None)
+        if gone:
+            self._change_many(dict.fromkeys(gone))
+        return len(gone)
 
     def flush(self) -> bool:
         """Write what earlier failures left unwritten; True when nothing is left."""
@@ -167,10 +200,14 @@ class GuardStore:
         return True
 
     def _change(self, key: str, doc: dict[str, Any] | None) -> None:
-        """Write one change (and whatever is still unwritten) in one transaction; on a failure
-        keep it to write later."""
-        self._unwritten.pop(key, None)
-        pending = {**self._unwritten, key: doc}
+        self._change_many({key: doc})
+
+    def _change_many(self, changes: dict[str, dict[str, Any] | None]) -> None:
+        """Write changes (and whatever is still unwritten) in one transaction; on a failure
+        keep them to write later."""
+        for key in changes:
+            self._unwritten.pop(key, None)
+        pending = {**self._unwritten, **changes}
         try:
             self._write_many(pending)
         except SQLAlchemyError as error:
@@ -201,10 +238,13 @@ class GuardStore:
     def _write_many(self, changes: dict[str, dict[str, Any] | None]) -> None:
         assert self._engine is not None, "store not opened"
         now = datetime.now(UTC)
+        gone = [key for key, doc in changes.items() if doc is None]
         with self._engine.begin() as connection:
+            for start in range(0, len(gone), DELETE_CHUNK):  # one statement per chunk
+                chunk = gone[start:start + DELETE_CHUNK]
+                connection.execute(delete(_TABLE).where(_TABLE.c.key.in_(chunk)))
             for key, doc in changes.items():
                 if doc is None:
-                    connection.execute(delete(_TABLE).where(_TABLE.c.key == key))
                     continue
                 values = {"value": json.dumps(doc, sort_keys=True, default=str), "updated_at": now}
                 done = connection.execute(

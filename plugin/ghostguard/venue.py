@@ -33,6 +33,7 @@ from ghostguard.checks import (
     as_amount,
 )
 from ghostguard.records import PendingReplacement
+from ghostguard.sharedreads import LoopReads
 
 
 # A dry-run trade's orders as Freqtrade persisted them: (order id, is buy, filled).
@@ -60,6 +61,7 @@ class Venue:
         self.original: dict[str, Callable[..., Any]] = {}
         self.takes_count: dict[str, bool] = {}
         self.base_fetch_takes_count = False
+        self.loop_reads = LoopReads()  # one account-wide read for a loop's decisions
 
     def capture(self, wrapped: tuple[str, ...]) -> None:
         """Before the guard wraps anything: the exchange's own methods, and which of the
@@ -282,17 +284,25 @@ class Venue:
 
     # --- positions and open orders ----------------------------------------------------------
 
-    def position(self, pair: str, booked: Booked | None = None) -> float | None:
+    def position(
+        self, pair: str, booked: Booked | None = None, shared: bool = False
+    ) -> float | None:
+        """`shared`: a replacement decision's check 2, served by the loop's account-wide
+        answer while it is fresh (`sharedreads`) where that costs what one symbol's does."""
         if self.dry_run:
             return self.dry_run_position(pair, booked or [])
         if not self.futures:
-            return unified.spot_position(
-                self.exchange.get_balances(**self.once("get_balances")),
-                self.exchange.get_pair_base_currency(pair),
-            )
+            def balances() -> Any:
+                return self.exchange.get_balances(**self.once("get_balances"))
+            answer = self.loop_reads.answer("balances", pair, self.now(), balances) if (
+                shared) else balances()
+            return unified.spot_position(answer, self.exchange.get_pair_base_currency(pair))
         if self.binance_usdm:
             market = self.exchange.markets[pair]
-            answer = self.exchange._api.fapiPrivateV3GetPositionRisk({"symbol": market["id"]})
+            api = self.exchange._api
+            answer = self.loop_reads.answer(
+                "positions", pair, self.now(), lambda: api.fapiPrivateV3GetPositionRisk({})
+            ) if shared else api.fapiPrivateV3GetPositionRisk({"symbol": market["id"]})
             return binance.parse_position_risk(
                 answer, market["id"], binance.contract_size_of(market)
             )
@@ -364,14 +374,16 @@ class Venue:
         return OriginalOrderFact(order_id=order_id, status=status, filled=answer.get("filled"))
 
     def position_fact(
-        self, pair: str, readings_wanted: int, booked: Booked | None = None
+        self, pair: str, readings_wanted: int, booked: Booked | None = None,
+        shared: bool = False,
     ) -> PositionFact:
         readings: list[float | None] = []
+        shared = shared and readings_wanted == 1  # "double" wants two reads of its own
         try:
             for index in range(readings_wanted):
                 if index:
                     time.sleep(0.5)
-                readings.append(self.position(pair, booked))
+                readings.append(self.position(pair, booked, shared))
         except Exception as error:  # noqa: BLE001
             return PositionFact(error=answers.error_text(error))
         return PositionFact(readings=tuple(readings))

@@ -1,0 +1,95 @@
+"""Reads shared by the replacement decisions of one loop (`sharedreads`, issue 20): one
+account-wide position read serves every pair's check 2 while it is fresh, a pair something
+touched since reads again, and a storm of ghosts on many pairs costs one position read per loop
+instead of one per pair. Counts, not times."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ghostguard.sharedreads import LoopReads
+from ghostsim import SimExchange
+from tests.harness import run_loop, sim_bot
+from tests.strategies.ScriptedMakerStrategy import SCRIPT
+
+
+def _reader(answers: list[str]) -> Any:
+    def read() -> str:
+        answers.append(f"read{len(answers)}")
+        return answers[-1]
+    return read
+
+
+def test_one_read_serves_every_pair_while_fresh() -> None:
+    reads = LoopReads(max_age_s=2.0)
+    made: list[str] = []
+    assert reads.answer("positions", "A", 100.0, _reader(made)) == "read0"
+    assert reads.answer("positions", "B", 101.0, _reader(made)) == "read0"
+    assert reads.answer("positions", "C", 102.0, _reader(made)) == "read0"
+    assert reads.answer("positions", "D", 102.5, _reader(made)) == "read1"  # too old: again
+    assert reads.answer("balances", "D", 102.5, _reader(made)) == "read2"  # another kind
+    assert (reads.read, reads.served) == (3, 2)
+
+
+def test_a_touched_pair_reads_again_and_that_read_serves_the_rest() -> None:
+    reads = LoopReads()
+    made: list[str] = []
+    reads.answer("positions", "A", 0.0, _reader(made))
+    reads.touch("B")  # an order sent or cancelled on B, or a fill of B's the database lacked
+    assert reads.answer("positions", "A", 0.1, _reader(made)) == "read0"
+    assert reads.answer("positions", "B", 0.1, _reader(made)) == "read1"
+    assert reads.answer("positions", "A", 0.2, _reader(made)) == "read1"
+
+
+def test_a_new_loop_shares_nothing_of_the_last() -> None:
+    reads = LoopReads()
+    made: list[str] = []
+    reads.answer("positions", "A", 0.0, _reader(made))
+    reads.new_loop()
+    assert reads.answer("positions", "A", 0.0, _reader(made)) == "read1"
+
+
+def _storm(n: int, guard: bool) -> dict[str, int]:
+    """N pairs, one trade and one resting exit each; the exchange expires every exit at
+    once. The requests of the storm loop, by path."""
+    pairs = [f"C{i:03d}/USDT:USDT" for i in range(n)]
+    sim = SimExchange(symbols=pairs, start_price={p: 100.0 for p in pairs}, balance=100.0 * n)
+    config = {
+        "ghost_guard": {"replacement_cooldown_s": 0.0} if guard else {"enabled": False},
+        "exchange": {"pair_whitelist": pairs}, "max_open_trades": n, "stake_amount": 20,
+    }
+    with sim_bot(sim=sim, strategy="ScriptedMakerStrategy", extra_config=config) as (sim, bot):
+        run_loop(bot)
+        for order in list(sim.open_orders()):
+            sim.fill_order(order.order_id)
+        run_loop(bot)
+        SCRIPT.update(enter_long=0, exit_long=1)
+        run_loop(bot)
+        exits = list(sim.open_orders())
+        assert len(exits) == n
+        for order in exits:
+            sim.expire_order(order.order_id)
+        sim.reset_requests()
+        run_loop(bot)
+        assert len(sim.open_orders()) == n  # every exit replaced
+        counts: dict[str, int] = {}
+        for request in sim.requests:
+            counts[request.path] = counts.get(request.path, 0) + 1
+        return counts
+
+
+@pytest.mark.usefixtures("script")
+def test_a_storm_of_ghosts_on_ten_pairs_reads_the_positions_once() -> None:
+    on = _storm(10, guard=True)
+    SCRIPT.update(enter_long=1, exit_long=0)
+    off = _storm(10, guard=False)
+    extra = {path: on.get(path, 0) - off.get(path, 0) for path in set(on) | set(off)}
+    # Ten decisions, one account-wide position read (Freqtrade's own wallet reads aside).
+    assert extra["/fapi/v3/positionRisk"] == 1
+    # What each decision still reads on its own: the gone order's status and fills, and the
+    # pair's open orders (before the send, and the sweep after it).
+    assert extra["/fapi/v1/order"] == 10 and extra["/fapi/v1/userTrades"] == 10
+    assert extra["/fapi/v1/openOrders"] == 20
+    assert sum(extra.values()) == 41
