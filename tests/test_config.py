@@ -60,3 +60,25 @@ def test_bad_values_name_the_key(section: dict, named: str) -> None:
 def test_section_must_be_an_object() -> None:
     with pytest.raises(ConfigurationError, match="ghost_guard"):
         parse_guard_config([1, 2])
+
+
+@pytest.mark.parametrize(
+    ("section", "named", "suggested"),
+    [
+        ({"max_replacement_per_signal": 2}, "ghost_guard.max_replacement_per_signal",
+         "max_replacements_per_signal"),
+        ({"pairs": {"BTC/USDT:USDT": {"lock_hour": 1}}},
+         "ghost_guard.pairs.BTC/USDT:USDT.lock_hour", "lock_hours"),
+        ({"pair": {}}, "ghost_guard.pair", "pairs"),
+    ],
+)
+def test_a_misspelled_key_is_named_with_the_key_it_resembles(section, named, suggested) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        parse_guard_config(section)
+    assert f"unknown key '{named}'. Did you mean '{suggested}'?" in str(raised.value)
+
+
+def test_an_unknown_key_like_no_other_gets_no_guess() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        parse_guard_config({"zzz": 1})
+    assert "Did you mean" not in str(raised.value) and "Allowed keys:" in str(raised.value)

@@ -5,6 +5,7 @@ A wrong value stops the bot at start-up with a message that names the key and th
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -130,9 +131,12 @@ def _apply(base: GuardSettings, raw: dict[str, Any], prefix: str) -> GuardSettin
     changes: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in _SETTING_NAMES:
+            allowed = _SETTING_NAMES + ("pairs",) if prefix == CONFIG_SECTION else _SETTING_NAMES
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ConfigurationError(
-                f"Invalid GhostGuard config: unknown key '{prefix}.{key}'. "
-                f"Allowed keys: {', '.join(_SETTING_NAMES + ('pairs',))}."
+                f"Invalid GhostGuard config: unknown key '{prefix}.{key}'.{hint} "
+                f"Allowed keys: {', '.join(allowed)}."
             )
         changes[key] = _check_value(f"{prefix}.{key}", key, value)
     return replace(base, **changes)
