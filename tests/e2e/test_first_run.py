@@ -1,6 +1,7 @@
 """A first run as the README tells a new user to do it: copy `config.example.json` and the
 sample strategy into a directory of one's own, start the simulator on its own (it writes the
-config file that points Freqtrade at it), and start a dry-run `freqtrade trade` from the copy.
+config file that points Freqtrade at it), and start `freqtrade trade` from the copy, dry-run and
+live.
 
 Freqtrade's own config validation runs on the shipped example (it refused it before: an empty
 `api_server.jwt_secret_key`), and the bot starts with the guard installed.
@@ -66,7 +67,14 @@ def test_example_config_passes_freqtrades_own_validation(user_dir: Path) -> None
     assert "ConfigurationError" not in done.stderr and "is too short" not in done.stderr
 
 
-def test_dry_run_from_the_example_config_against_the_simulator(user_dir: Path) -> None:
+@pytest.mark.parametrize("mode", ["dry-run", "live"])
+def test_a_run_from_the_example_config_against_the_simulator(user_dir: Path, mode: str) -> None:
+    """Dry-run as shipped; live as the README says: `"dry_run": false` in config.json and no
+    `--dry-run` (dropping the flag alone leaves the example's `"dry_run": true` in force)."""
+    if mode == "live":
+        config = json.loads((user_dir / "config.json").read_text())
+        config["dry_run"] = False
+        (user_dir / "config.json").write_text(json.dumps(config, indent=4))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     server_log = user_dir / "sim.out"
     with server_log.open("w") as out:
@@ -87,11 +95,11 @@ def test_dry_run_from_the_example_config_against_the_simulator(user_dir: Path) -
         with bot_log.open("w") as out:
             bot = subprocess.Popen(
                 [str(FREQTRADE), "trade", "-c", "config.json", "-c", "sim.json",
-                 "--userdir", "user_data", "--dry-run"],
+                 "--userdir", "user_data", *(["--dry-run"] if mode == "dry-run" else [])],
                 cwd=user_dir, stdout=out, stderr=subprocess.STDOUT, env=env,
             )
         log = _wait_for(bot_log, "Changing state to: RUNNING", bot, START_BOUND_S)
-        assert "installed on Binance (dry-run, futures" in log  # "; adapter ...)" since 563e6ec
+        assert f"installed on Binance ({mode}, futures" in log  # "; adapter ...)" since 563e6ec
         _wait_for(bot_log, "GhostMakerStrategy", bot, 5)
         assert bot.poll() is None, "the bot stopped after start-up"
         log = bot_log.read_text(errors="replace")
