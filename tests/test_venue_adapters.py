@@ -66,6 +66,28 @@ def test_a_live_bot_on_a_venue_without_adapter_refuses_to_start_naming_the_key(
     assert "no proven adapter for Bybit" in str(refused.value)
 
 
+@pytest.mark.parametrize("acknowledged", [False, True])
+def test_a_dry_run_on_a_venue_without_adapter_says_live_will_refuse(
+    monkeypatch, caplog, acknowledged: bool
+) -> None:
+    """Dry-run reads no venue answers and starts; unless venue-neutral was chosen, it says at
+    start-up that a live start would be refused, naming the key."""
+    monkeypatch.delitem(adapters.ADAPTERS, ("bybit", True))
+    extra = {"unproven_venue": "venue_neutral"} if acknowledged else {}
+    pair = "BTC/USDT:USDT"
+    config = {"ghost_guard": extra, "exchange": {"pair_whitelist": [pair]}}
+    with sim_bot(sim=SimExchange(symbols=(pair,), venue="bybit"),
+                 strategy="ScriptedMakerStrategy", extra_config=config, dry_run=True) as (_, bot):
+        assert bot.strategy.ghost_guard is not None
+    said = [r.getMessage() for r in caplog.records if "live start will be refused" in
+            r.getMessage()]
+    if acknowledged:
+        assert said == []
+    else:
+        assert len(said) == 1 and "no proven adapter for Bybit" in said[0]
+        assert '"unproven_venue": "venue_neutral"' in said[0]
+
+
 def test_venue_neutral_when_acknowledged(monkeypatch, events) -> None:
     """Acknowledged, the guard runs with ccxt's unified readers, one trades request per order
     read, and says so; it still blocks the double entry of scenario 2."""

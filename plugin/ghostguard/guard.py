@@ -169,10 +169,20 @@ class GhostGuard:
         """A live bot on a venue with no proven adapter starts only when the user chose to run
         venue-neutral (`ghost_guard.unproven_venue`); dry-run reads no venue answers."""
         venue = self.ctx.venue
-        if venue.adapter.proven or self.ctx.dry_run:
+        if venue.adapter.proven:
             return
         mode = "futures" if venue.futures else "spot"
-        if self.ctx.config.default.unproven_venue != "venue_neutral":
+        refuse = self.ctx.config.default.unproven_venue != "venue_neutral"
+        if self.ctx.dry_run:
+            if refuse:  # said now, not first when the user goes live
+                logger.warning(
+                    "GhostGuard has no proven adapter for %s (%s): this dry-run works, but a "
+                    "live start will be refused unless \"ghost_guard\": {\"unproven_venue\": "
+                    "\"venue_neutral\"} is set (proven: %s)",
+                    self.exchange.name, mode, adapters.proven_venues(),
+                )
+            return
+        if refuse:
             raise OperationalException(
                 f"GhostGuard has no proven adapter for {self.exchange.name} ({mode}); proven: "
                 f"{adapters.proven_venues()}. To run with only what is venue-neutral (ccxt's "
