@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from freqtrade.persistence import Order, Trade
 
-from ghostguard import ftmodel
+from ghostguard import ftmodel, venuefacts
 from tests.conftest import PAIR, loop
 from tests.harness import restart_bot
 
@@ -43,5 +43,5 @@ def test_an_exit_reprice_after_a_restart_goes_out_in_dry_run(events, script, tmp
         # ... the guard's dry-run position is what Freqtrade persisted.
         held = guard.ctx.venue.position(PAIR, ftmodel.booked_orders(PAIR))
         assert held == trade.amount > 0
-        fact = guard.ctx.venue.position_fact(PAIR, 1, ftmodel.booked_orders(PAIR))
+        fact = venuefacts.position_fact(guard.ctx.venue, PAIR, 1, ftmodel.booked_orders(PAIR))
         assert fact.readings == (trade.amount,)

@@ -50,6 +50,12 @@ class VenueAdapter:
     # The venue's order read (`fetch_order`) forgets closed orders its history still holds:
     # on "not found" the guard asks the history once (ccxt `fetch_canceled_and_closed_orders`).
     history_lookup: bool = False
+    # One read of every symbol's positions (spot: balances) costs what one symbol's does: the
+    # replacement decisions of a loop share it (`sharedreads`). Open orders likewise where
+    # every symbol at once costs one request (Bybit, OKX count requests; Binance weighs every
+    # symbol's open orders 40 (USD-M) or 80 (spot) against 1 or 6 for one).
+    shared_positions: bool = False
+    shared_open_orders: bool = False
 
 
 BINANCE_FUTURES = VenueAdapter(
@@ -62,6 +68,8 @@ BINANCE_FUTURES = VenueAdapter(
     post_only_cross="rejected at create (-5022)",
     # Account-Trade-List: "Only support querying trade in the past 6 months"
     trade_history=timedelta(days=180),
+    # Position-Information-V3: weight 5 with or without a symbol
+    shared_positions=True,
 )
 BINANCE_SPOT = VenueAdapter(
     name="Binance spot",
@@ -73,6 +81,8 @@ BINANCE_SPOT = VenueAdapter(
     post_only_cross="LIMIT_MAKER rejected at create (-2010)",
     # myTrades documents no retention limit.
     trade_history=None,
+    # the account's balances are one read of every asset
+    shared_positions=True,
 )
 BYBIT_LINEAR = VenueAdapter(
     name="Bybit v5 linear",
@@ -92,6 +102,9 @@ BYBIT_LINEAR = VenueAdapter(
     history_lookup=True,
     # execution/list (and order/history for orders with fills): "the past 2 years data"
     trade_history=timedelta(days=730),
+    # position/list and order/realtime take settleCoin instead of a symbol: one request
+    shared_positions=True,
+    shared_open_orders=True,
 )
 OKX_SWAP = VenueAdapter(
     name="OKX v5 swap",
@@ -103,6 +116,9 @@ OKX_SWAP = VenueAdapter(
     post_only_cross="accepted, then canceled (Freqtrade's Okx class sends no post-only)",
     # Get transaction details (last 3 months): "the transaction details for the last 3 months"
     trade_history=timedelta(days=90),
+    # account/positions and trade/orders-pending without instId: one request
+    shared_positions=True,
+    shared_open_orders=True,
 )
 VENUE_NEUTRAL = VenueAdapter(
     name="venue-neutral (no adapter)",

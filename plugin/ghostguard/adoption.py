@@ -18,7 +18,7 @@ from typing import Any
 from freqtrade.enums import RPCMessageType
 from freqtrade.persistence import Trade
 
-from ghostguard import answers, booking, events, ftmodel, reconcile
+from ghostguard import answers, booking, events, ftmodel, reconcile, venuefacts
 from ghostguard.checks import AMOUNT_EPS
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
@@ -43,7 +43,7 @@ class Reconciler:
         settings = self.ctx.settings(pair)
         venue = self.ctx.venue
         booked = ftmodel.booked_orders(pair) if self.ctx.dry_run else None
-        reading = venue.position_fact(pair, 1, booked)
+        reading = venuefacts.position_fact(venue, pair, 1, booked)
         if reading.error is not None or not reading.readings or reading.readings[0] is None:
             self._again(record, f"position unreadable ({reading.error})")
             return

@@ -19,7 +19,7 @@ from typing import Any
 
 from freqtrade.exceptions import DependencyException
 
-from ghostguard import answers, events, ftmodel, registry, scopes, shares
+from ghostguard import answers, events, ftmodel, registry, scopes, shares, venuefacts
 from ghostguard.checks import (
     AMOUNT_EPS,
     Denial,
@@ -162,7 +162,7 @@ class Gate:
                 self.ctx.stats["risk_reducing_exits"] += 1
                 return taken
         booked = safe(ftmodel.booked_orders, plan.pair) if self.ctx.dry_run else None
-        position = self.ctx.venue.position_fact(plan.pair, 1, booked)
+        position = venuefacts.position_fact(self.ctx.venue, plan.pair, 1, booked)
         clamped = clamp_exit(position, plan.direction, requested - reduced)
         if clamped < requested:
             kwargs["amount"] = clamped
@@ -324,12 +324,14 @@ class Gate:
         shared = self._shared(plan)
         # The three exchange checks, issued concurrently, at the last moment before sending.
         readings = 2 if settings.position_check == "double" else 1
-        original = self.pool.submit(venue.original_fact, plan.gone)
+        original = self.pool.submit(venuefacts.original_fact, venue, plan.gone)
         booked = ftmodel.booked_orders(plan.pair) if self.ctx.dry_run else None
-        position = self.pool.submit(venue.position_fact, plan.pair, readings, booked, True)
+        position = self.pool.submit(
+            venuefacts.position_fact, venue, plan.pair, readings, booked, True
+        )
         open_orders = self.pool.submit(
-            venue.open_orders_fact, plan.pair, plan.role, plan.entry_side, self.ctx.own_prefix,
-            shared.orders,
+            venuefacts.open_orders_fact, venue, plan.pair, plan.role, plan.entry_side,
+            self.ctx.own_prefix, shared.orders,
         )
         orders_fact, position_fact = open_orders.result(), position.result()
         others = shared_gap(

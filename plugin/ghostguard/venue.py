@@ -21,18 +21,14 @@ from freqtrade.exceptions import DDosProtection, RetryableOrderError, TemporaryE
 from freqtrade.exchange import Exchange
 from freqtrade.exchange import common as ft_common
 
-from ghostguard import answers, binance, compat, identity, orderhistory, unified
+from ghostguard import answers, binance, compat, orderhistory, unified
 from ghostguard import once as one_attempt
 from ghostguard.adapters import VENUE_NEUTRAL, VenueAdapter, adapter_for
 from ghostguard.checks import (
     AMOUNT_EPS,
-    OpenOrdersFact,
-    OriginalOrderFact,
-    PositionFact,
     Role,
     as_amount,
 )
-from ghostguard.records import PendingReplacement
 from ghostguard.sharedreads import LoopReads
 
 
@@ -288,7 +284,9 @@ class Venue:
         self, pair: str, booked: Booked | None = None, shared: bool = False
     ) -> float | None:
         """`shared`: a replacement decision's check 2, served by the loop's account-wide
-        answer while it is fresh (`sharedreads`) where that costs what one symbol's does."""
+        answer while it is fresh (`sharedreads`): every venue here answers all symbols at the
+        cost of one (Binance USD-M weight 5 either way; Bybit, OKX one request; spot
+        balances are all assets)."""
         if self.dry_run:
             return self.dry_run_position(pair, booked or [])
         if not self.futures:
@@ -306,8 +304,11 @@ class Venue:
             return binance.parse_position_risk(
                 answer, market["id"], binance.contract_size_of(market)
             )
-        positions = self.exchange.fetch_positions(pair, **self.once("fetch_positions"))
-        return unified.net_position(positions, pair)
+        def positions(of: str | None) -> Any:
+            return self.exchange.fetch_positions(of, **self.once("fetch_positions"))
+        answer = self.loop_reads.answer("positions", pair, self.now(), lambda: positions(
+            None)) if shared else positions(pair)
+        return unified.net_position(answer, pair)
 
     def dry_run_position(self, pair: str, booked: Booked) -> float:
         """In dry-run the exchange is Freqtrade's own simulation: the orders of the pair's open
@@ -328,9 +329,10 @@ class Venue:
         return [(i, r) for i, r, _, of in self.open_orders_with_ids(pair, entry_side) if of == role]
 
     def open_orders_with_ids(
-        self, pair: str, entry_side: str
+        self, pair: str, entry_side: str, shared: bool = False
     ) -> list[tuple[str, float, str, Role]]:
-        """(id, remaining, client id, role) of the pair's open orders, stop orders excluded."""
+        """(id, remaining, client id, role) of the pair's open orders, stop orders excluded;
+        `shared`: check 3 of a replacement decision (`sharedreads`, where the adapter says)."""
         if self.binance_usdm:
             market_id = self.exchange.markets[pair]["id"]
             answer = self.exchange._api.fapiPrivateGetOpenOrders({"symbol": market_id})
@@ -345,67 +347,13 @@ class Venue:
                 for o in list(self.exchange._dry_run_open_orders.values())
                 if o.get("symbol") == pair and o.get("status") == "open"
             ]
+        elif shared and self.adapter.shared_open_orders:
+            every = self.loop_reads.answer(
+                "open_orders", pair, self.now(), lambda: self.exchange._api.fetch_open_orders()
+            )
+            if not isinstance(every, list):
+                raise ValueError(f"open orders answer={every!r}")
+            orders = [o for o in every if isinstance(o, dict) and o.get("symbol") == pair]
         else:
             orders = self.exchange._api.fetch_open_orders(pair)
         return unified.open_orders_with_ids(orders, entry_side, self.futures)
-
-    # --- the facts of checks 1-3 (each one request; every failure is a fact that blocks) ----
-
-    def original_fact(self, pending: PendingReplacement) -> OriginalOrderFact:
-        order_id = pending.order_id
-        if pending.rejected_at_create or not order_id:
-            return OriginalOrderFact(order_id=None, rejected_at_create=True)
-        try:
-            answer = self.fetch_order(order_id, pending.pair)
-        except Exception as error:  # noqa: BLE001
-            if answers.is_not_found(error):
-                return OriginalOrderFact(
-                    order_id=order_id,
-                    not_found=True,
-                    breaker_tripped=pending.breaker_tripped,
-                    verified_filled=pending.verified_filled,
-                )
-            return OriginalOrderFact(order_id=order_id, error=answers.error_text(error))
-        if not isinstance(answer, dict):
-            return OriginalOrderFact(order_id=order_id, error=f"answer={answer!r}")
-        # A "closed" order that filled less than its amount ended early (Bybit's
-        # PartiallyFilledCanceled): for check 1 it is a cancelled order with a partial fill.
-        status = answers.gone_status(answer) or answer.get("status")
-        return OriginalOrderFact(order_id=order_id, status=status, filled=answer.get("filled"))
-
-    def position_fact(
-        self, pair: str, readings_wanted: int, booked: Booked | None = None,
-        shared: bool = False,
-    ) -> PositionFact:
-        readings: list[float | None] = []
-        shared = shared and readings_wanted == 1  # "double" wants two reads of its own
-        try:
-            for index in range(readings_wanted):
-                if index:
-                    time.sleep(0.5)
-                readings.append(self.position(pair, booked, shared))
-        except Exception as error:  # noqa: BLE001
-            return PositionFact(error=answers.error_text(error))
-        return PositionFact(readings=tuple(readings))
-
-    def open_orders_fact(
-        self, pair: str, role: Role, entry_side: str, own_prefix: str,
-        registered: frozenset[str] = frozenset(),
-    ) -> OpenOrdersFact:
-        """Check 3's fact: the open orders of the role, but those other bots registered in the
-        account registry (`registered`) and those of other bots' guards (another tag:
-        ghostguard.identity), which are named apart whatever their role."""
-        try:
-            orders = self.open_orders_with_ids(pair, entry_side)
-        except Exception as error:  # noqa: BLE001
-            return OpenOrdersFact(error=answers.error_text(error))
-        orders = [o for o in orders if o[0] not in registered]
-        others = tuple(
-            i for i, _, c, _ in orders if identity.owner(c, own_prefix) == "guard_bot"
-        )
-        same = [(i, r) for i, r, _, of in orders if of == role and i not in others]
-        return OpenOrdersFact(
-            same_role_ids=tuple(order_id for order_id, _ in same),
-            same_role_remaining=sum(remaining for _, remaining in same),
-            other_bots=others,
-        )
