@@ -69,7 +69,9 @@ def test_notify_sends_a_telegram_message_per_block(bot_on_sim, events, mocker) -
         entry_filled_but_answered_cancelled(sim, bot)
         loop(bot)
         texts = [c.args[0].get("status", "") for c in send.call_args_list]
-        assert any(t.startswith("REPLACEMENT_BLOCKED") for t in texts)
+        blocked = [t for t in texts if "was not sent:" in t]
+        assert blocked and blocked[0].startswith(f"GhostGuard {PAIR}: a new entry order")
+        assert "Freqtrade asks again next loop" in blocked[0]
 
 
 def test_no_message_without_notify(bot_on_sim, events, mocker) -> None:
@@ -79,4 +81,4 @@ def test_no_message_without_notify(bot_on_sim, events, mocker) -> None:
         loop(bot)
         assert events.named("REPLACEMENT_BLOCKED")
         texts = [str(c.args[0].get("status", "")) for c in send.call_args_list]
-        assert not any(t.startswith("REPLACEMENT_BLOCKED") for t in texts)
+        assert not any("was not sent:" in t for t in texts)

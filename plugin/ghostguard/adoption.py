@@ -15,12 +15,11 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from freqtrade.enums import RPCMessageType
 from freqtrade.persistence import Trade
 
-from ghostguard import answers, booking, events, ftmodel, reconcile, venuefacts
+from ghostguard import answers, booking, events, ftmodel, notify, reconcile, venuefacts
 from ghostguard.checks import AMOUNT_EPS
-from ghostguard.context import GuardContext, safe
+from ghostguard.context import GuardContext
 from ghostguard.events import log_event
 from ghostguard.fillreads import FillReads
 from ghostguard.ledger import Ledger
@@ -303,7 +302,7 @@ class Reconciler:
     def tell(self, text: str) -> None:
         """A Freqtrade RPC message (Telegram, webhooks): on by default for what changes a
         position or stops a pair."""
-        safe(self.ctx.bot.rpc.send_msg, {"type": RPCMessageType.WARNING, "status": text})
+        notify.tell(self.ctx, text)
 
 
 __all__ = ["Reconciler"]

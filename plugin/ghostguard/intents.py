@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ghostguard import answers, events, ftmodel
+from ghostguard import answers, events, ftmodel, notify
 from ghostguard.checks import AMOUNT_EPS, GONE_STATUSES, Role, as_amount
 from ghostguard.context import GuardContext
 from ghostguard.events import log_event
@@ -313,6 +313,7 @@ class Intents:
                 order_id=found.get("id"),
                 reason=f"filled={filled:g} of {why} ({intent.client_id})",
             )
+            notify.tell(self.ctx, notify.late_fill_text(pair, role, found.get("id"), filled))
             self.ledger.disagree(pair, f"fill of unclaimed order {found.get('id')}: {filled:g}")
 
     # --- the sweep after a replacement -------------------------------------------------------

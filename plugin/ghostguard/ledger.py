@@ -11,7 +11,7 @@ from typing import Any
 
 from freqtrade.persistence import Order
 
-from ghostguard import events, ftmodel, identity, lifecycle
+from ghostguard import events, ftmodel, identity, lifecycle, notify
 from ghostguard.checks import Role
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
@@ -62,6 +62,8 @@ class Ledger:
                 order_id=record.order_id,
                 reason=f"{record.not_found} consecutive not-found answers",
             )
+            notify.tell(self.ctx, notify.breaker_text(
+                record.pair, record.role, record.order_id, record.not_found))
         elif isinstance(effect, lifecycle.Detected):
             self.ctx.stats[f"detected:{effect.detection}"] += 1
             log_event(
@@ -81,6 +83,8 @@ class Ledger:
                 order_id=record.order_id,
                 reason=f"filled={effect.filled:g} known={effect.known:g}",
             )
+            notify.tell(self.ctx, notify.late_fill_text(
+                record.pair, record.role, record.order_id, effect.filled))
             self.disagree(record.pair, f"late fill of {record.order_id}: {effect.filled:g}")
 
     def watch_for(self, row: Order) -> Any:

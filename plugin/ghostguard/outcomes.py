@@ -8,9 +8,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from freqtrade.enums import RPCMessageType
-
-from ghostguard import answers, events, ftmodel
+from ghostguard import answers, events, ftmodel, notify
 from ghostguard.checks import Verdict, as_amount
 from ghostguard.context import GuardContext, safe
 from ghostguard.events import log_event
@@ -107,7 +105,7 @@ class Outcomes:
             logger.debug("GhostGuard: same block again on %s: %s", plan.pair, verdict.describe())
             return
         self.last_block[(plan.pair, plan.role)] = fingerprint
-        line = log_event(
+        log_event(
             events.REPLACEMENT_BLOCKED,
             type=plan.role,
             pair=plan.pair,
@@ -130,7 +128,8 @@ class Outcomes:
             self._reconcile_for(plan.pair, disagreement)
         ftmodel.update_custom_data(plan.trade_id, last_verdict=f"blocked:{verdict.describe()}")
         if settings.notify:
-            self.ctx.bot.rpc.send_msg({"type": RPCMessageType.WARNING, "status": line})
+            notify.tell(self.ctx, notify.blocked_text(
+                plan.pair, plan.role, _gone_id(plan.gone), verdict.describe()))
 
     def _reconcile_for(self, pair: str, disagreement: list[str]) -> None:
         self.ledger.disagree(
