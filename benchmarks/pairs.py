@@ -24,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from ghostguard import keys  # noqa: E402
 from ghostguard.records import OrderRecord, Phase  # noqa: E402
-from ghostsim import SimExchange  # noqa: E402
-from tests.harness import run_loop, sim_bot  # noqa: E402
+from tests.harness import resting_exits_bot, run_loop, sim_bot  # noqa: E402
 from tests.strategies.ScriptedMakerStrategy import SCRIPT, SCRIPT_DEFAULTS  # noqa: E402
 
 
@@ -33,22 +32,6 @@ PAIR = "BTC/USDT:USDT"
 STEADY_LOOPS = 10
 AFTER_LOOPS = 12
 LOOP_S = 5.0
-
-
-def _symbols(n: int) -> list[str]:
-    return [f"C{i:03d}/USDT:USDT" for i in range(n)]
-
-
-def _config(guard: bool, pairs: list[str]) -> dict[str, Any]:
-    section = {"replacement_cooldown_s": 0.0} if guard else {"enabled": False}
-    return {
-        "ghost_guard": section,
-        "exchange": {"pair_whitelist": pairs},
-        "max_open_trades": len(pairs),
-        "stake_amount": 20,
-        "unfilledtimeout": {"entry": 600, "exit": 600, "exit_timeout_count": 0,
-                            "unit": "minutes"},
-    }
 
 
 def _counted(sim: Any) -> int:
@@ -70,21 +53,9 @@ def _measure(sim: Any, bot: Any, loops: int) -> tuple[float, float, float]:
 
 
 def one_run(n: int, guard: bool) -> dict[str, tuple[float, float, float]]:
-    pairs = _symbols(n)
-    sim = SimExchange(symbols=pairs, start_price={p: 100.0 for p in pairs},
-                      balance=100.0 * n)
     SCRIPT.clear()
     SCRIPT.update(SCRIPT_DEFAULTS)
-    with sim_bot(sim=sim, strategy="ScriptedMakerStrategy",
-                 extra_config=_config(guard, pairs)) as (sim, bot):
-        run_loop(bot)
-        for order in list(sim.open_orders()):
-            sim.fill_order(order.order_id)
-        run_loop(bot)
-        SCRIPT.update(enter_long=0, exit_long=1)
-        run_loop(bot)
-        exits = list(sim.open_orders())
-        assert len(exits) == n, f"{len(exits)} exits resting of {n}"
+    with resting_exits_bot(n, guard) as (sim, bot, exits):
         result = {"steady": _measure(sim, bot, STEADY_LOOPS)}
         for order in exits:
             sim.expire_order(order.order_id)
@@ -96,9 +67,9 @@ def one_run(n: int, guard: bool) -> dict[str, tuple[float, float, float]]:
 def history(orders: int, loops: int = 200) -> tuple[int, float]:
     """(state rows, seconds of the guard's own work per loop) with `orders` orders of history
     in the guard's state (done orders of an open trade: kept until their trade closes)."""
-    with sim_bot(strategy="ScriptedMakerStrategy", extra_config=_config(True, [PAIR])) as (
-        sim, bot
-    ):
+    config = {"ghost_guard": {"replacement_cooldown_s": 0.0},
+              "exchange": {"pair_whitelist": [PAIR]}}
+    with sim_bot(strategy="ScriptedMakerStrategy", extra_config=config) as (sim, bot):
         guard = bot.strategy.ghost_guard
         records = [OrderRecord(order_id=f"h{i}", pair=PAIR, role="entry", phase=Phase.DONE)
                    for i in range(orders)]

@@ -338,11 +338,43 @@ def sim_bot(
             close_bot(record.bot)  # bots built by restart_bot inside the block
 
 
+@contextmanager
+def resting_exits_bot(
+    n: int, guard: bool, venue: str = "binance"
+) -> Iterator[tuple[SimExchange, FreqtradeBot, list[Any]]]:
+    """Yield (sim, bot, exits): N pairs (`C000/USDT:USDT`, ...), one trade each, filled, with
+    its exit resting (`ScriptedMakerStrategy`, its SCRIPT set to exit): the many-pairs start
+    of the shared-reads tests and `benchmarks/pairs.py`."""
+    from tests.strategies.ScriptedMakerStrategy import SCRIPT
+
+    pairs = [f"C{i:03d}/USDT:USDT" for i in range(n)]
+    sim = SimExchange(symbols=pairs, start_price={p: 100.0 for p in pairs}, balance=100.0 * n,
+                      venue=venue)
+    config = {
+        "ghost_guard": {"replacement_cooldown_s": 0.0} if guard else {"enabled": False},
+        "exchange": {"pair_whitelist": pairs}, "max_open_trades": n, "stake_amount": 20,
+        "unfilledtimeout": {"entry": 600, "exit": 600, "exit_timeout_count": 0,
+                            "unit": "minutes"},
+    }
+    SCRIPT.update(enter_long=1, exit_long=0)
+    with sim_bot(sim=sim, strategy="ScriptedMakerStrategy", extra_config=config) as (sim, bot):
+        run_loop(bot)
+        for order in list(sim.open_orders()):
+            sim.fill_order(order.order_id)
+        run_loop(bot)
+        SCRIPT.update(enter_long=0, exit_long=1)
+        run_loop(bot)
+        exits = list(sim.open_orders())
+        assert len(exits) == n, f"{len(exits)} exits resting of {n}"
+        yield sim, bot, exits
+
+
 __all__ = [
     "SLEEPS",
     "build_config",
     "close_bot",
     "make_bot",
+    "resting_exits_bot",
     "restart_bot",
     "run_loop",
     "sim_bot",

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 
 from ghostguard.sharedreads import LoopReads
-from ghostsim import SimExchange
-from tests.harness import run_loop, sim_bot
-from tests.strategies.ScriptedMakerStrategy import SCRIPT
+from tests.harness import resting_exits_bot, run_loop
 
 
 def _reader(answers: list[str]) -> Any:
@@ -54,22 +52,7 @@ def test_a_new_loop_shares_nothing_of_the_last() -> None:
 def _storm(n: int, guard: bool, venue: str = "binance") -> dict[str, int]:
     """N pairs, one trade and one resting exit each; the exchange expires every exit at
     once. The requests of the storm loop, by path (the engine's own paths, on every face)."""
-    pairs = [f"C{i:03d}/USDT:USDT" for i in range(n)]
-    sim = SimExchange(symbols=pairs, start_price={p: 100.0 for p in pairs}, balance=100.0 * n,
-                      venue=venue)
-    config = {
-        "ghost_guard": {"replacement_cooldown_s": 0.0} if guard else {"enabled": False},
-        "exchange": {"pair_whitelist": pairs}, "max_open_trades": n, "stake_amount": 20,
-    }
-    with sim_bot(sim=sim, strategy="ScriptedMakerStrategy", extra_config=config) as (sim, bot):
-        run_loop(bot)
-        for order in list(sim.open_orders()):
-            sim.fill_order(order.order_id)
-        run_loop(bot)
-        SCRIPT.update(enter_long=0, exit_long=1)
-        run_loop(bot)
-        exits = list(sim.open_orders())
-        assert len(exits) == n
+    with resting_exits_bot(n, guard, venue) as (sim, bot, exits):
         for order in exits:
             sim.expire_order(order.order_id)
         sim.reset_requests()
@@ -85,7 +68,6 @@ def _storm(n: int, guard: bool, venue: str = "binance") -> dict[str, int]:
 @pytest.mark.parametrize("venue", ["binance", "bybit", "okx"])
 def test_a_storm_of_ghosts_on_ten_pairs_reads_the_positions_once(venue: str) -> None:
     on = _storm(10, guard=True, venue=venue)
-    SCRIPT.update(enter_long=1, exit_long=0)
     off = _storm(10, guard=False, venue=venue)
     extra = {path: on.get(path, 0) - off.get(path, 0) for path in set(on) | set(off)
              if "klines" not in path.lower()}  # candles follow the wall clock's minutes
