@@ -104,6 +104,20 @@ def orders_of(sim: SimExchange, *, reduce_only: bool | None = None, pair: str = 
     ]
 
 
+def resting_dca(sim: SimExchange, bot: FreqtradeBot, script: dict[str, Any]) -> tuple[Any, Any]:
+    """(entry, dca): a trade's entry placed and filled, then one DCA order placed and left
+    resting (`ChaosMakerStrategy` with `SCRIPT["dca"]` on for one loop)."""
+    run_loop(bot)
+    [entry] = orders_of(sim, reduce_only=False)
+    sim.fill_order(entry.order_id)
+    run_loop(bot)
+    script["dca"] = True
+    run_loop(bot)
+    script["dca"] = False
+    [dca] = [o for o in orders_of(sim, reduce_only=False) if o.is_open]
+    return entry, dca
+
+
 def loop(bot: FreqtradeBot, n: int = 1) -> list[Exception]:
     return run_loop(bot, n)
 

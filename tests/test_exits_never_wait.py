@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PAIR, loop, orders_of
+from tests.conftest import PAIR, loop, orders_of, resting_dca
 from tests.harness import run_loop
 from tests.strategies.ScriptedMakerStrategy import CHAOS_STAKE
 
@@ -86,14 +86,7 @@ def test_a_stop_loss_does_not_wait_for_a_dca_order_whose_cancel_is_unconfirmed(
     "open" and the stop-loss waited for the breaker). Guarded, the DCA order is watched: once
     the exchange answers for it again it is cancelled."""
     with bot_on_sim(guard, "ChaosMakerStrategy", dict(STOP)) as (sim, bot):
-        loop(bot)
-        [entry] = orders_of(sim, reduce_only=False)
-        sim.fill_order(entry.order_id)
-        loop(bot)
-        script["dca"] = True
-        loop(bot)
-        [dca] = [o for o in orders_of(sim, reduce_only=False) if o.is_open]
-        script["dca"] = False
+        entry, dca = resting_dca(sim, bot, script)
         sim.hold_order(dca.order_id)  # it keeps resting through the fall
         sim.fault_not_found(dca.order_id, 4, on_cancel=True)
         crash(sim)

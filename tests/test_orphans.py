@@ -8,7 +8,7 @@ import pytest
 from freqtrade.persistence import Trade
 
 from ghostguard.orphans import ORPHAN_READS, orphan_action
-from tests.conftest import order_row, orders_of
+from tests.conftest import order_row, resting_dca
 from tests.harness import run_loop
 
 
@@ -34,14 +34,7 @@ def test_orphan_action(status, filled, booked, failed, expected) -> None:
 def _dca_open_on_a_closed_trade(sim, bot, script):
     """A trade with its entry filled and a DCA order resting, closed by a stop that filled its
     whole amount (as Freqtrade closes it: the DCA row stays open on the closed trade)."""
-    run_loop(bot)
-    [entry] = orders_of(sim, reduce_only=False)
-    sim.fill_order(entry.order_id)
-    run_loop(bot)
-    script["dca"] = True
-    run_loop(bot)
-    script["dca"] = False
-    [dca] = [o for o in orders_of(sim, reduce_only=False) if o.is_open]
+    _, dca = resting_dca(sim, bot, script)
     [trade] = Trade.get_open_trades()
     trade.close(trade.open_rate)
     Trade.commit()

@@ -14,7 +14,7 @@ import pytest
 from freqtrade.persistence import PairLocks, Trade
 
 from ghostsim import SimExchange
-from tests.conftest import PAIR, guard_locks, loop, orders_of
+from tests.conftest import PAIR, guard_locks, loop, orders_of, resting_dca
 from tests.harness import run_loop, sim_bot
 
 
@@ -70,14 +70,7 @@ def test_a_late_fill_joins_the_open_trade_as_one_more_entry(bot_on_sim, script, 
     stop-loss and exits cover the whole position."""
     with bot_on_sim(extra={"stake_amount": 1000.0}, strategy="ChaosMakerStrategy") as (sim, bot):
         _guarded(bot, sim)
-        run_loop(bot)
-        [entry] = orders_of(sim, reduce_only=False)
-        sim.fill_order(entry.order_id)
-        run_loop(bot)
-        script["dca"] = True
-        run_loop(bot)
-        script["dca"] = False
-        [dca] = [o for o in orders_of(sim, reduce_only=False) if o.is_open]
+        entry, dca = resting_dca(sim, bot, script)
         sim.fault_not_found(dca.order_id, None, on_cancel=True)
         run_loop(bot, 4, advance_seconds=5)
         sim.clear_faults(dca.order_id)
