@@ -68,3 +68,27 @@ def test_an_open_order_of_a_closed_trade_that_filled_is_adopted(bot_on_sim, scri
         adopted = [t for t in Trade.get_open_trades() if t.enter_tag == "ghostguard_adopted"]
         assert [t.amount for t in adopted] == [pytest.approx(dca.orig_qty)]
         assert events.named("LATE_FILL_ADOPTED")
+
+
+def test_an_orphan_with_no_usable_answer_is_left_to_the_position_after_a_bound(
+    bot_on_sim, script, monkeypatch, caplog
+) -> None:
+    """An answer that says nothing (a status nobody documents) counts like no answer: after
+    ORPHAN_READS loops the pair is reconciled against the position and the order no longer
+    read, never read for ever."""
+    extra = {"stake_amount": 1000.0}
+    with bot_on_sim(extra=extra, strategy="ChaosMakerStrategy") as (sim, bot):
+        dca = _dca_open_on_a_closed_trade(sim, bot, script)
+        guard = bot.strategy.ghost_guard
+        reads: list[str] = []
+
+        def odd_answer(order_id: str, pair: str, params: dict | None = None) -> dict:
+            reads.append(order_id)
+            return {"id": order_id, "status": "pending_review", "filled": 0.0}
+
+        monkeypatch.setattr(guard.ctx.venue, "fetch_order", odd_answer)
+        run_loop(bot, ORPHAN_READS + 2, advance_seconds=5)
+        assert reads.count(str(dca.order_id)) == ORPHAN_READS
+        handed = [r.getMessage() for r in caplog.records
+                  if f"order {dca.order_id} of closed trade" in r.getMessage()]
+        assert handed and "unreadable (pending_review)" in handed[0]

@@ -305,9 +305,6 @@ class Reconciler:
         notify.tell(self.ctx, text)
 
 
-__all__ = ["Reconciler"]
-
-
 def _booked_anyway(order_id: str, filled: float) -> str | None:
     """Freqtrade commits an order's fill before its follow-up reads (the liquidation price
     reads the positions), which can raise: the fill is booked when an open trade's row now
@@ -319,3 +316,5 @@ def _booked_anyway(order_id: str, filled: float) -> str | None:
         return None
     return f"booked on trade {row.trade.id} (order {order_id} filled {row.safe_filled:g})"
 
+
+__all__ = ["Reconciler"]

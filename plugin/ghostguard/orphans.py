@@ -28,7 +28,7 @@ from typing import Any, Literal
 from freqtrade.persistence import Order, Trade
 
 from ghostguard import answers
-from ghostguard.checks import as_amount
+from ghostguard.checks import GONE_STATUSES, as_amount
 from ghostguard.context import GuardContext, safe
 from ghostguard.ledger import Ledger
 
@@ -38,7 +38,7 @@ logger = logging.getLogger("ghostguard")
 ORPHAN_READS = 5  # loops an orphan's status may stay unreadable before the position decides
 
 Action = Literal["cancel", "reconcile", "close", "wait", "give_up"]
-ENDED = ("closed", "canceled", "cancelled", "expired", "rejected")
+ENDED = ("closed", *GONE_STATUSES)
 
 
 def orphan_action(
@@ -88,7 +88,7 @@ class Orphans:
         except Exception as error:  # noqa: BLE001 - not found or unreachable: read again
             answer = {"error": answers.error_text(error)}
         status = answer.get("status") if isinstance(answer, dict) else None
-        if status is None:
+        if status != "open" and status not in ENDED:  # no answer, or none that says anything
             self.failed[order_id] += 1
         filled = as_amount(answer.get("filled")) if isinstance(answer, dict) else None
         action = orphan_action(status, filled, float(row.filled or 0.0),
@@ -99,7 +99,7 @@ class Orphans:
                 "GhostGuard: order %s (%s) was still open when trade %s closed; cancelling it: "
                 "nothing manages what it would fill", order_id, pair, trade_id,
             )
-            safe(venue.exchange.cancel_order, order_id, pair)
+            safe(venue.cancel_order, order_id, pair)  # one attempt: no retry back-off
         elif action == "reconcile":
             self.handed.add(order_id)
             self.ledger.disagree(
