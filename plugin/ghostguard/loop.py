@@ -183,7 +183,7 @@ class LoopWork:
             except Exception:  # noqa: BLE001 - unreadable now: look again at the next check
                 pass
         if answer.get("status") == "open":
-            safe(venue.exchange.cancel_order, order_id, pair)
+            safe(venue.cancel_order, order_id, pair)  # one attempt: no retry back-off
             log_event(
                 events.DUPLICATE_CANCELLED,
                 type=record.role,
