@@ -24,9 +24,10 @@ from sqlalchemy import create_engine, inspect, text
 from ghostguard import events, keys
 from ghostguard.booking import ADOPTED_TAG
 from ghostguard.records import Intent, OrderRecord, PairLockRecord, PendingReplacement, Phase
+from ghostguard.store import GhostGuardState
 
 
-STATE_TABLE = "ghostguard_state"
+STATE_TABLE = GhostGuardState.__tablename__  # the guard's own table, named in one place
 _EVENT = re.compile(r"\b([A-Z_]{6,}) ((?:\w+=(?:\"[^\"]*\"|\S+) ?)+)")
 _FIELD = re.compile(r"(\w+)=(\"[^\"]*\"|\S+)")
 COUNTED_EVENTS = (
