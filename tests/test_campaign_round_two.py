@@ -181,7 +181,6 @@ def test_seed_356_settle_waits_out_an_ip_ban_and_the_recovery_is_judged() -> Non
     assert not result.failed, result.violations
 
 
-
 # Seed 1236 of the same run (shrunk): on OKX at a quarter of the budget, after 91 days down an
 # entry that had filled 0.166 filled 0.083 more; the breaker cancelled it, its older fills were
 # beyond OKX's history (a lower bound only), and Freqtrade's booking of the cancel raised on a
