@@ -50,11 +50,11 @@ def test_watchlist_reports_a_late_fill_and_a_trade_adopts_it(bot_on_sim, events)
         assert events.named("GHOST_LATE_FILL") == []
         sim.clear_faults(first.order_id)
         sim.fill_order(first.order_id)  # it was working after all, and fills
-        now[0] += 6  # the first re-check is due after 5 s
-        loop(bot)
+        now[0] += 6  # the first re-check is due after 5 s: the open orders, then the trades
+        loop(bot, 2)
         [late] = events.named("GHOST_LATE_FILL")
         assert f"order_id={first.order_id}" in late and "filled=0.002" in late
-        loop(bot, 2)
+        loop(bot, 1)
         [adopted] = events.named("LATE_FILL_ADOPTED")
         assert "a new trade" in adopted
         [trade] = Trade.get_open_trades()

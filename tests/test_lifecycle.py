@@ -92,10 +92,13 @@ def test_detection_is_logged_once_and_starts_the_watch() -> None:
 def test_the_watch_doubles_its_interval_reports_late_fills_and_ends() -> None:
     watch = Watch(until=100.0, next_check=5.0, interval=5.0, since=0.0)
     record = _order(phase=Phase.WATCHING, watch=watch, verified_filled=0.0)
+    # A check is two reads in two loops: the open orders, then (due at once) the trades.
     checked, effects = lifecycle.on_watch_checked(record, now=5.0, filled=0.0)
-    assert checked.watch == Watch(until=100.0, next_check=15.0, interval=10.0, since=0.0)
+    assert checked.watch == Watch(100.0, next_check=5.0, interval=5.0, since=0.0, read="trades")
     assert effects == ()
-    late, effects = lifecycle.on_watch_checked(checked, now=15.0, filled=0.3)
+    checked, effects = lifecycle.on_watch_checked(checked, now=10.0, filled=0.0)
+    assert checked.watch == Watch(100.0, next_check=20.0, interval=10.0, since=0.0, read="orders")
+    late, effects = lifecycle.on_watch_checked(checked, now=20.0, filled=0.3)
     assert effects == (LateFill(late, 0.3, 0.0),) and late.verified_filled == 0.3
     ended, _ = lifecycle.on_watch_ended(late)
     assert ended.phase == Phase.DONE and ended.watch is None
@@ -183,13 +186,32 @@ def test_the_loop_plan_orders_its_work() -> None:
     assert plan == [
         SettleLostCreate(intent),
         ResolveSuspect(suspect),
-        CheckWatched(watched),
         EndWatch(ended),
+        CheckWatched(PAIR, "orders", (watched,)),
         RecheckLock(lock),
         Prune(),
     ]
     plan = lifecycle.plan_loop([watched], [], [], now=6.0, prune_due=False)
-    assert plan == [CheckWatched(watched)]
+    assert plan == [CheckWatched(PAIR, "orders", (watched,))]
+
+
+def test_the_watch_reads_once_per_pair_and_loop() -> None:
+    """Three orders of one pair went at once, one of another pair: one read per pair. An order
+    of the pair that wants the other read waits for the next loop."""
+    due = Watch(until=100.0, next_check=5.0, interval=5.0, since=0.0)
+    first = [
+        OrderRecord(str(i), PAIR, "exit", phase=Phase.WATCHING, watch=due) for i in range(3)
+    ]
+    other = OrderRecord("9", "ETH/USDT:USDT", "exit", phase=Phase.WATCHING, watch=due)
+    later = OrderRecord(
+        "5", PAIR, "entry", phase=Phase.WATCHING,
+        watch=Watch(until=100.0, next_check=6.0, interval=5.0, since=0.0, read="trades"),
+    )
+    plan = lifecycle.plan_loop([*first, later, other], [], [], now=7.0, prune_due=False)
+    assert plan == [
+        CheckWatched(PAIR, "orders", tuple(first)),
+        CheckWatched("ETH/USDT:USDT", "orders", (other,)),
+    ]
 
 
 # --- records and keys ------------------------------------------------------------------------

@@ -81,3 +81,51 @@ def test_a_storm_of_ghosts_on_ten_pairs_reads_the_positions_once(venue: str) -> 
     checks = 10 if venue == "binance" else 1
     assert extra["/fapi/v1/openOrders"] == 10 + checks
     assert sum(extra.values()) == 31 + checks
+
+
+def _watch_loops(n: int, guard: bool, venue: str, loops: int) -> list[dict[str, int]]:
+    """The storm of `_storm`, then `loops` loops 5 s apart on the guard's clock and the
+    exchange's: the requests of each, by path."""
+    with resting_exits_bot(n, guard, venue) as (sim, bot, exits):
+        now = [1_000_000.0]
+        if guard:
+            bot.strategy.ghost_guard.clock = lambda: now[0]
+        for order in exits:
+            sim.expire_order(order.order_id)
+        run_loop(bot)
+        per_loop = []
+        for _ in range(loops):
+            now[0] += 5.0
+            sim.advance(5.0)
+            sim.reset_requests()
+            run_loop(bot)
+            counts: dict[str, int] = {}
+            for request in sim.requests:
+                if "klines" not in request.path.lower():
+                    counts[request.path] = counts.get(request.path, 0) + 1
+            per_loop.append(counts)
+        return per_loop
+
+
+@pytest.mark.usefixtures("script")
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
+def test_the_watch_after_a_storm_reads_once_per_pair_and_loop(venue: str) -> None:
+    """After ten exits went at once, their watches re-check together: one request per watched
+    pair and loop at most, whatever it reads (before: the status and the trades of each gone
+    order in the same loop, 20 requests in the first re-check's loop). On Bybit the open
+    orders of every pair are one read."""
+    n, loops = 10, 6
+    on = _watch_loops(n, True, venue, loops)
+    off = _watch_loops(n, False, venue, loops)
+    watch_paths = ("/fapi/v1/order", "/fapi/v1/userTrades", "/fapi/v1/openOrders")
+    extra = [
+        {p: a.get(p, 0) - b.get(p, 0) for p in watch_paths} for a, b in zip(on, off, strict=True)
+    ]
+    assert all(sum(loop.values()) <= n for loop in extra), extra
+    assert all(loop["/fapi/v1/order"] <= 0 for loop in extra), extra  # no status read per order
+    # Each check is one read of the open orders, then one of the trades, the next loop.
+    trades = [loop["/fapi/v1/userTrades"] for loop in extra]
+    orders = [loop["/fapi/v1/openOrders"] for loop in extra]
+    assert trades.count(n) >= 2 and sum(trades) % n == 0, extra
+    per_read = n if venue == "binance" else 1
+    assert orders.count(per_read) >= 2, extra

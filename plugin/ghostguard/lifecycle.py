@@ -176,11 +176,17 @@ def on_watch_ended(record: OrderRecord) -> Step:
 
 
 def on_watch_checked(record: OrderRecord, now: float, filled: float) -> Step:
-    """A watch check ran: the next one at a doubled interval; a fill beyond what was known is
-    a late fill."""
+    """A watch check ran (the read `record.watch.read` names). A check is two reads in two
+    loops, one request each: the pair's open orders (is it working again?), then, in the next
+    loop, its trades (did it fill?); then the next check at a doubled interval. A watch that
+    cannot read trades (`since` unknown) reads the open orders only. A fill beyond what was
+    known is a late fill."""
     assert record.watch is not None
-    interval = min(record.watch.interval * 2, WATCH_MAX_INTERVAL_S)
-    watch = replace(record.watch, next_check=now + interval, interval=interval)
+    if record.watch.read == "orders" and record.watch.since is not None:
+        watch = replace(record.watch, next_check=now, read="trades")  # due the next loop
+    else:
+        interval = min(record.watch.interval * 2, WATCH_MAX_INTERVAL_S)
+        watch = replace(record.watch, next_check=now + interval, interval=interval, read="orders")
     known = record.verified_filled or 0.0
     if filled > known + 1e-9:
         late = replace(record, watch=watch, verified_filled=filled)
@@ -224,7 +230,12 @@ class ResolveSuspect:
 
 @dataclass(frozen=True)
 class CheckWatched:
-    record: OrderRecord
+    """One read for the watched orders of a pair that are due and want the same read (one
+    request however many orders of the pair went at once)."""
+
+    pair: str
+    read: str
+    records: tuple[OrderRecord, ...]
 
 
 @dataclass(frozen=True)
@@ -252,6 +263,20 @@ Action = (
 )
 
 
+def watch_checks(due: dict[str, list[OrderRecord]]) -> list[CheckWatched]:
+    """At most one watch read per pair and loop: the read the longest-waiting due order of the
+    pair wants, for every due order of the pair that wants it (the others are due again the
+    next loop)."""
+    checks = []
+    for pair, records in due.items():
+        first = min(records, key=lambda r: r.watch.next_check if r.watch else 0.0)
+        assert first.watch is not None
+        read = first.watch.read
+        same = tuple(r for r in records if r.watch is not None and r.watch.read == read)
+        checks.append(CheckWatched(pair, read, same))
+    return checks
+
+
 def plan_loop(
     orders: list[OrderRecord],
     intents: list[Intent],
@@ -266,6 +291,7 @@ def plan_loop(
         for intent in intents
         if now - (intent.checked_at or intent.at) >= LOST_CREATE_GRACE_S
     ]
+    watched: dict[str, list[OrderRecord]] = {}
     for record in orders:
         if record.sweep_due:
             actions.append(SweepAgain(record))
@@ -275,7 +301,8 @@ def plan_loop(
             if now > record.watch.until:
                 actions.append(EndWatch(record))
             elif now >= record.watch.next_check:
-                actions.append(CheckWatched(record))
+                watched.setdefault(record.pair, []).append(record)
+    actions.extend(watch_checks(watched))
     actions.extend(RecheckLock(lock) for lock in locks if now >= lock.next_check)
     if prune_due:
         actions.append(Prune())

@@ -32,6 +32,9 @@ CLIENT_ID_KEEP_S = 7 * 86400.0
 # A gone order is remembered while the venue still answers its fills (its trade history), until
 # a reconciliation of its pair agrees (`adoption`): reconciliation reads its fills by id.
 GONE_KEEP_FALLBACK_S = 365 * 86400.0
+# A watched order with no placement time (written by an early release): its trades from an hour
+# before the check.
+WATCH_SINCE_FALLBACK_S = 3600.0
 
 
 class LoopWork:
@@ -73,7 +76,7 @@ class LoopWork:
         elif isinstance(action, lifecycle.ResolveSuspect):
             self.resolve_suspect(action.record)
         elif isinstance(action, lifecycle.CheckWatched):
-            self.check_watched(action.record)
+            self.check_watched(action)
         elif isinstance(action, lifecycle.SweepAgain):
             self.intents.sweep_again(action.record)
         elif isinstance(action, lifecycle.EndWatch):
@@ -163,35 +166,54 @@ class LoopWork:
         )
         return False
 
-    def check_watched(self, record: OrderRecord) -> None:
-        """Re-check a suspected-gone original for a late fill (and cancel it if it turned up
-        open)."""
-        venue = self.ctx.venue
-        order_id, pair = record.order_id, record.pair
-        try:
-            answer = venue.fetch_order(order_id, pair)
-        except Exception:  # noqa: BLE001 - not found (or unreachable): the trades still tell
-            answer = {}
-        if not isinstance(answer, dict):
-            answer = {}
-        filled = as_amount(answer.get("filled")) or 0.0
-        assert record.watch is not None
-        if record.watch.since is not None:
+    def check_watched(self, check: lifecycle.CheckWatched) -> None:
+        """Re-check the pair's suspected-gone originals with one request, however many went:
+        the pair's open orders (one that turned up working is cancelled at once, one attempt)
+        or the pair's trades (a fill beyond what was known is a late fill). What cannot be
+        read now is read again at the next check."""
+        venue, pair, now = self.ctx.venue, check.pair, self.ctx.clock()
+        filled: dict[str, float] = {}
+        if check.read == "trades":
+            starts = [
+                r.watch.since if r.watch and r.watch.since is not None else r.placed_at
+                for r in check.records
+            ]
+            since = min((s for s in starts if s is not None), default=now - WATCH_SINCE_FALLBACK_S)
             try:
-                since = datetime.fromtimestamp(record.watch.since, UTC)
-                filled = max(filled, venue.traded(order_id, pair, since)[0])
+                traded = venue.traded_orders(
+                    [r.order_id for r in check.records], pair, datetime.fromtimestamp(since, UTC)
+                )
+                filled = {order_id: amount for order_id, (amount, _) in traded.items()}
             except Exception:  # noqa: BLE001 - unreadable now: look again at the next check
                 pass
-        if answer.get("status") == "open":
-            safe(venue.cancel_order, order_id, pair)  # one attempt: no retry back-off
-            log_event(
-                events.DUPLICATE_CANCELLED,
-                type=record.role,
-                pair=pair,
-                order_id=order_id,
-                reason="suspected-gone order turned up open",
+        else:
+            trade = ftmodel.open_trade(pair)
+            entry_side = trade.entry_side if trade is not None else "buy"
+            try:
+                working = {
+                    order_id
+                    for order_id, _, _, _ in venue.open_orders_with_ids(pair, entry_side, True)
+                }
+            except Exception:  # noqa: BLE001 - unreadable now: look again at the next check
+                working = set()
+            for record in check.records:
+                if record.order_id not in working:
+                    continue
+                safe(venue.cancel_order, record.order_id, pair)  # one attempt: no back-off
+                log_event(
+                    events.DUPLICATE_CANCELLED,
+                    type=record.role,
+                    pair=pair,
+                    order_id=record.order_id,
+                    reason="suspected-gone order turned up open",
+                )
+        for record in check.records:
+            current = self.ctx.store.order(record.order_id) or record
+            if current.watch is None or current.phase != record.phase:
+                continue
+            self.ledger.apply(
+                lifecycle.on_watch_checked(current, now, filled.get(record.order_id, 0.0))
             )
-        self.ledger.apply(lifecycle.on_watch_checked(record, self.ctx.clock(), filled))
 
     def _gone_keep_s(self) -> float:
         history = self.ctx.venue.adapter.trade_history

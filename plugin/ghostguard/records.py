@@ -38,6 +38,10 @@ class Watch:
     next_check: float
     interval: float
     since: float | None  # the order's placement time (epoch seconds) for reading its fills
+    # Which read the next check makes: "orders" (is it working again? one read of the pair's
+    # open orders) or "trades" (did it fill? one read of the pair's trades). One check of a
+    # pair is one request; the two alternate (`lifecycle.on_watch_checked`).
+    read: str = "orders"
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,7 @@ def order_to_doc(record: OrderRecord) -> dict[str, Any]:
             next_check=record.watch.next_check,
             interval=record.watch.interval,
             since=record.watch.since,
+            watch_read=record.watch.read,
         )
     return {k: v for k, v in doc.items() if v is not None}
 
@@ -214,6 +219,7 @@ def order_from_doc(order_id: str, doc: dict[str, Any]) -> OrderRecord:
             next_check=float(doc.get("next_check") or 0.0),
             interval=float(doc.get("interval") or 0.0),
             since=_num(doc.get("since")),
+            read="trades" if doc.get("watch_read") == "trades" else "orders",
         )
     phase = Phase(doc["phase"]) if doc.get("phase") in set(Phase) else _legacy_phase(doc)
     return OrderRecord(

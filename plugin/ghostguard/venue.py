@@ -191,28 +191,65 @@ class Venue:
         raises when unreadable. Where the venue answers at most a window of trades per request
         (Binance USD-M and Bybit 7 days, Binance spot 24 hours: ghostguard.adapters), an older
         order's life is read in pages of that window."""
+        def read(start: datetime, params: dict | None) -> Any:
+            return self.exchange.get_trades_for_order(
+                order_id, pair, start, **({"params": params} if params else {}),
+                **self.once("get_trades_for_order"),
+            )
+        return answers.traded_amounts(self._paged_trades(since, read))
+
+    def traded_orders(
+        self, order_ids: list[str], pair: str, since: datetime
+    ) -> dict[str, tuple[float, float | None]]:
+        """(amount, cost) per order id from one read of the pair's trades (pages of the venue's
+        window where its history needs them), for the watch's check of several orders of a pair.
+        Where the venue overrides Freqtrade's trade read (`get_trades_for_order`), one read per
+        order through that override. Raises when unreadable."""
+        own_read = type(self.exchange).get_trades_for_order is not Exchange.get_trades_for_order
+        if self.dry_run or own_read or not self.exchange.exchange_has("fetchMyTrades"):
+            return {order_id: self.traded(order_id, pair, since) for order_id in order_ids}
+        api = self.exchange._api
+
+        def read(start: datetime, params: dict | None) -> Any:
+            # Freqtrade's own read, less its filter by one order id (and its retrier).
+            since_ms = int((start.timestamp() - 5) * 1000)
+            trades = api.fetch_my_trades(pair, since_ms, params=params or {})
+            if not isinstance(trades, list):
+                raise ValueError(f"trades answer={trades!r}")
+            wanted = [t for t in trades if isinstance(t, dict) and str(t.get("order")) in ids]
+            return self.exchange._trades_contracts_to_amount(wanted)
+
+        ids = {str(order_id) for order_id in order_ids}
+        fills = self._paged_trades(since, read)
+        return {
+            order_id: answers.traded_amounts(
+                [t for t in fills if isinstance(t, dict) and str(t.get("order")) == order_id]
+            )
+            for order_id in ids
+        }
+
+    def _paged_trades(
+        self, since: datetime, read: Callable[[datetime, dict | None], Any]
+    ) -> list[Any]:
         now = datetime.fromtimestamp(self.now(), UTC)
         since = max(since, self.history_start(now))  # nothing older is answered any more
         window, end_param = self.adapter.trade_window, self.adapter.window_end_param
         if window is None or end_param is None or now - since <= window:
-            fills = self.exchange.get_trades_for_order(
-                order_id, pair, since, **self.once("get_trades_for_order")
-            )
-            return answers.traded_amounts(fills)
+            page = read(since, None)
+            if not isinstance(page, list):
+                raise ValueError(f"trades answer={page!r}")
+            return page
         pages: list[Any] = []
         start = since
         while start < now:
             end = min(start + window - timedelta(minutes=1), now)
-            page = self.exchange.get_trades_for_order(
-                order_id, pair, start, params={end_param: int(end.timestamp() * 1000)},
-                **self.once("get_trades_for_order"),
-            )
+            page = read(start, {end_param: int(end.timestamp() * 1000)})
             if not isinstance(page, list):
                 raise ValueError(f"trades answer={page!r}")
             pages.extend(page)
             start = end + timedelta(milliseconds=1)
         unique = {str(t.get("id")) if isinstance(t, dict) else repr(t): t for t in pages}
-        return answers.traded_amounts(list(unique.values()))
+        return list(unique.values())
 
     def history_start(self, now: datetime) -> datetime:
         """The oldest moment whose fills the venue still answers (its documented retention)."""
