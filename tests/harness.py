@@ -342,12 +342,13 @@ def sim_bot(
 def resting_exits_bot(
     n: int, guard: bool, venue: str = "binance"
 ) -> Iterator[tuple[SimExchange, FreqtradeBot, list[Any]]]:
-    """Yield (sim, bot, exits): N pairs (`C000/USDT:USDT`, ...), one trade each, filled, with
-    its exit resting (`ScriptedMakerStrategy`, its SCRIPT set to exit): the many-pairs start
-    of the shared-reads tests and `benchmarks/pairs.py`."""
+    """Yield (sim, bot, exits): N pairs (`C000/USDT:USDT`, ...; spot `C000/USDT`), one trade
+    each, filled, with its exit resting (`ScriptedMakerStrategy`, its SCRIPT set to exit): the
+    many-pairs start of the shared-reads tests and `benchmarks/pairs.py`."""
     from tests.strategies.ScriptedMakerStrategy import SCRIPT
 
-    pairs = [f"C{i:03d}/USDT:USDT" for i in range(n)]
+    spot = venue == "binance-spot"
+    pairs = [f"C{i:03d}/USDT" if spot else f"C{i:03d}/USDT:USDT" for i in range(n)]
     sim = SimExchange(symbols=pairs, start_price={p: 100.0 for p in pairs}, balance=100.0 * n,
                       venue=venue)
     config = {
@@ -357,7 +358,8 @@ def resting_exits_bot(
                             "unit": "minutes"},
     }
     SCRIPT.update(enter_long=1, exit_long=0)
-    with sim_bot(sim=sim, strategy="ScriptedMakerStrategy", extra_config=config) as (sim, bot):
+    strategy = "ScriptedSpotStrategy" if spot else "ScriptedMakerStrategy"
+    with sim_bot(sim=sim, strategy=strategy, extra_config=config) as (sim, bot):
         run_loop(bot)
         for order in list(sim.open_orders()):
             sim.fill_order(order.order_id)

@@ -129,3 +129,33 @@ def test_the_watch_after_a_storm_reads_once_per_pair_and_loop(venue: str) -> Non
     assert trades.count(n) >= 2 and sum(trades) % n == 0, extra
     per_read = n if venue == "binance" else 1
     assert orders.count(per_read) >= 2, extra
+
+
+def test_rent_or_buy_reads_per_symbol_until_all_would_weigh_as_much() -> None:
+    """Binance USD-M: one symbol's open orders weigh 1, every symbol's 40. Per symbol for the
+    first 39 pairs of a loop, then one read of all that serves the rest while fresh; a pair
+    touched since reads its own symbol again."""
+    reads = LoopReads()
+    made: list[str] = []
+    for index in range(39):
+        assert reads.rent_or_buy("oo", f"P{index}", 0.0, (1, 40), lambda: "one",
+                                 _reader(made)) == "one"
+    assert made == []
+    assert reads.rent_or_buy("oo", "P39", 0.0, (1, 40), lambda: "one", _reader(made)) == "read0"
+    assert reads.rent_or_buy("oo", "P40", 0.5, (1, 40), lambda: "one", _reader(made)) == "read0"
+    reads.touch("P41")
+    assert reads.rent_or_buy("oo", "P41", 0.5, (1, 40), lambda: "one", _reader(made)) == "one"
+    assert reads.rent_or_buy("oo", "P42", 3.0, (1, 40), lambda: "one", _reader(made)) == "one"
+    assert made == ["read0"]
+    reads.new_loop()  # a single decision costs one symbol's read
+    assert reads.rent_or_buy("oo", "P0", 0.0, (6, 80), lambda: "one", _reader(made)) == "one"
+
+
+@pytest.mark.usefixtures("script")
+def test_a_storm_on_twenty_spot_pairs_reads_every_symbol_once() -> None:
+    """Binance spot weighs one symbol's open orders 6 and every symbol's 80: thirteen
+    decisions read their own symbol, the fourteenth reads all, which serves the last six."""
+    on = _storm(20, guard=True, venue="binance-spot")
+    off = _storm(20, guard=False, venue="binance-spot")
+    open_orders = on.get("/fapi/v1/openOrders", 0) - off.get("/fapi/v1/openOrders", 0)
+    assert open_orders == 20 + 13 + 1  # the sweeps, then check 3's reads

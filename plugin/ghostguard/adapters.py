@@ -56,6 +56,10 @@ class VenueAdapter:
     # symbol's open orders 40 (USD-M) or 80 (spot) against 1 or 6 for one).
     shared_positions: bool = False
     shared_open_orders: bool = False
+    # Where one symbol's open orders weigh less than every symbol's (Binance), (one, all): the
+    # decisions of a loop read per symbol until that would weigh as much as one read of all,
+    # then one read of all serves the rest (`sharedreads.LoopReads.rent_or_buy`).
+    open_orders_weights: tuple[int, int] | None = None
 
 
 BINANCE_FUTURES = VenueAdapter(
@@ -70,6 +74,8 @@ BINANCE_FUTURES = VenueAdapter(
     trade_history=timedelta(days=180),
     # Position-Information-V3: weight 5 with or without a symbol
     shared_positions=True,
+    # Current-All-Open-Orders (GET /fapi/v1/openOrders): weight 1 for a symbol, 40 without
+    open_orders_weights=(1, 40),
 )
 BINANCE_SPOT = VenueAdapter(
     name="Binance spot",
@@ -83,6 +89,8 @@ BINANCE_SPOT = VenueAdapter(
     trade_history=None,
     # the account's balances are one read of every asset
     shared_positions=True,
+    # Current open orders (GET /api/v3/openOrders): weight 6 for a symbol, 80 without
+    open_orders_weights=(6, 80),
 )
 BYBIT_LINEAR = VenueAdapter(
     name="Bybit v5 linear",

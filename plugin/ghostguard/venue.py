@@ -21,7 +21,7 @@ from freqtrade.exceptions import DDosProtection, RetryableOrderError, TemporaryE
 from freqtrade.exchange import Exchange
 from freqtrade.exchange import common as ft_common
 
-from ghostguard import answers, binance, compat, orderhistory, unified
+from ghostguard import answers, binance, compat, openorders, orderhistory, unified
 from ghostguard import once as one_attempt
 from ghostguard.adapters import VENUE_NEUTRAL, VenueAdapter, adapter_for
 from ghostguard.checks import (
@@ -369,28 +369,5 @@ class Venue:
         self, pair: str, entry_side: str, shared: bool = False
     ) -> list[tuple[str, float, str, Role]]:
         """(id, remaining, client id, role) of the pair's open orders, stop orders excluded;
-        `shared`: check 3 of a replacement decision (`sharedreads`, where the adapter says)."""
-        if self.binance_usdm:
-            market_id = self.exchange.markets[pair]["id"]
-            answer = self.exchange._api.fapiPrivateGetOpenOrders({"symbol": market_id})
-            return [
-                (o.order_id, o.remaining, o.client_id, "exit" if o.reduce_only else "entry")
-                for o in binance.parse_open_orders(answer, market_id)
-                if not o.is_stop
-            ]
-        if self.dry_run:
-            orders: Any = [
-                o
-                for o in list(self.exchange._dry_run_open_orders.values())
-                if o.get("symbol") == pair and o.get("status") == "open"
-            ]
-        elif shared and self.adapter.shared_open_orders:
-            every = self.loop_reads.answer(
-                "open_orders", pair, self.now(), lambda: self.exchange._api.fetch_open_orders()
-            )
-            if not isinstance(every, list):
-                raise ValueError(f"open orders answer={every!r}")
-            orders = [o for o in every if isinstance(o, dict) and o.get("symbol") == pair]
-        else:
-            orders = self.exchange._api.fetch_open_orders(pair)
-        return unified.open_orders_with_ids(orders, entry_side, self.futures)
+        `shared`: a read the loop's decisions may share (`openorders`)."""
+        return openorders.open_orders_with_ids(self, pair, entry_side, shared)
