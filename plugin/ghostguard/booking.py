@@ -33,7 +33,7 @@ from ghostguard.checks import AMOUNT_EPS, as_amount
 
 logger = logging.getLogger("ghostguard")
 
-ADOPTED_TAG = "ghostguard_adopted"
+ADOPTED_TAG = ftmodel.ADOPTED_TAG
 
 
 def order_answer(

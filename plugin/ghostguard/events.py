@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 
@@ -79,7 +80,25 @@ def format_event(name: str, **fields: Any) -> str:
     return " ".join(parts)
 
 
+# Who counts the events as they are logged (`summary.EventTally`): each guard adds its own.
+_listeners: list[Callable[[str, dict[str, Any]], None]] = []
+
+
+def listen(listener: Callable[[str, dict[str, Any]], None]) -> None:
+    _listeners.append(listener)
+
+
+def unlisten(listener: Callable[[str, dict[str, Any]], None]) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
 def log_event(name: str, **fields: Any) -> str:
     line = format_event(name, **fields)
     logger.log(logging.INFO if name in _INFO_EVENTS else logging.WARNING, line)
+    for listener in list(_listeners):
+        try:
+            listener(name, fields)
+        except Exception:  # noqa: BLE001 - counting must never break the bot
+            pass
     return line

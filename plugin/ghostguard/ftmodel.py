@@ -19,6 +19,8 @@ from ghostguard.checks import Role, as_amount
 
 
 logger = logging.getLogger("ghostguard")
+# The entry tag of a trade the guard opened for a fill no trade owned (`booking`).
+ADOPTED_TAG = "ghostguard_adopted"
 
 LOCK_REASON_PREFIX = "GhostGuard"
 CUSTOM_DATA_KEY = "ghostguard"
@@ -170,8 +172,20 @@ def note_ghost_order(row: Order) -> None:
 # --- pair locks --------------------------------------------------------------------------------
 
 
-def lock_reason(why: str) -> str:
-    return f"{LOCK_REASON_PREFIX}: exchange and database disagree ({why})"
+def guard_locks() -> list[tuple[str, str, str]]:
+    """The active pair locks the guard set: (pair, until, reason)."""
+    return [
+        (lock.pair, str(lock.lock_end_time), str(lock.reason))
+        for lock in PairLocks.get_pair_locks(None, datetime.now(UTC))
+        if lock.reason and lock.reason.startswith(LOCK_REASON_PREFIX)
+    ]
+
+
+def adopted_trades() -> list[tuple[str, bool]]:
+    """(pair, open) of the trades the guard adopted (a fill no trade owned)."""
+    return [
+        (t.pair, bool(t.is_open)) for t in Trade.get_trades_proxy() if t.enter_tag == ADOPTED_TAG
+    ]
 
 
 def lock_pair(pair: str, reason: str, hours: float) -> bool:

@@ -26,7 +26,17 @@ from freqtrade import __version__ as freqtrade_version
 from freqtrade.exceptions import OperationalException
 from freqtrade.persistence import Trade
 
-from ghostguard import adapters, compat, events, ftmodel, identity, once, registry, scopes
+from ghostguard import (
+    adapters,
+    compat,
+    events,
+    ftmodel,
+    identity,
+    once,
+    registry,
+    scopes,
+    summary,
+)
 from ghostguard.answers import settings_text
 from ghostguard.config import GuardConfig, GuardSettings
 from ghostguard.context import GuardContext, safe
@@ -35,7 +45,13 @@ from ghostguard.gate import Gate, GhostGuardBlocked
 from ghostguard.intents import SENDING_CLIENT_ID, Intents
 from ghostguard.ledger import Ledger
 from ghostguard.loop import LoopWork
-from ghostguard.records import CLIENT_ID_PREFIX, OrderRecord
+from ghostguard.records import (
+    CLIENT_ID_PREFIX,
+    Intent,
+    OrderRecord,
+    PairLockRecord,
+    PendingReplacement,
+)
 from ghostguard.store import GuardStore
 from ghostguard.venue import Venue
 
@@ -90,6 +106,8 @@ class GhostGuard:
         self.gate = Gate(self.ctx, self.ledger, self.intents)
         self.detection = Detection(self.ctx, self.ledger)
         self.loop = LoopWork(self.ctx, self.ledger, self.intents)
+        self.tally = summary.EventTally()  # this run's events, for the summary in the log
+        self.next_summary: float | None = None
 
     # --- what tests and the mixin reach --------------------------------------------------------
 
@@ -149,6 +167,7 @@ class GhostGuard:
             )
         for name in WRAPPED_METHODS:
             setattr(self.exchange, name, getattr(self, f"_wrapped_{name}"))
+        events.listen(self.tally)
         for name in scopes.SCOPED_BOT_METHODS:
             setattr(self.ctx.bot, name, scopes.scoped(name, getattr(self.ctx.bot, name)))
         rpc = self._rpc()
@@ -197,6 +216,8 @@ class GhostGuard:
         )
 
     def uninstall(self) -> None:
+        safe(self.log_summary, "at stop")
+        events.unlisten(self.tally)
         for name in WRAPPED_METHODS:
             self.exchange.__dict__.pop(name, None)
         once.uninstall(self.exchange)
@@ -278,6 +299,20 @@ class GhostGuard:
         self.ctx.cancelled_this_loop.clear()
         self.ctx.venue.loop_reads.new_loop()
         self.loop.run()
+        now = self.ctx.clock()
+        if self.next_summary is None or now >= self.next_summary:
+            if self.next_summary is not None:
+                safe(self.log_summary, f"every {summary.SUMMARY_EVERY_S / 3600:g} h")
+            self.next_summary = now + summary.SUMMARY_EVERY_S
+
+    def log_summary(self, when: str) -> None:
+        """The guard's state per pair, as `python -m ghostguard status` shows it (`summary`)."""
+        for line in summary.lines(
+            [r for kind in (OrderRecord, Intent, PendingReplacement, PairLockRecord)
+             for r in self.ctx.store.all(kind)],
+            ftmodel.adopted_trades(), ftmodel.guard_locks(), self.tally, when,
+        ):
+            logger.info("GhostGuard summary: %s", line)
 
     def reprice_veto(self, pair: str, open_order_ids: list[str]) -> str | None:
         """Before Freqtrade cancels an order to re-price it (no network): an order the exchange

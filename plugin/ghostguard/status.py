@@ -49,9 +49,13 @@ def parse_event_lines(lines: Iterable[str]) -> list[tuple[str, dict[str, str]]]:
     return found
 
 
-def _reason_codes(reason: str) -> list[str]:
-    """`open_order_exists(...); cooldown_active(...)` -> the codes."""
-    return [part.split("(", 1)[0].strip() for part in reason.split("; ") if part.strip()]
+_CODE = re.compile(r"(?:^|[,;])\s*([a-z][a-z_]+)(?=\(|,|;|$)")
+
+
+def reason_codes(reason: str) -> list[str]:
+    """`duplicate_working_order(ids=1),exposure_exceeds_target(...)` -> the codes (a verdict
+    joins its denials with commas; a code's detail is in parentheses)."""
+    return _CODE.findall(reason)
 
 
 def summarize(
@@ -95,7 +99,7 @@ def summarize(
             continue
         of(pair)["logged"][name] += 1
         if name == events.REPLACEMENT_BLOCKED:
-            for code in _reason_codes(fields.get("reason", "")):
+            for code in reason_codes(fields.get("reason", "")):
                 of(pair)["blocks"][code] += 1
     return {pair: pairs[pair] for pair in sorted(pairs)}
 
@@ -212,4 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["db_url_of", "main", "parse_event_lines", "read_database", "render", "summarize"]
+__all__ = [
+    "db_url_of", "main", "parse_event_lines", "read_database", "reason_codes", "render",
+    "summarize",
+]
