@@ -39,7 +39,6 @@ from ghostguard.checks import AMOUNT_EPS, as_amount
 from ghostguard.context import GuardContext, safe
 from ghostguard.ledger import Ledger
 from ghostguard.records import PendingReplacement
-from ghostguard.sharedreads import status_kind
 from ghostguard.venue import Venue
 
 
@@ -162,9 +161,6 @@ class Detection(CancelWrapper):
         why = f"status={shown}" if shown == status else f"status={shown} filled<amount"
         self.ledger.detected(row, "rest_status", why)
         self.ledger.record_gone(pair, ftmodel.role_of_row(row), order_id, "rest_status")
-        # The exchange's own answer: check 1 of this loop's replacement reads no other while
-        # it is fresh (`sharedreads`).
-        self.ctx.venue.loop_reads.remember(status_kind(order_id), self.ctx.clock(), dict(order))
 
     # --- fills: the exchange's trades, never a status answer's `filled` alone ---------------
 

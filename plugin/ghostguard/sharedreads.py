@@ -13,12 +13,7 @@ A shared answer serves a pair's decision only while it is fresh:
   (`touch`). A touched pair reads again, and that fresh account-wide answer then serves every
   pair.
 
-Check 1's status read of the gone order is served by the exchange's own answer that showed it
-gone, when Freqtrade read it in this loop through the guard's wrapper (`remember`; never an
-answer Freqtrade made up itself, which passes no read), under the same freshness: `status_kind`.
-
-Only the checks of a replacement decision share (check 1's status, check 2 single reading,
-check 3). A risk-reducing
+Only the checks of a replacement decision share (check 2, single reading). A risk-reducing
 exit's clamp, the reconciliation and `position_check: "double"` always read afresh. No I/O here:
 the caller passes the read.
 """
@@ -30,11 +25,6 @@ from typing import Any
 
 
 SHARED_MAX_AGE_S = 2.0
-
-
-def status_kind(order_id: str) -> str:
-    """The shared answer of one order's status read."""
-    return f"status:{order_id}"
 
 
 class LoopReads:
@@ -70,12 +60,6 @@ class LoopReads:
         self._touched[kind] = set()  # the fresh answer is as new as any change the guard saw
         return answer
 
-    def remember(self, kind: str, now: float, answer: Any) -> None:
-        """An answer the guard saw pass (Freqtrade's own status read of an order that went
-        away, as the exchange gave it): it serves a decision of this loop while fresh."""
-        self._answers[kind] = (now, answer)
-        self._touched[kind] = set()
-
     def rent_or_buy(
         self, kind: str, pair: str, now: float, weights: tuple[int, int],
         read_one: Callable[[], Any], read_all: Callable[[], Any],
@@ -104,4 +88,4 @@ class LoopReads:
         return answer
 
 
-__all__ = ["SHARED_MAX_AGE_S", "LoopReads", "status_kind"]
+__all__ = ["SHARED_MAX_AGE_S", "LoopReads"]

@@ -9,7 +9,6 @@ import time
 from ghostguard import answers, identity
 from ghostguard.checks import OpenOrdersFact, OriginalOrderFact, PositionFact, Role
 from ghostguard.records import PendingReplacement
-from ghostguard.sharedreads import status_kind
 from ghostguard.venue import Booked, Venue
 
 
@@ -18,11 +17,7 @@ def original_fact(venue: Venue, pending: PendingReplacement) -> OriginalOrderFac
     if pending.rejected_at_create or not order_id:
         return OriginalOrderFact(order_id=None, rejected_at_create=True)
     try:
-        # The answer that showed it gone, read by Freqtrade in this loop, while fresh
-        answer = venue.loop_reads.answer(
-            status_kind(order_id), pending.pair, venue.now(),
-            lambda: venue.fetch_order(order_id, pending.pair),
-        )
+        answer = venue.fetch_order(order_id, pending.pair)
     except Exception as error:  # noqa: BLE001
         if answers.is_not_found(error):
             return OriginalOrderFact(
