@@ -55,7 +55,12 @@ def test_s1_true_cancellation_is_replaced_once(bot_on_sim, events) -> None:
         assert trade is not None and trade.amount == pytest.approx(first.orig_qty)
         assert sim.position(PAIR) == pytest.approx(first.orig_qty)
         assert sim.max_abs_position(PAIR) == pytest.approx(first.orig_qty)
-        assert trade.get_custom_data("ghostguard")["attempts"] == 1
+        data = trade.get_custom_data("ghostguard")
+        assert data["attempts"] == 1
+        # The trade's custom data holds each ghost: how it was detected, when, what came of it.
+        [ghost] = data["ghosts"]
+        assert ghost["order_id"] == str(first.order_id) and ghost["detection"] == "rest_status"
+        assert ghost["outcome"] == f"replaced by {entries[1].order_id}" and ghost["at"]
 
 
 # --- scenario 2 ------------------------------------------------------------------------------

@@ -158,15 +158,43 @@ def update_custom_data(trade_id: int | None, **values: Any) -> None:
     match[0].set_custom_data(CUSTOM_DATA_KEY, current)
 
 
-def note_ghost_order(row: Order) -> None:
-    """Add the order to its trade's list of ghost orders seen."""
+def ghost_entry(order_id: str, detection: str, at: float, outcome: str) -> dict[str, str]:
+    """One ghost as a trade's custom data holds it."""
+    return {
+        "order_id": order_id, "detection": detection,
+        "at": datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds"), "outcome": outcome,
+    }
+
+
+def note_ghost_order(row: Order, detection: str, at: float) -> None:
+    """Add the order to its trade's ghosts: `ghost_orders` (the ids) and `ghosts` (each one's
+    id, how it was detected, when (UTC), and its outcome, `detected` until one is known)."""
     trade = row.trade
     if trade is None or trade.id is None:
         return
-    seen = list(trade.get_custom_data(CUSTOM_DATA_KEY, {}).get("ghost_orders", []))
+    data = trade.get_custom_data(CUSTOM_DATA_KEY, {}) or {}
+    seen = list(data.get("ghost_orders", []))
+    ghosts = [dict(g) for g in data.get("ghosts", []) if isinstance(g, dict)]
     if row.order_id not in seen:
         seen.append(row.order_id)
-    update_custom_data(trade.id, ghost_orders=seen)
+    if not any(g.get("order_id") == row.order_id for g in ghosts):
+        ghosts.append(ghost_entry(row.order_id, detection, at, "detected"))
+    update_custom_data(trade.id, ghost_orders=seen, ghosts=ghosts)
+
+
+def note_ghost_outcome(trade_id: int | None, order_id: str | None, outcome: str) -> None:
+    """The outcome of one of the trade's ghosts: replaced by which order, blocked and why, a
+    late fill."""
+    match = [t for t in Trade.get_trades_proxy(is_open=True) if t.id == trade_id]
+    if not match or not order_id:
+        return
+    ghosts = [dict(g) for g in (match[0].get_custom_data(CUSTOM_DATA_KEY, {}) or {}).get(
+        "ghosts", []) if isinstance(g, dict)]
+    for ghost in ghosts:
+        if ghost.get("order_id") == order_id and ghost.get("outcome") != outcome:
+            ghost["outcome"] = outcome
+            update_custom_data(trade_id, ghosts=ghosts)
+            return
 
 
 # --- pair locks --------------------------------------------------------------------------------

@@ -85,6 +85,11 @@ class Ledger:
             )
             notify.tell(self.ctx, notify.late_fill_text(
                 record.pair, record.role, record.order_id, effect.filled))
+            row = ftmodel.db_order(record.order_id)
+            safe(
+                ftmodel.note_ghost_outcome, row.ft_trade_id if row is not None else None,
+                record.order_id, f"late fill {effect.filled:g}",
+            )
             self.disagree(record.pair, f"late fill of {record.order_id}: {effect.filled:g}")
 
     def watch_for(self, row: Order) -> Any:
@@ -107,7 +112,7 @@ class Ledger:
             known = max(row.safe_filled, record.verified_filled or 0.0)
             record = replace(record, verified_filled=known)
         self.apply(lifecycle.on_detected(record, detection, reason, watch))
-        ftmodel.note_ghost_order(row)
+        ftmodel.note_ghost_order(row, detection, self.ctx.clock())
 
     # --- gone orders awaiting a replacement ----------------------------------------------
 

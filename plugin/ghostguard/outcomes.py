@@ -105,6 +105,8 @@ class Outcomes:
             logger.debug("GhostGuard: same block again on %s: %s", plan.pair, verdict.describe())
             return
         self.last_block[(plan.pair, plan.role)] = fingerprint
+        safe(ftmodel.note_ghost_outcome, plan.trade_id, _gone_id(plan.gone),
+             "blocked: " + ",".join(verdict.reasons))
         log_event(
             events.REPLACEMENT_BLOCKED,
             type=plan.role,
@@ -154,17 +156,23 @@ class Outcomes:
                     side=_side_of(plan),
                 )
             )
+        pending = None
         if replaced:
             pending = self.ctx.store.of_pair_role(PendingReplacement, plan.pair, plan.role)
             if pending is not None:
                 self.ctx.store.remove(pending)
+                safe(ftmodel.note_ghost_outcome, plan.trade_id, pending.order_id,
+                     f"replaced by {order_id}")
         if attempt is not None:
             self.cool_from_now(plan)
             if plan.trade_id is None and order_id:
-                self.ledger.custom_data_by_order[order_id] = {
-                    "attempts": attempt,
-                    "last_verdict": "approved",
-                }
+                # A first entry's trade went with its order: the new trade carries both.
+                data: dict[str, Any] = {"attempts": attempt, "last_verdict": "approved"}
+                if pending is not None and pending.order_id:
+                    data["ghosts"] = [ftmodel.ghost_entry(
+                        pending.order_id, pending.detection, pending.at, f"replaced by {order_id}"
+                    )]
+                self.ledger.custom_data_by_order[order_id] = data
             log_event(
                 events.GHOST_ORDER_REPLACED,
                 type=plan.role,
