@@ -56,14 +56,17 @@ def test_an_orders_fills_are_read_over_its_whole_life(venue, pair, strategy) -> 
 
 
 def test_a_live_bot_on_a_venue_without_adapter_refuses_to_start_naming_the_key(
-    monkeypatch,
+    monkeypatch, caplog
 ) -> None:
-    """Freqtrade's own start-up (bot_start, not suppressed) stops the bot with the message."""
+    """Freqtrade's own start-up (bot_start, not suppressed) stops the bot with the message,
+    and no traceback: Freqtrade's strategy wrapper logged one for the refusal before."""
     monkeypatch.delitem(adapters.ADAPTERS, ("bybit", True))
     with pytest.raises((OperationalException, StrategyError), match="unproven_venue") as refused:
         with _guarded("bybit", "BTC/USDT:USDT", "ScriptedMakerStrategy"):
             pass
     assert "no proven adapter for Bybit" in str(refused.value)
+    tracebacks = [r for r in caplog.records if r.exc_info or r.exc_text]
+    assert tracebacks == []
 
 
 @pytest.mark.parametrize("acknowledged", [False, True])

@@ -58,6 +58,12 @@ from ghostguard.venue import Venue
 
 logger = logging.getLogger("ghostguard")
 
+
+class StartRefused(OperationalException):
+    """The guard will not let the bot trade unguarded: a message for the user (Freqtrade stops
+    with it), not a crash (`mixin` keeps Freqtrade's strategy wrapper from logging a traceback
+    for it)."""
+
 WRAPPED_METHODS = (
     "create_order", "fetch_order", "fetch_orders", "cancel_order_with_result", "_get_params"
 )
@@ -145,7 +151,7 @@ class GhostGuard:
         internal that moved: the bot does not start rather than trade unguarded."""
         moved = compat.problems(self.exchange, self.ctx.bot)
         if moved:
-            raise OperationalException(
+            raise StartRefused(
                 f"GhostGuard refuses to start on freqtrade {freqtrade_version}: internals it "
                 "relies on have moved: " + "; ".join(moved)
             )
@@ -202,7 +208,7 @@ class GhostGuard:
                 )
             return
         if refuse:
-            raise OperationalException(
+            raise StartRefused(
                 f"GhostGuard has no proven adapter for {self.exchange.name} ({mode}); proven: "
                 f"{adapters.proven_venues()}. To run with only what is venue-neutral (ccxt's "
                 "unified readers, not-found as Freqtrade reports it, one trades request per "

@@ -37,10 +37,23 @@ from freqtrade.strategy.interface import IStrategy
 
 from ghostguard.config import CONFIG_SECTION, GuardConfig, parse_guard_config
 from ghostguard.events import REPLACEMENT_BLOCKED, log_event
-from ghostguard.guard import GhostGuard
+from ghostguard.guard import GhostGuard, StartRefused
 
 
 logger = logging.getLogger("ghostguard")
+
+
+class _RefusalIsAMessage(logging.Filter):
+    """Freqtrade's strategy wrapper logs whatever `bot_start` raises with its traceback, then
+    stops the bot with the message (`freqtrade.main`: "GhostGuard refuses ..."). A refusal is
+    that message, not a crash: its traceback is not logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, StartRefused)
+
+
+logging.getLogger("freqtrade.strategy.strategy_wrapper").addFilter(_RefusalIsAMessage())
 
 _GUARDED_RUNMODES = (RunMode.LIVE, RunMode.DRY_RUN)
 # The callbacks the guard takes on the instance (never on the class); `ft_bot_cleanup` is
@@ -134,7 +147,7 @@ class GhostGuardMixin:
             return
         bot = find_bot(self)
         if bot is None:
-            raise OperationalException(
+            raise StartRefused(
                 "GhostGuard: cannot reach the running bot; refusing to trade unguarded"
             )
         guard = GhostGuard(self.ghost_guard_config, self, bot)
