@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from ghostguard.status import main as guard_status
 from ghostsim.engine import SimExchange
 from ghostsim.ftrun import FreqtradeRun, intended_size, largest_position
 from ghostsim.venues import VENUES, profile
@@ -229,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     if skipped:
         print("faults that did not apply (guard on): " + "; ".join(skipped) + "\n")
     print(format_table(summary_rows(on, off)))
+    print("\nthe guarded bot's state, as `python -m ghostguard status` reads it from its database "
+          "and log:\n", flush=True)
+    guard_status([f"--db-url=sqlite:///{on.db_path}", f"--logfile={on.log_path}"])
     print(f"\ntook {time.monotonic() - started:.0f} s")
     print(result_line(on, off), flush=True)
     return 0
