@@ -106,6 +106,9 @@ class SimServer:
         if self.schedule is not None:
             self.schedule.detach()
         if self.tls_dir is not None:
+            from ghostsim.tls import forget
+
+            forget(self.url)
             shutil.rmtree(self.tls_dir, ignore_errors=True)
 
 
@@ -144,6 +147,10 @@ def serve(
     _wait_started(server, thread)
     bound = server.servers[0].sockets[0].getsockname()[1]
     url = f"{'https' if tls else 'http'}://{host}:{bound}"
+    if tls:
+        from ghostsim.tls import trust
+
+        trust(url, cert)
     driver = None
     if drive:
         driver = PriceDriver(sim, step_s=step_s, amplitudes=amplitudes,

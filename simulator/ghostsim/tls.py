@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -49,4 +51,34 @@ def write_self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-__all__ = ["write_self_signed"]
+# A running server's base URL -> its certificate, so that the ccxt settings pointing at it
+# trust that certificate instead of turning verification off (which made urllib3 warn
+# "InsecureRequestWarning" on every request of the bot).
+_TRUSTED: dict[str, Path] = {}
+
+
+def _base(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def trust(url: str, cert: Path) -> None:
+    _TRUSTED[_base(url)] = cert
+
+
+def forget(url: str) -> None:
+    _TRUSTED.pop(_base(url), None)
+
+
+def ccxt_tls(server_url: str) -> dict[str, Any]:
+    """ccxt settings for an https server on 127.0.0.1: verified against the server's own
+    certificate (sync ccxt passes `verify and validateServerSsl` to requests, so a path there
+    is the CA bundle; async ccxt builds its SSL context from `cafile`); verification off only
+    for a server this process did not start."""
+    cert = _TRUSTED.get(_base(server_url))
+    if cert is None:
+        return {"verify": False}
+    return {"validateServerSsl": str(cert), "cafile": str(cert)}
+
+
+__all__ = ["ccxt_tls", "forget", "trust", "write_self_signed"]

@@ -105,6 +105,9 @@ def test_a_run_from_the_example_config_against_the_simulator(user_dir: Path, mod
         log = bot_log.read_text(errors="replace")
         errors = [line for line in log.splitlines() if " - ERROR - " in line]
         assert errors == [], errors
+        # The simulator's certificate is trusted, not verification turned off (urllib3 warned
+        # on every request of the bot).
+        assert "InsecureRequestWarning" not in log
     finally:
         if bot is not None:
             _stop(bot)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from ghostsim.tls import ccxt_tls
 from ghostsim.venues import VenueProfile
 
 
@@ -48,7 +49,7 @@ def binance_server_config(server_url: str, host: str) -> dict[str, Any]:
     if parts.scheme == "https":
         base = f"https://{host}@{parts.netloc}"
         config["hostname"] = f"binance.com@{parts.netloc}"
-        config["verify"] = False
+        config.update(ccxt_tls(server_url))
     else:
         base = f"http://{parts.netloc}"
     config["urls"] = {"api": {key: base + suffix for key, suffix in URL_SUFFIXES.items()}}

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ghostsim.engine import RequestRecord
+from ghostsim.tls import ccxt_tls
 from ghostsim.venues import Answer, VenueProfile
 from ghostsim.venues.bybit_market import BybitMarketMixin
 from ghostsim.venues.bybit_orders import BybitError, BybitOrdersMixin, bybit_error, fmt_num
@@ -54,7 +55,7 @@ def bybit_server_config(server_url: str) -> dict[str, Any]:
         "urls": {"api": {key: base for key in ("spot", "futures", "v2", "public", "private")}},
     }
     if parts.scheme == "https":
-        config["verify"] = False
+        config.update(ccxt_tls(server_url))
     return config
 
 

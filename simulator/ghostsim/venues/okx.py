@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ghostsim.market import SymbolSpec
+from ghostsim.tls import ccxt_tls
 from ghostsim.venues import Answer, VenueProfile
 from ghostsim.venues.ids import VenueIds
 from ghostsim.venues.okx_account import AccountMixin
@@ -50,7 +51,7 @@ def okx_server_config(server_url: str) -> dict[str, Any]:
     base = f"{parts.scheme}://{parts.netloc}"
     config: dict[str, Any] = {"urls": {"api": {"rest": base}, "test": {"rest": base}}}
     if parts.scheme == "https":
-        config["verify"] = False
+        config.update(ccxt_tls(server_url))
     return config
 
 
