@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench chaos clean compat
+.PHONY: install test lint docs demo bench chaos clean compat
 
 COUNT ?= 2000
 SEED ?= 1
@@ -21,10 +21,17 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check plugin simulator tests benchmarks user_data
+	$(MKDOCS)
 	$(PY) -m pytest -q tests
 
 lint: $(STAMP)
 	$(PY) -m ruff check plugin simulator tests benchmarks user_data
+
+# The documentation site (mkdocs.yml, docs/) into build/site; --strict: a broken link or anchor,
+# or a page left out of the nav, fails the build.
+MKDOCS = NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet -d build/site
+docs: $(STAMP)
+	$(MKDOCS)
 
 # VENUE=binance-spot|bybit|okx runs the demo on that simulated venue (default: Binance USD-M).
 VENUE ?=

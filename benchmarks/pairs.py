@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from ghostguard import keys  # noqa: E402
 from ghostguard.records import OrderRecord, Phase  # noqa: E402
+from ghostsim.ratelimit_tables import USDM_WEIGHT_PER_MINUTE as USDM_LIMIT  # noqa: E402
 from tests.harness import resting_exits_bot, run_loop, sim_bot  # noqa: E402
 from tests.strategies.ScriptedMakerStrategy import SCRIPT, SCRIPT_DEFAULTS  # noqa: E402
 
@@ -56,17 +57,28 @@ def one_run(n: int, guard: bool) -> dict[str, tuple[float, float, float]]:
     SCRIPT.clear()
     SCRIPT.update(SCRIPT_DEFAULTS)
     with resting_exits_bot(n, guard) as (sim, bot, exits):
+        if guard:  # the guard's clock moves with the exchange's (its watch re-reads are due)
+            wall, sim_ms = time.time(), sim.now_ms
+            bot.strategy.ghost_guard.clock = lambda: wall + (sim.now_ms - sim_ms) / 1000.0
+        sim.advance(60.0)  # a fresh minute of the venue's weight budget
         result = {"steady": _measure(sim, bot, STEADY_LOOPS)}
+        sim.advance((60_000 - sim.now_ms % 60_000) / 1000.0)  # the storm opens a minute
+        first_minute = sim.now_ms // 60_000
         for order in exits:
             sim.expire_order(order.order_id)
         result["storm"] = _measure(sim, bot, 1)
+        # Every exit replaced in the storm loop (else the storm row measures less than a storm)
+        result["replaced"] = (float(len(sim.open_orders())), 0.0, 0.0)
         result["after"] = _measure(sim, bot, AFTER_LOOPS)
+        # The weight of the storm's minute on the venue's clock (the storm and the 11 loops
+        # after it, at 5 s a loop).
+        result["minute"] = (float(sim.rate.per_minute[first_minute]), 0.0, 0.0)
         return result
 
 
 def history(orders: int, loops: int = 200) -> tuple[int, float]:
-    """(state rows, seconds of the guard's own work per loop) with `orders` orders of history
-    in the guard's state (done orders of an open trade: kept until their trade closes)."""
+    """(state rows after one prune, seconds of the guard's own work per loop) with `orders`
+    orders of history in the guard's state (done orders, the prune held off while timed)."""
     config = {"ghost_guard": {"replacement_cooldown_s": 0.0},
               "exchange": {"pair_whitelist": [PAIR]}}
     with sim_bot(strategy="ScriptedMakerStrategy", extra_config=config) as (sim, bot):
@@ -79,7 +91,9 @@ def history(orders: int, loops: int = 200) -> tuple[int, float]:
         started = time.perf_counter()
         for _ in range(loops):
             guard.on_loop_start()
-        return len(guard.store.all(OrderRecord)), (time.perf_counter() - started) / loops
+        seconds = (time.perf_counter() - started) / loops
+        guard.loop.prune()  # none of them has an open order or trade: all go
+        return len(guard.store.all(OrderRecord)), seconds
 
 
 def main(sizes: list[int]) -> None:
@@ -94,9 +108,18 @@ def main(sizes: list[int]) -> None:
             off = [statistics.mean(r[phase][k] for r in runs[False]) for k in range(3)]
             print(f"{n:5d}  {phase:7s}  {on[0]:8.1f} / {off[0]:<8.1f}   {on[1]:8.1f} / "
                   f"{off[1]:<8.1f}   {on[2]:.3f} / {off[2]:.3f} s ({on[2] / off[2]:.2f})")
+        for guard, side in ((True, "on"), (False, "off")):
+            short = [int(r["replaced"][0]) for r in runs[guard] if r["replaced"][0] < n]
+            if short:
+                print(f"{n:5d}  guard {side}: a storm loop replaced only {short} of {n} exits")
+        on_max = max(r["minute"][0] for r in runs[True])
+        off_max = max(r["minute"][0] for r in runs[False])
+        print(f"{n:5d}  most weight in one venue minute on/off: {on_max:.0f} / {off_max:.0f}"
+              f" (Binance USD-M limit {USDM_LIMIT}/min)")
     small, large = history(100), history(10_000)
-    print(f"guard's own work per loop: {small[1] * 1e3:.3f} ms with {small[0]} orders of history,"
-          f" {large[1] * 1e3:.3f} ms with {large[0]} (ratio {large[1] / small[1]:.2f})")
+    print(f"guard's own work per loop: {small[1] * 1e3:.3f} ms with 100 orders of history,"
+          f" {large[1] * 1e3:.3f} ms with 10000 (ratio {large[1] / small[1]:.2f}); state rows"
+          f" after one prune: {small[0]} / {large[0]} (guard off keeps none)")
 
 
 if __name__ == "__main__":

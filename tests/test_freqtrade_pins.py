@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import tomllib
+from pathlib import Path
 
 import freqtrade
 from freqtrade.data.dataprovider import DataProvider
@@ -15,15 +17,21 @@ from freqtrade.exchange.common import retrier
 from freqtrade.freqtradebot import FreqtradeBot
 
 
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
 def test_running_freqtrade_is_in_the_declared_range() -> None:
-    from packaging.specifiers import SpecifierSet
+    """The range is read from pyproject.toml, the one place it is declared: an editable
+    install's metadata keeps the range it was installed with until it is installed again."""
+    from packaging.requirements import Requirement
     from packaging.version import Version
 
-    from ghostguard.compat import declared_range
-
-    declared = declared_range()
-    assert declared is not None and declared != "any"
-    assert Version(freqtrade.__version__) in SpecifierSet(declared)
+    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    declared = [r for r in map(Requirement, dependencies) if r.name == "freqtrade"]
+    assert len(declared) == 1 and declared[0].marker is None
+    specifier = declared[0].specifier
+    assert any(s.operator == ">=" for s in specifier) and any(s.operator == "<" for s in specifier)
+    assert Version(freqtrade.__version__) in specifier, (freqtrade.__version__, str(specifier))
 
 
 def test_retrier_takes_a_count_kwarg() -> None:

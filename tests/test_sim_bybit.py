@@ -12,6 +12,7 @@ from typing import Any
 import ccxt
 import pytest
 from freqtrade.persistence import Trade
+from packaging.version import Version
 
 from ghostsim import SimExchange, route_ccxt_to
 from ghostsim.server import serve
@@ -204,7 +205,13 @@ def test_insufficient_margin_min_notional_and_lot_rules() -> None:
         market = api.load_markets()[BTC]
         assert market["limits"]["amount"]["min"] == 0.001
         assert market["precision"]["amount"] == 0.001 and market["precision"]["price"] == 0.1
-        assert market["limits"]["cost"]["min"] == 5
+        # Bybit's minimum order value, as its instruments-info answer carries it.
+        assert float(market["info"]["lotSizeFilter"]["minNotionalValue"]) == 5
+        if Version(ccxt.__version__) >= Version("4.5.77"):
+            # ccxt reads it into limits.cost.min from 4.5.77 on; up to 4.5.76 (the ccxt of
+            # Freqtrade 2026.8 and older) it leaves limits.cost.min None for Bybit linear
+            # markets. The venue refuses a smaller order either way (110094 below).
+            assert market["limits"]["cost"]["min"] == 5
         with pytest.raises(ccxt.InsufficientFunds, match="110007"):
             _maker_buy(api, sim, qty=0.1)
         cheap = SimExchange(venue="bybit", symbols=(BTC,), start_price={BTC: 1000.0})

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import ccxt
+import freqtrade
 import pytest
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import InvalidOrderException, RetryableOrderError, TemporaryError
 from freqtrade.persistence import Trade
+from packaging.version import Version
 
 from ghostsim import SimExchange, route_ccxt_to
 from tests.harness import SLEEPS, close_bot, restart_bot, run_loop, sim_bot
@@ -132,17 +134,24 @@ def test_post_only_expire_mode() -> None:
 
 
 def test_dry_run_uses_only_market_data() -> None:
+    market_data = {
+        "/fapi/v1/exchangeInfo",
+        "/fapi/v1/time",
+        "/fapi/v1/klines",
+        "/fapi/v1/depth",
+    }
+    if Version(freqtrade.__version__) < Version("2026.6"):
+        # Freqtrade 2026.5.1 and older compute a NEW trade's funding fees in execute_entry
+        # (get_funding_fees from the entry's open date); in dry-run that reads the public
+        # funding-rate history and mark-price candles. 2026.6 computes them for an existing
+        # trade only (`if trade else 0`). Both are public market data, no signed request.
+        market_data |= {"/fapi/v1/fundingRate", "/fapi/v1/markPriceKlines"}
     with sim_bot(dry_run=True) as (sim, bot):
         assert bot.config["runmode"] == RunMode.DRY_RUN
         assert run_loop(bot) == []
         trades = Trade.get_open_trades()
         assert len(trades) == 1 and trades[0].open_orders[0].order_id.startswith("dry_run")
-        assert {r.path for r in sim.requests} <= {
-            "/fapi/v1/exchangeInfo",
-            "/fapi/v1/time",
-            "/fapi/v1/klines",
-            "/fapi/v1/depth",
-        }
+        assert {r.path for r in sim.requests} <= market_data
         assert sim.orders == []
 
 

@@ -1,9 +1,10 @@
 """Simulator endpoints that older Freqtrade releases read, driven through REAL ccxt.
 
-Freqtrade 2026.3 and older read funding-rate history (`GET /fapi/v1/fundingRate`) and mark
-candles (`GET /fapi/v1/markPriceKlines`) in dry-run; every release sets the margin type
-(`POST /fapi/v1/marginType`) before an entry. The simulator answers each the way Binance
-documents it, so each release sees what it would see in production.
+Freqtrade 2026.5.1 and older read funding-rate history (`GET /fapi/v1/fundingRate`) and mark
+candles (`GET /fapi/v1/markPriceKlines`) in dry-run when they open a trade (2026.6 on: only for a
+trade already open); every release sets the margin type (`POST /fapi/v1/marginType`) before an
+entry. The simulator answers each the way Binance documents it, so each release sees what it
+would see in production.
 """
 
 from __future__ import annotations
