@@ -534,3 +534,28 @@ SEED_1002 = (
 def test_seed_1002_a_lost_create_found_filled_is_read_by_id_after_a_long_downtime() -> None:
     result = run_schedule(Schedule.from_json(SEED_1002), guard=True, keep_log=True)
     assert not result.failed, result.violations
+
+
+# Seed 74 of a 300-schedule four-venue run with invariant (n) (shrunk on b8b26c8, where it
+# fails): a short entry answers "does not exist" three times, the circuit breaker resolves it
+# as filled, the price runs through the stop-loss and the trade closes. The signal turns long:
+# check 1 read the gone short entry as "filled" and blocked every long entry of the pair for
+# the 30-minute watch window, though its whole fill was held by the closed trade. The guard-off
+# twin enters long at once. Found by `make demo` (SOL and BNB blocked for the rest of the run).
+SEED_74 = (
+    '{"seed":74,"steps":4,"start_signal":"short","advance_s":[1.0,5.0,2.0,2.0],'
+    '"events":[{"step":1,"kind":"not_found","role":"entry","which":"newest","count":3,'
+    '"on_cancel":true,"then":"none"},{"step":3,"kind":"signal","to":"long"},'
+    '{"step":2,"kind":"stop_trigger","move":0.08,"prelude":"none"}],'
+    '"position_check":"single","dry_run":false,"stoploss_on_exchange":false,'
+    '"second_pair":false,"venue":"binance","stoploss":-0.02,"rate_limits":0.25,'
+    '"clock_in_sleeps":true}'
+)
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard_on", "guard_off"])
+def test_seed_74_a_pair_trades_on_after_a_ghost_whose_trade_closed(guard: bool) -> None:
+    result = run_schedule(Schedule.from_json(SEED_74), guard=guard)
+    assert "n" not in result.failed_invariants()
+    if guard:
+        assert not result.failed, result.violations

@@ -53,6 +53,31 @@ from ghostguard.checks import (
         ),
         (OriginalOrderFact(None, rejected_at_create=True), None),
         (OriginalOrderFact("1", fabricated=True), "original_order_status_check_failed"),
+        # The gone order's fill is all held by a closed trade of the bot: the pair trades on.
+        (OriginalOrderFact("1", status="closed", filled=1.0, closed_trade_booked=1.0), None),
+        (OriginalOrderFact("1", status="canceled", filled=0.4, closed_trade_booked=0.4), None),
+        (
+            OriginalOrderFact("1", not_found=True, breaker_tripped=True, verified_filled=0.2,
+                              closed_trade_booked=0.2),
+            None,
+        ),
+        # ... but not a fill beyond what that trade holds, nor an order still working.
+        (
+            OriginalOrderFact("1", status="closed", filled=1.0, closed_trade_booked=0.4),
+            "original_order_filled",
+        ),
+        (
+            OriginalOrderFact("1", status="canceled", filled=0.6, closed_trade_booked=0.4),
+            "original_order_partial",
+        ),
+        (
+            OriginalOrderFact("1", status="open", filled=0.4, closed_trade_booked=0.4),
+            "original_order_still_active",
+        ),
+        (
+            OriginalOrderFact("1", status="closed", filled=None, closed_trade_booked=1.0),
+            "original_order_filled",
+        ),
     ],
 )
 def test_check_original_order(fact: OriginalOrderFact, reason: str | None) -> None:

@@ -77,6 +77,17 @@ class OriginalOrderFact:
     verified_filled: float | None = None  # fills found on the exchange for a suspected-gone order
     rejected_at_create: bool = False  # post-only rejected at placement: no order ever existed
     fabricated: bool = False  # an answer the bot made up, not the exchange's word
+    # What a closed trade of the bot's database holds filled of this order (None: no row, or
+    # its trade is open). The next order of the pair and role is checked against the gone one;
+    # once the trade that held its fill has closed, that fill was the bot's and was exited.
+    closed_trade_booked: float | None = None
+
+
+def _held_by_closed_trade(fact: OriginalOrderFact, filled: float | None) -> bool:
+    """The exchange's fill of the gone order is all held by a closed trade of the bot: nothing
+    of it can double, and blocking would stop the pair for the whole watch window."""
+    booked = fact.closed_trade_booked
+    return booked is not None and filled is not None and filled <= booked + AMOUNT_EPS
 
 
 def check_original_order(fact: OriginalOrderFact) -> Denial | None:
@@ -91,7 +102,9 @@ def check_original_order(fact: OriginalOrderFact) -> Denial | None:
             return Denial(1, "original_order_unknown_status", "not found, breaker not tripped")
         if fact.verified_filled is None:
             return Denial(1, "original_order_status_check_failed", "fills not verified")
-        if fact.verified_filled > AMOUNT_EPS:
+        if fact.verified_filled > AMOUNT_EPS and not _held_by_closed_trade(
+            fact, fact.verified_filled
+        ):
             return Denial(1, "original_order_partial", f"filled={fact.verified_filled:g}")
         return None
     status = fact.status
@@ -100,11 +113,13 @@ def check_original_order(fact: OriginalOrderFact) -> Denial | None:
     if status == "open":
         return Denial(1, "original_order_still_active", "status=open")
     if status == "closed":
+        if _held_by_closed_trade(fact, as_amount(fact.filled)):
+            return None
         return Denial(1, "original_order_filled", "status=closed")
     filled = as_amount(fact.filled)
     if filled is None:
         return Denial(1, "original_order_unknown_status", f"filled={fact.filled!r}")
-    if filled > AMOUNT_EPS:
+    if filled > AMOUNT_EPS and not _held_by_closed_trade(fact, filled):
         return Denial(1, "original_order_partial", f"status={status} filled={filled:g}")
     return None
 

@@ -40,6 +40,23 @@ def db_orders(order_ids: list[str]) -> dict[str, Order]:
     return found
 
 
+def closed_trade_fill(order_id: str | None, pair: str) -> float | None:
+    """What a closed trade holds filled of this order (None: no row, or its trade is open or
+    gone): check 1's `closed_trade_booked`."""
+    if not order_id:
+        return None
+    try:
+        row = Order.order_by_id(str(order_id), pair)
+        trade = Trade.session.get(Trade, row.ft_trade_id) if row is not None else None
+    except Exception as error:  # noqa: BLE001 - unreadable: check 1 stays strict
+        logger.warning("GhostGuard: reading order %s from the database failed (%s)",
+                       order_id, answers.error_text(error))
+        return None
+    if row is None or trade is None or trade.is_open or row.ft_is_open:
+        return None
+    return float(row.safe_filled)
+
+
 def shows_new_fill(order_id: str, answer: Any) -> bool:
     """An order answer shows more filled than the database has booked of it."""
     if not isinstance(answer, dict):

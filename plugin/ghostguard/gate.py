@@ -324,7 +324,8 @@ class Gate:
         shared = self._shared(plan)
         # The three exchange checks, issued concurrently, at the last moment before sending.
         readings = 2 if settings.position_check == "double" else 1
-        original = self.pool.submit(venuefacts.original_fact, venue, plan.gone)
+        held = ftmodel.closed_trade_fill(plan.gone.order_id, plan.pair) if plan.gone else None
+        original = self.pool.submit(venuefacts.original_fact, venue, plan.gone, held)
         booked = ftmodel.booked_orders(plan.pair) if self.ctx.dry_run else None
         position = self.pool.submit(
             venuefacts.position_fact, venue, plan.pair, readings, booked, True

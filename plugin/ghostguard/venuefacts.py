@@ -12,7 +12,11 @@ from ghostguard.records import PendingReplacement
 from ghostguard.venue import Booked, Venue
 
 
-def original_fact(venue: Venue, pending: PendingReplacement) -> OriginalOrderFact:
+def original_fact(
+    venue: Venue, pending: PendingReplacement, closed_trade_booked: float | None = None
+) -> OriginalOrderFact:
+    """`closed_trade_booked`: `ftmodel.closed_trade_fill` of the gone order, read by the caller
+    (the database is read on the bot's thread, not in the pool's)."""
     order_id = pending.order_id
     if pending.rejected_at_create or not order_id:
         return OriginalOrderFact(order_id=None, rejected_at_create=True)
@@ -25,6 +29,7 @@ def original_fact(venue: Venue, pending: PendingReplacement) -> OriginalOrderFac
                 not_found=True,
                 breaker_tripped=pending.breaker_tripped,
                 verified_filled=pending.verified_filled,
+                closed_trade_booked=closed_trade_booked,
             )
         return OriginalOrderFact(order_id=order_id, error=answers.error_text(error))
     if not isinstance(answer, dict):
@@ -32,7 +37,10 @@ def original_fact(venue: Venue, pending: PendingReplacement) -> OriginalOrderFac
     # A "closed" order that filled less than its amount ended early (Bybit's
     # PartiallyFilledCanceled): for check 1 it is a cancelled order with a partial fill.
     status = answers.gone_status(answer) or answer.get("status")
-    return OriginalOrderFact(order_id=order_id, status=status, filled=answer.get("filled"))
+    return OriginalOrderFact(
+        order_id=order_id, status=status, filled=answer.get("filled"),
+        closed_trade_booked=closed_trade_booked,
+    )
 
 
 def position_fact(

@@ -283,6 +283,40 @@ class InvariantsMixin:
                         f"{second - first} ms apart (cooldown {COOLDOWN_MS} ms)"
                     )
 
+    def check_no_stale_block(self, since: int) -> None:
+        """(n) A pair keeps trading after a ghost: no order is blocked by check 1 (filled or
+        partial, or the reconciliation that block starts) as the replacement of a gone order
+        whose whole fill a closed trade of the database holds (the fill is the bot's and was
+        exited; nothing of it can double). Guard-off has no blocks. Found in `make demo`
+        (2026-12-05): SOL and BNB blocked every loop for the rest of the run."""
+        for record in self.records[since:]:
+            if record.name != "ghostguard":
+                continue
+            text = _message(record)
+            if not text.startswith("REPLACEMENT_BLOCKED") or not any(
+                code in text for code in ("original_order_filled", "original_order_partial")
+            ):
+                continue  # a read that failed or found nothing blocks until the breaker trips
+            fields = dict(
+                part.split("=", 1) for part in text.split() if "=" in part and part[0] != "("
+            )
+            gone = fields.get("order_id")
+            row = Order.order_by_id(gone) if gone else None
+            trade = Trade.session.get(Trade, row.ft_trade_id) if row is not None else None
+            if row is None or trade is None or trade.is_open:
+                continue
+            engine = next(
+                (o for o in self.sim.orders if str(o.order_id) == self.eid(gone)), None
+            )
+            if engine is None or engine.is_open:
+                continue
+            if engine.executed_qty <= float(row.filled or 0.0) + EPS:
+                self.violation(
+                    "n",
+                    f"{text[:120]}: order {gone} filled {engine.executed_qty:g}, all of it"
+                    f" held by closed trade {trade.id}",
+                )
+
     def check_logs(self) -> None:
         secrets = ("signature=", SimExchange.SIM_API_KEY, SimExchange.SIM_API_SECRET)
         for record in self.records:

@@ -43,6 +43,11 @@ Invariants (``INVARIANTS``):
      twin runs only when the guard-on stop was not immediate).
   l  no guard lock outlives its bound: every pair lock whose reason starts "GhostGuard" lasts
      at most `lock_hours` (default 4 h).
+  m  the bot never touches another bot's order (cancels it, or holds it in its database).
+  n  a pair keeps trading after a ghost (guard on): check 1 never blocks the next order of a
+     pair and role as the replacement of a gone order whose whole fill a closed trade of the
+     bot's database holds (before: filled or partial blocked every such order for the
+     30-minute watch window, and the block started a reconciliation).
 """
 
 from __future__ import annotations
@@ -121,6 +126,7 @@ INVARIANTS: dict[str, str] = {
     "k": "a stop-loss reached the exchange later than with the guard off",
     "l": "a guard lock outlives its bound (lock_hours)",
     "m": "the bot touched another bot's order (cancelled it, or its database holds it)",
+    "n": "a pair stopped: check 1 blocked after a ghost whose fill a closed trade holds",
 }
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}
@@ -407,6 +413,7 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
         self.check_forced_exit()
         if self.guard:
             self.check_no_back_off(records_before)
+            self.check_no_stale_block(records_before)
             if len(GUARD_READ_SLEEPS) > read_sleeps_before:
                 self.violation("f", "the guard's trade read slept in Freqtrade's retry back-off "
                                f"{sum(GUARD_READ_SLEEPS[read_sleeps_before:]):g} s")
