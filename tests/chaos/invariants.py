@@ -287,12 +287,19 @@ class InvariantsMixin:
         """(n) A pair keeps trading after a ghost: no order is blocked by check 1 (filled or
         partial, or the reconciliation that block starts) as the replacement of a gone order
         whose whole fill a closed trade of the database holds (the fill is the bot's and was
-        exited; nothing of it can double). Guard-off has no blocks. Found in `make demo`
+        exited; nothing of it can double). Excused: a reconciliation's hold in the loop that
+        verifies what it just booked (it re-reads the position once before the pair trades on).
+        Guard-off has no blocks. Found in `make demo`
         (2026-12-05): SOL and BNB blocked every loop for the rest of the run."""
+        phase = self.__dict__.setdefault("_reconcile_phase", {})  # pair -> its last word
         for record in self.records[since:]:
             if record.name != "ghostguard":
                 continue
             text = _message(record)
+            if text.startswith("GhostGuard: reconciling "):
+                pair, _, why = text[len("GhostGuard: reconciling "):].partition(": ")
+                phase[pair] = why
+                continue
             if not text.startswith("REPLACEMENT_BLOCKED") or not any(
                 code in text for code in ("original_order_filled", "original_order_partial")
             ):
@@ -300,6 +307,10 @@ class InvariantsMixin:
             fields = dict(
                 part.split("=", 1) for part in text.split() if "=" in part and part[0] != "("
             )
+            if fields.get("reason", "").startswith("reconciling(") and phase.get(
+                fields.get("pair", ""), ""
+            ).endswith("verifying"):
+                continue  # the loop after a booking re-reads the position first (one loop)
             gone = fields.get("order_id")
             row = Order.order_by_id(gone) if gone else None
             trade = Trade.session.get(Trade, row.ft_trade_id) if row is not None else None
