@@ -47,7 +47,7 @@ def closed_trade_fill(order_id: str | None, pair: str) -> float | None:
         return None
     try:
         row = Order.order_by_id(str(order_id), pair)
-        trade = Trade.session.get(Trade, row.ft_trade_id) if row is not None else None
+        trade = row.trade if row is not None else None
     except Exception as error:  # noqa: BLE001 - unreadable: check 1 stays strict
         logger.warning("GhostGuard: reading order %s from the database failed (%s)",
                        order_id, answers.error_text(error))

@@ -291,7 +291,7 @@ class InvariantsMixin:
         verifies what it just booked (it re-reads the position once before the pair trades on).
         Guard-off has no blocks. Found in `make demo`
         (2026-12-05): SOL and BNB blocked every loop for the rest of the run."""
-        phase = self.__dict__.setdefault("_reconcile_phase", {})  # pair -> its last word
+        phase = self.reconcile_phase
         for record in self.records[since:]:
             if record.name != "ghostguard":
                 continue
@@ -313,8 +313,8 @@ class InvariantsMixin:
                 continue  # the loop after a booking re-reads the position first (one loop)
             gone = fields.get("order_id")
             row = Order.order_by_id(gone) if gone else None
-            trade = Trade.session.get(Trade, row.ft_trade_id) if row is not None else None
-            if row is None or trade is None or trade.is_open:
+            trade = row.trade if row is not None else None
+            if trade is None or trade.is_open:
                 continue
             engine = next(
                 (o for o in self.sim.orders if str(o.order_id) == self.eid(gone)), None

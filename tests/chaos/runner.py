@@ -215,6 +215,7 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
         self.dca_ever = False
         self.reprice = False
         self.ledger_seen = 0
+        self.reconcile_phase: dict[str, str] = {}  # pair -> its reconciliation's last line (n)
         self.other_count = 0  # orders the other bot placed (eighth stream)
         self.other_seen: dict[str, float] = {}  # symbol id -> the other bot's net fills so far
         self.m_seen: set[str] = set()  # the other bot's orders already reported (m)
