@@ -238,3 +238,24 @@ def test_plan_a_gap_the_fills_explain_is_adopted_and_one_they_do_not_waits_then_
     last = reconcile.RECONCILE_ATTEMPTS - 1
     decision = reconcile.plan(0.05, 0.02, 1e-9, fills, "adopt", last)
     assert isinstance(decision, reconcile.Lock) and decision.unmanaged
+
+
+def test_unreadable_reads_wait_then_the_position_alone_decides() -> None:
+    """A failed read (the trade list down, the position refused) is looked at again for
+    `RECONCILE_ATTEMPTS` loops, then ends the hold by itself: the position agreeing with the
+    trades ends it (nothing the trades miss can add to it), a gap or no position locks (bounded,
+    lifted once the reads agree). Before, the hold lasted as long as the outage."""
+    last = reconcile.RECONCILE_ATTEMPTS - 1
+    for attempts in range(last):
+        assert isinstance(
+            reconcile.unreadable(0.0, 0.0, 1e-9, attempts, "fills unreadable"), reconcile.Wait
+        )
+        assert isinstance(
+            reconcile.unreadable(None, 0.0, 1e-9, attempts, "position unreadable"),
+            reconcile.Wait,
+        )
+    assert reconcile.unreadable(0.02, 0.02, 1e-9, last, "fills unreadable") == reconcile.Agree()
+    gap = reconcile.unreadable(0.04, 0.02, 1e-9, last, "fills unreadable")
+    assert isinstance(gap, reconcile.Lock) and gap.unmanaged and "gap +0.02" in gap.why
+    blind = reconcile.unreadable(None, 0.02, 1e-9, last, "position unreadable")
+    assert isinstance(blind, reconcile.Lock) and not blind.unmanaged

@@ -43,11 +43,11 @@ class Reconciler:
         venue = self.ctx.venue
         booked = ftmodel.booked_orders(pair) if self.ctx.dry_run else None
         reading = venuefacts.position_fact(venue, pair, 1, booked)
+        expected = ftmodel.signed_db_position(ftmodel.open_trade(pair))
         if reading.error is not None or not reading.readings or reading.readings[0] is None:
-            self._again(record, f"position unreadable ({reading.error})")
+            self._unreadable(record, None, expected, f"position unreadable ({reading.error})")
             return
         position = float(reading.readings[0])
-        expected = ftmodel.signed_db_position(ftmodel.open_trade(pair))
         tolerance = venue.amount_tolerance(pair)
         fills: list[reconcile.UnownedFill] = []
         fetched: dict[str, Any] = {}
@@ -55,7 +55,9 @@ class Reconciler:
             try:
                 fills = self.reads.unowned(pair, tolerance, fetched)
             except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
-                self._again(record, f"fills unreadable ({answers.error_text(error)})")
+                self._unreadable(
+                    record, position, expected, f"fills unreadable ({answers.error_text(error)})"
+                )
                 return
             # A closed trade whose orders the fills list and whose rows do not net to zero
             # holds what it booked: its fills are part of what the trades hold.
@@ -65,7 +67,10 @@ class Reconciler:
                 try:  # older than the list: the gone orders the guard remembers, by id
                     fills += self.reads.remembered(pair, tolerance, fetched)
                 except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
-                    self._again(record, f"fills unreadable ({answers.error_text(error)})")
+                    self._unreadable(
+                        record, position, expected,
+                        f"fills unreadable ({answers.error_text(error)})",
+                    )
                     return
             explained = sum(f.delta for f in fills)
             if abs(position - expected - explained) > tolerance and abs(position) < abs(
@@ -76,14 +81,20 @@ class Reconciler:
                         pair, position - expected - explained, tolerance, fetched
                     )
                 except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
-                    self._again(record, f"orders unreadable ({answers.error_text(error)})")
+                    self._unreadable(
+                        record, position, expected,
+                        f"orders unreadable ({answers.error_text(error)})",
+                    )
                     return
             explained = sum(f.delta for f in fills)
             if not venue.futures and abs(position - expected - explained) > tolerance:
                 try:  # spot: another bot's share of the base, held through another quote
                     fills += self.reads.siblings(pair, tolerance)
                 except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
-                    self._again(record, f"fills unreadable ({answers.error_text(error)})")
+                    self._unreadable(
+                        record, position, expected,
+                        f"fills unreadable ({answers.error_text(error)})",
+                    )
                     return
         decision = reconcile.plan(
             position, expected, tolerance, fills, settings.late_fill, record.attempts
@@ -106,6 +117,27 @@ class Reconciler:
             self._again(record, decision.why)
         else:
             self._lock(record, decision.why, decision.unmanaged)
+
+    def _unreadable(
+        self, record: PairLockRecord, position: float | None, expected: float, why: str
+    ) -> None:
+        """A read failed: again next loop, or (`reconcile.unreadable`) past the bound the
+        position alone ends the hold or locks the pair."""
+        pair = record.pair
+        decision = reconcile.unreadable(
+            position, expected, self.ctx.venue.amount_tolerance(pair), record.attempts, why
+        )
+        if isinstance(decision, reconcile.Agree):
+            logger.info(
+                "GhostGuard: reconciling %s: %s; the position agrees with the trades: done",
+                pair, why,
+            )
+            self.ctx.shared_gaps.pop(pair, None)
+            self._agreed(record)
+        elif isinstance(decision, reconcile.Lock):
+            self._lock(record, decision.why, decision.unmanaged)
+        else:
+            self._again(record, why)
 
     # --- actions --------------------------------------------------------------------------
 

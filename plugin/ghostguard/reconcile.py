@@ -18,6 +18,9 @@ is *explained* when the fills the trades show beyond what the database booked ad
 - The gap is fills of other bots' orders (their client ids carry another bot's tag) on a
   shared symbol: their share; nothing is booked or locked (the bot's own fills beside them
   are planned as above).
+- A read fails (the position, the fills): it looks again next loop; after
+  `RECONCILE_ATTEMPTS` loops the position alone decides (`unreadable`): agreeing, the hold
+  ends; otherwise a lock, lifted once the reads agree.
 - Otherwise (a view lags, coins held outside the bot, an order of somebody else, fills the venue
   no longer lists) it waits a few loops, then locks the pair for `lock_hours`, saying what the
   user can do. Only a person can decide that.
@@ -162,6 +165,26 @@ def plan(
         else f"{gap_text(position, expected)}; no fill of the bot's explains it"
     )
     return _wait_or_lock(attempts, why, unmanaged=abs(position) > abs(expected) + tolerance)
+
+
+def unreadable(
+    position: float | None, expected: float, tolerance: float, attempts: int, why: str
+) -> Decision:
+    """What to do when a read the plan needs failed (`why`): look again next loop, for
+    `RECONCILE_ATTEMPTS` loops in all; then the position alone decides, so that no outage holds
+    a pair without end. The position agrees with the trades: nothing the trades miss can add
+    to it (fills no trade holds then net to nothing), the hold ends. A gap, or no position at
+    all: a lock, bounded and lifted as soon as the reads agree again."""
+    if attempts + 1 < RECONCILE_ATTEMPTS:
+        return Wait(why)
+    if position is None:
+        return Lock(f"{why} for {RECONCILE_ATTEMPTS} loops", unmanaged=False)
+    if abs(position - expected) <= tolerance:
+        return Agree()
+    return Lock(
+        f"{gap_text(position, expected)}; {why} for {RECONCILE_ATTEMPTS} loops",
+        unmanaged=abs(position) > abs(expected) + tolerance,
+    )
 
 
 def _wait_or_lock(attempts: int, why: str, unmanaged: bool) -> Decision:

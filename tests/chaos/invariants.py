@@ -10,6 +10,8 @@ from freqtrade.exceptions import TemporaryError
 from freqtrade.persistence import Order, PairLocks, Trade
 
 from ghostguard.config import GuardSettings
+from ghostguard.reconcile import RECONCILE_ATTEMPTS
+from ghostguard.records import PairLockRecord
 from ghostsim import SimExchange
 from ghostsim.ftrun import parse_events
 from tests.chaos.events import is_other_bots
@@ -20,6 +22,8 @@ EPS = 1e-9
 COOLDOWN_MS = int(GuardSettings().replacement_cooldown_s * 1000)
 # ... and its default bound on a pair lock (`lock_hours`).
 LOCK_BOUND_S = getattr(GuardSettings(), "lock_hours", 4.0) * 3600.0
+# Loops a reconciliation may hold a pair's entries before it is resolved or locked (o).
+HOLD_BOUND_LOOPS = RECONCILE_ATTEMPTS + 2
 # Blocks that need no network to decide (and cannot change until a fact does).
 OFFLINE_REASONS = frozenset(
     {
@@ -288,7 +292,8 @@ class InvariantsMixin:
         partial, or the reconciliation that block starts) as the replacement of a gone order
         whose whole fill a closed trade of the database holds (the fill is the bot's and was
         exited; nothing of it can double). Excused: a reconciliation's hold in the loop that
-        verifies what it just booked (it re-reads the position once before the pair trades on).
+        verifies what it just booked (it re-reads the position once before the pair trades on),
+        and while its reads fail (a trade list down: invariant (o) bounds that hold).
         Guard-off has no blocks. Found in `make demo`
         (2026-12-05): SOL and BNB blocked every loop for the rest of the run."""
         phase = self.reconcile_phase
@@ -307,10 +312,11 @@ class InvariantsMixin:
             fields = dict(
                 part.split("=", 1) for part in text.split() if "=" in part and part[0] != "("
             )
-            if fields.get("reason", "").startswith("reconciling(") and phase.get(
-                fields.get("pair", ""), ""
-            ).endswith("verifying"):
-                continue  # the loop after a booking re-reads the position first (one loop)
+            last = phase.get(fields.get("pair", ""), "")
+            if fields.get("reason", "").startswith("reconciling(") and (
+                last.endswith("verifying") or " unreadable (" in f" {last}"
+            ):
+                continue  # verifying a booking (one loop), or reads failing (bounded: o)
             gone = fields.get("order_id")
             row = Order.order_by_id(gone) if gone else None
             trade = row.trade if row is not None else None
@@ -326,6 +332,35 @@ class InvariantsMixin:
                     "n",
                     f"{text[:120]}: order {gone} filled {engine.executed_qty:g}, all of it"
                     f" held by closed trade {trade.id}",
+                )
+
+    def check_hold_bounded(self) -> None:
+        """(o) A reconciliation ends by itself: consecutive loops in which the guard holds a
+        pair's entries back (its disagreement record, not expired, no lock set) stay within
+        `HOLD_BOUND_LOOPS`. A loop without the record (agreed) or with a lock ends the count; a
+        new disagreement (another `since`: the earlier one ended within the loop, and a block
+        started the next) starts a new one."""
+        guard = self._guard_obj()
+        if guard is None:
+            return
+        for pair in self.pairs:
+            try:
+                record = guard.ctx.store.of_pair(PairLockRecord, pair)
+            except Exception:  # noqa: BLE001 - the store failing (fault store_fail): no record
+                record = None
+            held = record is not None and not record.expired and record.locked_until is None
+            since, count = self.held_loops.get(pair, (None, 0))
+            if not held:
+                count = 0
+            elif record.since != since:  # a new disagreement (an earlier one ended)
+                count = 1
+            else:
+                count += 1
+            self.held_loops[pair] = (record.since if held else None, count)
+            if count == HOLD_BOUND_LOOPS + 1:
+                self.violation(
+                    "o", f"{pair}: entries held by the reconciliation for {count} loops with "
+                    f"no lock (bound {HOLD_BOUND_LOOPS}): {record.reason[:100]}"
                 )
 
     def check_logs(self) -> None:

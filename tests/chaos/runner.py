@@ -48,6 +48,15 @@ Invariants (``INVARIANTS``):
      pair and role as the replacement of a gone order whose whole fill a closed trade of the
      bot's database holds (before: filled or partial blocked every such order for the
      30-minute watch window, and the block started a reconciliation).
+  o  no reconciliation holds a pair's entries without end (guard on): a pair the guard is
+     reconciling (its entries held back, no lock set) is resolved or locked within
+     `RECONCILE_ATTEMPTS` + 2 consecutive loops (the counted attempts, a booking's verifying
+     loop, and the loop that locks). Counted per disagreement (the guard's record, whose
+     presence is what holds the entries; a new one has a new `since`), not from its attempts
+     counter. (A block of check 1 that repeats every loop starts a new, short disagreement
+     each time: that block is check 1's, bounded by the watch window.) Before: reads that
+     failed (a trade list down for the rest of a schedule) held the pair for as long as they
+     failed, with no lock and no message.
 """
 
 from __future__ import annotations
@@ -127,6 +136,7 @@ INVARIANTS: dict[str, str] = {
     "l": "a guard lock outlives its bound (lock_hours)",
     "m": "the bot touched another bot's order (cancelled it, or its database holds it)",
     "n": "a pair stopped: check 1 blocked after a ghost whose fill a closed trade holds",
+    "o": "a reconciliation held a pair's entries past its bound without a lock",
 }
 GUARD_ON: dict[str, Any] = {}
 GUARD_OFF: dict[str, Any] = {"enabled": False}
@@ -216,6 +226,8 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
         self.reprice = False
         self.ledger_seen = 0
         self.reconcile_phase: dict[str, str] = {}  # pair -> its reconciliation's last line (n)
+        # pair -> (the disagreement's `since`, consecutive loops it held entries, no lock) (o)
+        self.held_loops: dict[str, tuple[float | None, int]] = {}
         self.other_count = 0  # orders the other bot placed (eighth stream)
         self.other_seen: dict[str, float] = {}  # symbol id -> the other bot's net fills so far
         self.m_seen: set[str] = set()  # the other bot's orders already reported (m)
@@ -415,6 +427,7 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
         if self.guard:
             self.check_no_back_off(records_before)
             self.check_no_stale_block(records_before)
+            self.check_hold_bounded()
             if len(GUARD_READ_SLEEPS) > read_sleeps_before:
                 self.violation("f", "the guard's trade read slept in Freqtrade's retry back-off "
                                f"{sum(GUARD_READ_SLEEPS[read_sleeps_before:]):g} s")
