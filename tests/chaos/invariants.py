@@ -341,8 +341,10 @@ class InvariantsMixin:
         new disagreement (another `since`: the earlier one ended within the loop, and a block
         started the next) starts a new one."""
         guard = self._guard_obj()
-        if guard is None:
-            return
+        ran = self.guard_loops > self.guard_loops_seen
+        self.guard_loops_seen = self.guard_loops
+        if guard is None or not ran:
+            return  # no guard work this loop (Freqtrade's own read aborted it): nothing held
         for pair in self.pairs:
             try:
                 record = guard.ctx.store.of_pair(PairLockRecord, pair)

@@ -53,7 +53,9 @@ Invariants (``INVARIANTS``):
      `RECONCILE_ATTEMPTS` + 2 consecutive loops (the counted attempts, a booking's verifying
      loop, and the loop that locks). Counted per disagreement (the guard's record, whose
      presence is what holds the entries; a new one has a new `since`), not from its attempts
-     counter. (A block of check 1 that repeats every loop starts a new, short disagreement
+     counter, over loops whose guard work ran (Freqtrade's own read failing early in
+     `process()`, before `bot_loop_start`, stops the whole loop, guard on or off). (A block of
+     check 1 that repeats every loop starts a new, short disagreement
      each time: that block is check 1's, bounded by the watch window.) Before: reads that
      failed (a trade list down for the rest of a schedule) held the pair for as long as they
      failed, with no lock and no message.
@@ -228,6 +230,8 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
         self.reconcile_phase: dict[str, str] = {}  # pair -> its reconciliation's last line (n)
         # pair -> (the disagreement's `since`, consecutive loops it held entries, no lock) (o)
         self.held_loops: dict[str, tuple[float | None, int]] = {}
+        self.guard_loops = 0  # loops whose guard work (`on_loop_start`) ran (o)
+        self.guard_loops_seen = 0
         self.other_count = 0  # orders the other bot placed (eighth stream)
         self.other_seen: dict[str, float] = {}  # symbol id -> the other bot's net fills so far
         self.m_seen: set[str] = set()  # the other bot's orders already reported (m)
@@ -305,6 +309,15 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
         if guard is not None:
             sim = self.sim
             guard.clock = lambda: sim.now_ms / 1000.0  # the guard lives on the sim's clock
+            # Observed, not changed: (o) counts only loops whose guard work ran (a loop that
+            # Freqtrade's own read aborts before `bot_loop_start` holds nothing of the guard's).
+            run_loop_work = guard.on_loop_start
+
+            def on_loop_start() -> None:
+                self.guard_loops += 1
+                run_loop_work()
+
+            guard.on_loop_start = on_loop_start
             # position_check "double" waits 0.5 s between its readings: on the sim's clock.
             ghostguard_venue.time = _SimTime(sim)  # type: ignore[attr-defined]
 
