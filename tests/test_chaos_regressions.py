@@ -561,7 +561,7 @@ def test_seed_74_a_pair_trades_on_after_a_ghost_whose_trade_closed(guard: bool) 
         assert not result.failed, result.violations
 
 
-# Invariant (o) (2026-12-06; 6 of 400 four-venue schedules failed it on 55d7938): a trade list
+# Invariant (o) (2026-12-06; 5 of 400 four-venue schedules failed it on 55d7938): a trade list
 # down for the rest of the schedule held the pair's entries for as long as it stayed down, with
 # no lock and no message, while the reconciliation read it again every loop. Now, after
 # `RECONCILE_ATTEMPTS` loops of failed reads the position alone decides. Seed 44 (Bybit): a

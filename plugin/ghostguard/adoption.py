@@ -55,9 +55,7 @@ class Reconciler:
             try:
                 fills = self.reads.unowned(pair, tolerance, fetched)
             except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
-                self._unreadable(
-                    record, position, expected, f"fills unreadable ({answers.error_text(error)})"
-                )
+                self._unreadable(record, position, expected, _failed("fills", error))
                 return
             # A closed trade whose orders the fills list and whose rows do not net to zero
             # holds what it booked: its fills are part of what the trades hold.
@@ -67,10 +65,7 @@ class Reconciler:
                 try:  # older than the list: the gone orders the guard remembers, by id
                     fills += self.reads.remembered(pair, tolerance, fetched)
                 except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
-                    self._unreadable(
-                        record, position, expected,
-                        f"fills unreadable ({answers.error_text(error)})",
-                    )
+                    self._unreadable(record, position, expected, _failed("fills", error))
                     return
             explained = sum(f.delta for f in fills)
             if abs(position - expected - explained) > tolerance and abs(position) < abs(
@@ -81,20 +76,14 @@ class Reconciler:
                         pair, position - expected - explained, tolerance, fetched
                     )
                 except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
-                    self._unreadable(
-                        record, position, expected,
-                        f"orders unreadable ({answers.error_text(error)})",
-                    )
+                    self._unreadable(record, position, expected, _failed("orders", error))
                     return
             explained = sum(f.delta for f in fills)
             if not venue.futures and abs(position - expected - explained) > tolerance:
                 try:  # spot: another bot's share of the base, held through another quote
                     fills += self.reads.siblings(pair, tolerance)
                 except Exception as error:  # noqa: BLE001 - unreadable: one more attempt
-                    self._unreadable(
-                        record, position, expected,
-                        f"fills unreadable ({answers.error_text(error)})",
-                    )
+                    self._unreadable(record, position, expected, _failed("fills", error))
                     return
         decision = reconcile.plan(
             position, expected, tolerance, fills, settings.late_fill, record.attempts
@@ -335,6 +324,10 @@ class Reconciler:
         """A Freqtrade RPC message (Telegram, webhooks): on by default for what changes a
         position or stops a pair."""
         notify.tell(self.ctx, text)
+
+
+def _failed(what: str, error: Exception) -> str:
+    return f"{what} unreadable ({answers.error_text(error)})"
 
 
 def _booked_anyway(order_id: str, filled: float) -> str | None:

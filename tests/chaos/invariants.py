@@ -341,8 +341,7 @@ class InvariantsMixin:
         new disagreement (another `since`: the earlier one ended within the loop, and a block
         started the next) starts a new one."""
         guard = self._guard_obj()
-        ran = self.guard_loops > self.guard_loops_seen
-        self.guard_loops_seen = self.guard_loops
+        ran, self.guard_ran = self.guard_ran, False
         if guard is None or not ran:
             return  # no guard work this loop (Freqtrade's own read aborted it): nothing held
         for pair in self.pairs:

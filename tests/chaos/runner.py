@@ -230,8 +230,7 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
         self.reconcile_phase: dict[str, str] = {}  # pair -> its reconciliation's last line (n)
         # pair -> (the disagreement's `since`, consecutive loops it held entries, no lock) (o)
         self.held_loops: dict[str, tuple[float | None, int]] = {}
-        self.guard_loops = 0  # loops whose guard work (`on_loop_start`) ran (o)
-        self.guard_loops_seen = 0
+        self.guard_ran = False  # the guard's loop work (`on_loop_start`) ran since the last (o)
         self.other_count = 0  # orders the other bot placed (eighth stream)
         self.other_seen: dict[str, float] = {}  # symbol id -> the other bot's net fills so far
         self.m_seen: set[str] = set()  # the other bot's orders already reported (m)
@@ -314,7 +313,7 @@ class _Run(EventsMixin, RoundTwoMixin, InvariantsMixin, ExitsMixin):
             run_loop_work = guard.on_loop_start
 
             def on_loop_start() -> None:
-                self.guard_loops += 1
+                self.guard_ran = True
                 run_loop_work()
 
             guard.on_loop_start = on_loop_start
